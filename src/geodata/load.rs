@@ -1,0 +1,665 @@
+//! Reading and validating a data directory into a [`Dataset`].
+//!
+//! 1. list the `*.geojson` files: the stem before the first `.` names the layer
+//!    (`driver_home.reported.geojson`, `park.synthetic.geojson`, …);
+//! 2. parse each FeatureCollection;
+//! 3. validate every feature field by field, collecting *all* problems (file,
+//!    feature id, field, why) rather than stopping at the first;
+//! 4. check ids are unique across all files.
+//!
+//! A dataset with any problem is refused whole: the server never starts on half the data.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{DefaultHasher, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use geo::Centroid;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::model::hours::{Calendar, Schedules};
+use crate::model::{
+    Amenity, AmenitySet, Facility, Grade, Layer, LonLat, Park, ParkCounts, ParkType,
+    Provenance, UnionStatus,
+};
+
+/// The holiday calendar's file name inside a data directory.
+pub const CALENDAR_FILE: &str = "holidays_cn.json";
+
+/// One thing wrong with the data: where, which field, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file.
+    pub file: PathBuf,
+    /// The feature's id, or its index when it has none.
+    pub feature: Option<String>,
+    /// The field at fault (`geometry`, `properties.amenities`, …).
+    pub field: String,
+    /// Why it is refused.
+    pub reason: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.file.display())?;
+        if let Some(id) = &self.feature {
+            write!(f, "feature {id}: ")?;
+        }
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
+/// Why a data directory could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The directory itself could not be read.
+    #[error("cannot read data directory {dir}: {source}")]
+    Dir {
+        /// The directory.
+        dir: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The data has problems; one line each.
+    #[error("{} problem(s) in the data:\n{}", .0.len(), .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+}
+
+/// Where an id points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeatureRef {
+    /// Index into [`Dataset::facilities`].
+    Facility(u32),
+    /// Index into [`Dataset::parks`].
+    Park(u32),
+}
+
+/// Every feature of a data directory, validated.
+#[derive(Debug)]
+pub struct Dataset {
+    /// All facilities of the three facility layers.
+    pub facilities: Vec<Facility>,
+    /// All parks.
+    pub parks: Vec<Park>,
+    /// The distinct opening-hours expressions and the holiday calendar.
+    pub schedules: Schedules,
+    ids: HashMap<Box<str>, FeatureRef>,
+    fingerprint: u64,
+}
+
+impl Dataset {
+    /// Finds a feature by id.
+    pub fn get(&self, id: &str) -> Option<FeatureRef> {
+        self.ids.get(id).copied()
+    }
+
+    /// A dataset built in code rather than read from files (tests, benchmarks).
+    /// It is not validated: [`load_dir`] is the checked path.
+    pub fn from_parts(facilities: Vec<Facility>, parks: Vec<Park>, schedules: Schedules) -> Self {
+        let mut ids = HashMap::new();
+        let mut hasher = DefaultHasher::new();
+        for (i, f) in facilities.iter().enumerate() {
+            hasher.write(f.id.as_bytes());
+            ids.insert(f.id.clone(), FeatureRef::Facility(i as u32));
+        }
+        for (i, p) in parks.iter().enumerate() {
+            hasher.write(p.id.as_bytes());
+            ids.insert(p.id.clone(), FeatureRef::Park(i as u32));
+        }
+        Dataset {
+            facilities,
+            parks,
+            schedules,
+            ids,
+            fingerprint: hasher.finish(),
+        }
+    }
+
+    /// A hash of every input byte: equal fingerprints mean equal data (used for ETags).
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+}
+
+#[derive(Deserialize)]
+struct RawCollection {
+    #[serde(rename = "type")]
+    kind: String,
+    features: Vec<RawFeature>,
+}
+
+#[derive(Deserialize)]
+struct RawFeature {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    id: Option<Value>,
+    geometry: Option<Box<RawValue>>,
+    #[serde(default)]
+    properties: Map<String, Value>,
+}
+
+/// Loads and validates every `*.geojson` file of `dir`, and its holiday calendar
+/// (`holidays_cn.json`, else the one bundled into the binary).
+pub fn load_dir(dir: &Path) -> Result<Dataset, LoadError> {
+    let io_err = |source| LoadError::Dir {
+        dir: dir.to_owned(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io_err)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "geojson"))
+        .collect();
+    files.sort();
+
+    let mut problems = Vec::new();
+    let mut hasher = DefaultHasher::new();
+    let calendar_path = dir.join(CALENDAR_FILE);
+    let calendar = match std::fs::read_to_string(&calendar_path) {
+        Ok(text) => {
+            hasher.write(text.as_bytes());
+            Calendar::from_json(&text).unwrap_or_else(|reason| {
+                problems.push(Problem {
+                    file: calendar_path.clone(),
+                    feature: None,
+                    field: "calendar".into(),
+                    reason,
+                });
+                Calendar::default()
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Calendar::bundled(),
+        Err(e) => return Err(io_err(e)),
+    };
+
+    let mut builder = Builder {
+        facilities: Vec::new(),
+        parks: Vec::new(),
+        schedules: Schedules::new(calendar),
+        ids: HashMap::new(),
+        strings: HashMap::new(),
+        problems,
+    };
+    for path in &files {
+        let bytes = std::fs::read(path).map_err(io_err)?;
+        hasher.write(path.as_os_str().as_encoded_bytes());
+        hasher.write(&bytes);
+        builder.file(path, &bytes);
+    }
+    if !builder.problems.is_empty() {
+        return Err(LoadError::Invalid(builder.problems));
+    }
+    Ok(Dataset {
+        facilities: builder.facilities,
+        parks: builder.parks,
+        schedules: builder.schedules,
+        ids: builder.ids,
+        fingerprint: hasher.finish(),
+    })
+}
+
+struct Builder {
+    facilities: Vec<Facility>,
+    parks: Vec<Park>,
+    schedules: Schedules,
+    ids: HashMap<Box<str>, FeatureRef>,
+    /// Repeated strings (city, operator, source, dates) are stored once.
+    strings: HashMap<Box<str>, Arc<str>>,
+    problems: Vec<Problem>,
+}
+
+impl Builder {
+    fn file(&mut self, path: &Path, bytes: &[u8]) {
+        let problem = |field: &str, reason: String| Problem {
+            file: path.to_owned(),
+            feature: None,
+            field: field.into(),
+            reason,
+        };
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let stem = name.split('.').next().unwrap_or("");
+        let layer = match stem.parse::<Layer>() {
+            Ok(l) => l,
+            Err(e) => {
+                self.problems.push(problem("file name", e.to_string()));
+                return;
+            }
+        };
+        let collection: RawCollection = match serde_json::from_slice(bytes) {
+            Ok(c) => c,
+            Err(e) => {
+                self.problems
+                    .push(problem("json", format!("not a GeoJSON FeatureCollection: {e}")));
+                return;
+            }
+        };
+        if collection.kind != "FeatureCollection" {
+            self.problems.push(problem(
+                "type",
+                format!("expected \"FeatureCollection\", got {:?}", collection.kind),
+            ));
+            return;
+        }
+        for (i, raw) in collection.features.into_iter().enumerate() {
+            self.feature(path, layer, i, raw);
+        }
+    }
+
+    fn feature(&mut self, path: &Path, layer: Layer, index: usize, raw: RawFeature) {
+        let before = self.problems.len();
+        let label = raw
+            .properties
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("#{index}"));
+        let mut f = Fields {
+            path,
+            feature: &label,
+            props: &raw.properties,
+            problems: &mut self.problems,
+        };
+        if raw.kind.as_deref() != Some("Feature") {
+            f.problem("type", "expected \"Feature\"".into());
+        }
+        let id = f.required_str("id");
+        if let (Some(id), Some(top)) = (&id, &raw.id)
+            && top.as_str() != Some(id)
+        {
+            f.problem("id", format!("feature id {top} differs from properties.id"));
+        }
+        let geometry = parse_geometry(raw.geometry.as_deref(), layer);
+        let position = match &geometry {
+            Ok(p) => Some(*p),
+            Err(reason) => {
+                f.problem("geometry", reason.clone());
+                None
+            }
+        };
+        let provenance = f.provenance(&mut self.strings);
+        let known: &[&str] = if layer.is_facility() {
+            FACILITY_FIELDS
+        } else {
+            PARK_FIELDS
+        };
+        for key in raw.properties.keys() {
+            if !known.contains(&key.as_str()) && !COMMON_FIELDS.contains(&key.as_str()) {
+                f.problem(key, "unknown property (see geodata/README.md)".into());
+            }
+        }
+        let target = match (provenance, position) {
+            (Some(provenance), Some(position)) if layer.is_facility() => f
+                .facility(layer, position, provenance, &mut self.schedules, &mut self.strings)
+                .map(|fac| {
+                    self.facilities.push(fac);
+                    FeatureRef::Facility((self.facilities.len() - 1) as u32)
+                }),
+            (Some(provenance), Some(position)) => f
+                .park(position, provenance, &mut self.strings)
+                .map(|mut park| {
+                    park.geometry = raw.geometry;
+                    self.parks.push(park);
+                    FeatureRef::Park((self.parks.len() - 1) as u32)
+                }),
+            _ => None,
+        };
+        if self.problems.len() > before {
+            // Keep no half-valid feature; the problems are already recorded.
+            match target {
+                Some(FeatureRef::Facility(_)) => {
+                    self.facilities.pop();
+                }
+                Some(FeatureRef::Park(_)) => {
+                    self.parks.pop();
+                }
+                None => {}
+            }
+            return;
+        }
+        if let (Some(id), Some(target)) = (id, target)
+            && self.ids.insert(id.clone().into(), target).is_some()
+        {
+            self.problems.push(Problem {
+                file: path.to_owned(),
+                feature: Some(id),
+                field: "id".into(),
+                reason: "duplicate id (ids must be unique across all layers and files)".into(),
+            });
+        }
+    }
+}
+
+const COMMON_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "name_en",
+    "city",
+    "district",
+    "source",
+    "position_accuracy",
+    "synthetic",
+    "updated",
+    "notes",
+    "layer",
+];
+const FACILITY_FIELDS: &[&str] = &[
+    "address",
+    "amenities",
+    "opening_hours",
+    "phone",
+    "operator",
+    "grade",
+];
+const PARK_FIELDS: &[&str] = &[
+    "park_type",
+    "enterprises",
+    "unionised_enterprises",
+    "workers",
+    "union_members",
+    "union_status",
+    "union_founded",
+    "counts_as_of",
+];
+
+/// Reads one feature's properties, recording a problem for each bad field.
+struct Fields<'a> {
+    path: &'a Path,
+    feature: &'a str,
+    props: &'a Map<String, Value>,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl Fields<'_> {
+    fn problem(&mut self, field: &str, reason: String) {
+        let field = if matches!(field, "type" | "geometry" | "json") {
+            field.to_owned()
+        } else {
+            format!("properties.{field}")
+        };
+        self.problems.push(Problem {
+            file: self.path.to_owned(),
+            feature: Some(self.feature.to_owned()),
+            field,
+            reason,
+        });
+    }
+
+    fn optional_str(&mut self, key: &str) -> Option<String> {
+        match self.props.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                self.problem(key, format!("must be a string, got {other}"));
+                None
+            }
+        }
+    }
+
+    fn required_str(&mut self, key: &str) -> Option<String> {
+        let v = self.optional_str(key);
+        if v.is_none() && !matches!(self.props.get(key), Some(v) if !v.is_string() && !v.is_null())
+        {
+            self.problem(key, "is required".into());
+        }
+        v
+    }
+
+    fn shared(&mut self, key: &str, strings: &mut HashMap<Box<str>, Arc<str>>) -> Option<Arc<str>> {
+        let s = self.optional_str(key)?;
+        Some(intern(strings, &s))
+    }
+
+    fn parsed<T: std::str::FromStr<Err = String>>(&mut self, key: &str) -> Option<T> {
+        let s = self.optional_str(key)?;
+        s.parse().map_err(|e| self.problem(key, e)).ok()
+    }
+
+    fn date(&mut self, key: &str, strings: &mut HashMap<Box<str>, Arc<str>>) -> Option<Arc<str>> {
+        let s = self.optional_str(key)?;
+        match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
+            Ok(_) => Some(intern(strings, &s)),
+            Err(_) => {
+                self.problem(key, format!("'{s}' is not a date (YYYY-MM-DD)"));
+                None
+            }
+        }
+    }
+
+    fn count(&mut self, key: &str) -> Option<u32> {
+        match self.props.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => match n.as_u64().and_then(|v| u32::try_from(v).ok()) {
+                Some(v) => Some(v),
+                None => {
+                    self.problem(key, format!("must be a non-negative whole number, got {n}"));
+                    None
+                }
+            },
+            Some(other) => {
+                self.problem(key, format!("must be a non-negative whole number, got {other}"));
+                None
+            }
+        }
+    }
+
+    fn provenance(&mut self, strings: &mut HashMap<Box<str>, Arc<str>>) -> Option<Provenance> {
+        let source = self.required_str("source");
+        let accuracy = match self.optional_str("position_accuracy") {
+            Some(s) => s.parse().map_err(|e| self.problem("position_accuracy", e)).ok(),
+            None => {
+                self.problem("position_accuracy", "is required".into());
+                None
+            }
+        };
+        let synthetic = match self.props.get("synthetic") {
+            Some(Value::Bool(b)) => Some(*b),
+            None => {
+                self.problem("synthetic", "is required (true for generated data)".into());
+                None
+            }
+            Some(other) => {
+                self.problem("synthetic", format!("must be true or false, got {other}"));
+                None
+            }
+        };
+        let updated = self.date("updated", strings);
+        let notes = self.optional_str("notes").map(Into::into);
+        Some(Provenance {
+            source: intern(strings, &source?),
+            position_accuracy: accuracy?,
+            synthetic: synthetic?,
+            updated,
+            notes,
+        })
+    }
+
+    fn facility(
+        &mut self,
+        layer: Layer,
+        position: LonLat,
+        provenance: Provenance,
+        schedules: &mut Schedules,
+        strings: &mut HashMap<Box<str>, Arc<str>>,
+    ) -> Option<Facility> {
+        let id = self.optional_str("id");
+        let name = self.required_str("name");
+        let amenities = self.amenities();
+        let hours = self
+            .optional_str("opening_hours")
+            .and_then(|text| schedules.intern(&text).map_err(|e| self.problem("opening_hours", e)).ok());
+        let grade: Option<Grade> = self.parsed("grade");
+        if grade.is_some() && layer != Layer::FitnessStation {
+            self.problem("grade", "only fitness stations have a grade".into());
+        }
+        self.layer_matches(layer);
+        Some(Facility {
+            id: id?.into(),
+            layer,
+            position,
+            name: name?.into(),
+            name_en: self.optional_str("name_en").map(Into::into),
+            address: self.optional_str("address").map(Into::into),
+            city: self.shared("city", strings),
+            district: self.shared("district", strings),
+            amenities,
+            hours,
+            phone: self.optional_str("phone").map(Into::into),
+            operator: self.shared("operator", strings),
+            grade,
+            provenance,
+        })
+    }
+
+    fn layer_matches(&mut self, layer: Layer) {
+        if let Some(given) = self.optional_str("layer")
+            && given != layer.id()
+        {
+            self.problem(
+                "layer",
+                format!("'{given}' contradicts the file name's layer '{layer}'"),
+            );
+        }
+    }
+
+    fn amenities(&mut self) -> AmenitySet {
+        let mut set = AmenitySet::default();
+        match self.props.get("amenities") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for item in items {
+                    match item.as_str().map(str::parse::<Amenity>) {
+                        Some(Ok(a)) => set.insert(a),
+                        Some(Err(e)) => self.problem("amenities", e.to_string()),
+                        None => self.problem("amenities", format!("{item} is not a string")),
+                    }
+                }
+            }
+            Some(other) => self.problem("amenities", format!("must be an array, got {other}")),
+        }
+        set
+    }
+
+    fn park(
+        &mut self,
+        position: LonLat,
+        provenance: Provenance,
+        strings: &mut HashMap<Box<str>, Arc<str>>) -> Option<Park> {
+        let id = self.optional_str("id");
+        let name = self.required_str("name");
+        let counts = ParkCounts {
+            enterprises: self.count("enterprises"),
+            unionised_enterprises: self.count("unionised_enterprises"),
+            workers: self.count("workers"),
+            union_members: self.count("union_members"),
+        };
+        if let (Some(all), Some(part)) = (counts.enterprises, counts.unionised_enterprises)
+            && part > all
+        {
+            self.problem(
+                "unionised_enterprises",
+                format!("{part} is more than the park's {all} enterprises"),
+            );
+        }
+        if let (Some(all), Some(part)) = (counts.workers, counts.union_members)
+            && part > all
+        {
+            self.problem(
+                "union_members",
+                format!("{part} is more than the park's {all} workers"),
+            );
+        }
+        let given: Option<UnionStatus> = self.parsed("union_status");
+        let derived = counts.derived_status();
+        if let (Some(g), Some(d)) = (given, derived)
+            && g != d
+        {
+            self.problem(
+                "union_status",
+                format!("{g:?} contradicts the enterprise counts, which give {d:?}").to_lowercase(),
+            );
+        }
+        self.layer_matches(Layer::Park);
+        Some(Park {
+            id: id?.into(),
+            name: name?.into(),
+            name_en: self.optional_str("name_en").map(Into::into),
+            city: self.shared("city", strings),
+            district: self.shared("district", strings),
+            park_type: self.parsed::<ParkType>("park_type"),
+            counts,
+            union_status: derived.or(given),
+            union_founded: self.date("union_founded", strings),
+            counts_as_of: self.date("counts_as_of", strings),
+            position,
+            geometry: None,
+            provenance,
+        })
+    }
+}
+
+fn intern(strings: &mut HashMap<Box<str>, Arc<str>>, s: &str) -> Arc<str> {
+    if let Some(a) = strings.get(s) {
+        return a.clone();
+    }
+    let a: Arc<str> = Arc::from(s);
+    strings.insert(s.into(), a.clone());
+    a
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", content = "coordinates")]
+enum RawGeometry {
+    Point(Vec<f64>),
+    Polygon(Vec<Vec<Vec<f64>>>),
+    MultiPolygon(Vec<Vec<Vec<Vec<f64>>>>),
+}
+
+/// Validates a geometry and returns the feature's representative point.
+fn parse_geometry(raw: Option<&RawValue>, layer: Layer) -> Result<LonLat, String> {
+    let raw = raw.ok_or("is required")?;
+    let geometry: RawGeometry = serde_json::from_str(raw.get()).map_err(|e| {
+        format!("must be a Point{}: {e}", if layer.is_facility() { "" } else { ", Polygon or MultiPolygon" })
+    })?;
+    let position = |c: &[f64]| -> Result<LonLat, String> {
+        match c {
+            [lon, lat] | [lon, lat, _] => LonLat::new(*lon, *lat).map_err(|e| e.to_string()),
+            _ => Err(format!("a position needs [lon, lat], got {} numbers", c.len())),
+        }
+    };
+    let ring = |r: &[Vec<f64>]| -> Result<geo::LineString, String> {
+        if r.len() < 4 || r.first() != r.last() {
+            return Err("a polygon ring needs at least 4 positions, first equal to last".into());
+        }
+        r.iter()
+            .map(|c| position(c).map(|p| geo::coord! { x: p.lon(), y: p.lat() }))
+            .collect::<Result<Vec<_>, _>>()
+            .map(geo::LineString::new)
+    };
+    let polygon = |rings: &[Vec<Vec<f64>>]| -> Result<geo::Polygon, String> {
+        let (outer, inner) = rings.split_first().ok_or("a polygon needs a ring")?;
+        Ok(geo::Polygon::new(
+            ring(outer)?,
+            inner.iter().map(|r| ring(r)).collect::<Result<_, _>>()?,
+        ))
+    };
+    let centroid = |c: Option<geo::Point>| {
+        c.ok_or_else(|| "the polygon has no area".to_owned())
+            .and_then(|p| LonLat::new(p.x(), p.y()).map_err(|e| e.to_string()))
+    };
+    match geometry {
+        RawGeometry::Point(c) => position(&c),
+        _ if layer.is_facility() => Err("a facility must be a Point".into()),
+        RawGeometry::Polygon(rings) => centroid(polygon(&rings)?.centroid()),
+        RawGeometry::MultiPolygon(polys) => centroid(
+            geo::MultiPolygon::new(polys.iter().map(|p| polygon(p)).collect::<Result<_, _>>()?)
+                .centroid(),
+        ),
+    }
+}

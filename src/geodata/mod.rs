@@ -1,0 +1,7 @@
+//! Loading `geodata/`: files, validation, opening hours, coordinate systems, generation.
+
+pub mod cities;
+pub mod r#gen;
+mod load;
+
+pub use load::{CALENDAR_FILE, Dataset, FeatureRef, LoadError, Problem, load_dir};

@@ -1,0 +1,217 @@
+//! The index against brute force: random datasets (poles and the antimeridian
+//! included) and random queries must give exactly the brute-force geodesic answer.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use proptest::prelude::*;
+
+use super::*;
+use crate::model::hours::{Calendar, Schedules};
+use crate::model::{Amenity, PositionAccuracy, Provenance};
+
+const HOURS: [&str; 3] = ["24/7", "Mo-Fr 08:00-20:00; PH off", "Sa,Su 10:00-16:00"];
+
+fn facility(i: usize, layer: Layer, p: LonLat, amenities: AmenitySet, hours: Option<HoursId>) -> Facility {
+    Facility {
+        id: format!("f{i}").into(),
+        layer,
+        position: p,
+        name: format!("设施{i}").into(),
+        name_en: None,
+        address: None,
+        city: None,
+        district: None,
+        amenities,
+        hours,
+        phone: None,
+        operator: None,
+        grade: None,
+        provenance: Provenance {
+            source: Arc::from("test"),
+            position_accuracy: PositionAccuracy::Approximate,
+            synthetic: true,
+            updated: None,
+            notes: None,
+        },
+    }
+}
+
+/// Positions that stress the geometry: anywhere, near the poles, near ±180°.
+fn position() -> impl Strategy<Value = LonLat> {
+    prop_oneof![
+        (-180.0..=180.0f64, -90.0..=90.0f64),
+        (-180.0..=180.0f64, 85.0..=90.0f64),
+        (-180.0..=180.0f64, -90.0..=-85.0f64),
+        (prop_oneof![175.0..=180.0f64, -180.0..=-175.0f64], -60.0..=60.0f64),
+        (73.0..=135.0f64, 18.0..=54.0f64),
+    ]
+    .prop_map(|(lon, lat)| LonLat::new(lon, lat).unwrap())
+}
+
+fn dataset() -> impl Strategy<Value = Atlas> {
+    prop::collection::vec((position(), 0..3usize, 0u32..(1 << 5), prop::option::of(0..3usize)), 0..300)
+        .prop_map(|raw| {
+            let mut schedules = Schedules::new(Calendar::bundled());
+            let ids: Vec<HoursId> = HOURS.iter().map(|h| schedules.intern(h).unwrap()).collect();
+            let facilities = raw
+                .into_iter()
+                .enumerate()
+                .map(|(i, (p, layer, bits, hours))| {
+                    let amenities = Amenity::ALL[..5]
+                        .iter()
+                        .enumerate()
+                        .filter(|(b, _)| bits & (1 << b) != 0)
+                        .map(|(_, a)| *a)
+                        .collect();
+                    facility(i, Layer::FACILITIES[layer], p, amenities, hours.map(|h| ids[h]))
+                })
+                .collect();
+            Atlas::new(Dataset::from_parts(facilities, Vec::new(), schedules))
+        })
+}
+
+fn query() -> impl Strategy<Value = NearestQuery> {
+    (
+        position(),
+        1..25usize,
+        1u8..8,
+        0u32..(1 << 5),
+        any::<bool>(),
+        prop::option::of(1.0..5_000_000.0f64),
+        0i64..(3 * 365 * 86_400),
+    )
+        .prop_map(|(origin, k, layer_bits, amenity_bits, open_now, max, secs)| NearestQuery {
+            origin,
+            k,
+            layers: Layer::FACILITIES
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| layer_bits & (1 << i) != 0)
+                .map(|(_, l)| l)
+                .collect(),
+            amenities: Amenity::ALL[..5]
+                .iter()
+                .enumerate()
+                .filter(|(b, _)| amenity_bits & (1 << b) != 0 && *b < 2)
+                .map(|(_, a)| *a)
+                .collect(),
+            at: Utc.timestamp_opt(1_704_067_200 + secs, 0).unwrap(),
+            open_now,
+            max_distance_m: max,
+        })
+}
+
+/// The reference: filter everything, haversine everything, sort.
+pub(crate) fn brute_force(atlas: &Atlas, q: &NearestQuery) -> Vec<(u32, f64)> {
+    let data = atlas.data();
+    let mut all: Vec<(u32, f64)> = data
+        .facilities
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| q.layers.contains(f.layer) && f.amenities.contains_all(q.amenities))
+        .filter(|(_, f)| !q.open_now || f.hours.and_then(|h| data.schedules.is_open(h, q.at)) == Some(true))
+        .map(|(i, f)| (i as u32, sphere::haversine_m(q.origin, f.position)))
+        .filter(|(_, d)| q.max_distance_m.is_none_or(|m| *d <= m))
+        .collect();
+    all.sort_by(|a, b| a.1.total_cmp(&b.1));
+    all.truncate(q.k);
+    all
+}
+
+/// Same distances in the same order; ids equal except where distances tie.
+pub(crate) fn assert_same(hits: &[Hit], expected: &[(u32, f64)], max: Option<f64>) {
+    // A point right at the distance limit may fall either side of it by rounding.
+    let near_limit = |d: f64| max.is_some_and(|m| (d - m).abs() < 1e-6 * m.max(1.0));
+    let got: Vec<(u32, f64)> = hits.iter().map(|h| (h.facility, h.distance_m)).collect();
+    if got.len() != expected.len() {
+        let extra = if got.len() > expected.len() { &got[expected.len()..] } else { &expected[got.len()..] };
+        assert!(extra.iter().all(|(_, d)| near_limit(*d)), "got {got:?}\nexpected {expected:?}");
+    }
+    for (g, e) in got.iter().zip(expected) {
+        assert!((g.1 - e.1).abs() < 1e-6, "distance {} vs {}\ngot {got:?}\nexpected {expected:?}", g.1, e.1);
+        if g.0 != e.0 {
+            // A tie: the expected facility must be at the same distance.
+            let tied = expected.iter().any(|x| x.0 == g.0 && (x.1 - g.1).abs() < 1e-6);
+            assert!(tied || (g.1 - e.1).abs() < 1e-6, "got {got:?}\nexpected {expected:?}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Nearest equals brute force for random data and queries, all filters included.
+    #[test]
+    fn nearest_equals_brute_force(atlas in dataset(), queries in prop::collection::vec(query(), 1..8)) {
+        for q in &queries {
+            let hits = atlas.nearest(q);
+            assert_same(&hits, &brute_force(&atlas, q), q.max_distance_m);
+            for h in &hits {
+                let f = atlas.facility(h.facility);
+                let expected_open = f.hours.and_then(|id| atlas.data().schedules.is_open(id, q.at));
+                prop_assert_eq!(h.open, expected_open);
+            }
+        }
+    }
+
+    /// Bbox queries return exactly the points inside the box, antimeridian boxes included.
+    #[test]
+    fn bbox_equals_brute_force(
+        atlas in dataset(),
+        lons in (-180.0..=180.0f64, -180.0..=180.0f64),
+        lats in (-90.0..=90.0f64, -90.0..=90.0f64),
+    ) {
+        let bbox = BBox { min_lon: lons.0, max_lon: lons.1, min_lat: lats.0.min(lats.1), max_lat: lats.0.max(lats.1) };
+        for layer in Layer::FACILITIES {
+            let expected: Vec<u32> = atlas.data().facilities.iter().enumerate()
+                .filter(|(_, f)| f.layer == layer && bbox.contains(f.position))
+                .map(|(i, _)| i as u32)
+                .collect();
+            prop_assert_eq!(atlas.in_bbox(layer, &bbox), expected);
+        }
+    }
+}
+
+/// Planar nearest on lon/lat is wrong at 40°N; ours is not.
+#[test]
+fn longitude_is_not_latitude() {
+    let mut s = Schedules::new(Calendar::bundled());
+    let _ = s.intern("24/7");
+    let origin = LonLat::new(116.0, 40.0).unwrap();
+    // 0.9° east is ~76.7 km; 0.8° north is ~89 km. Planar distance picks the north one.
+    let east = facility(0, Layer::DriverHome, LonLat::new(116.9, 40.0).unwrap(), AmenitySet::default(), None);
+    let north = facility(1, Layer::DriverHome, LonLat::new(116.0, 40.8).unwrap(), AmenitySet::default(), None);
+    let atlas = Atlas::new(Dataset::from_parts(vec![north, east], vec![], s));
+    let hits = atlas.nearest(&NearestQuery {
+        origin,
+        k: 1,
+        layers: LayerSet::facilities(),
+        amenities: AmenitySet::default(),
+        at: Utc::now(),
+        open_now: false,
+        max_distance_m: None,
+    });
+    assert_eq!(atlas.facility(hits[0].facility).id.as_ref(), "f0");
+    assert!((hits[0].distance_m - 76_700.0).abs() < 500.0, "{}", hits[0].distance_m);
+}
+
+/// Across the antimeridian the nearest is a few km away, not 360° away.
+#[test]
+fn antimeridian_neighbour() {
+    let s = Schedules::new(Calendar::bundled());
+    let west = facility(0, Layer::CourierStation, LonLat::new(-179.99, 0.0).unwrap(), AmenitySet::default(), None);
+    let far = facility(1, Layer::CourierStation, LonLat::new(179.0, 0.0).unwrap(), AmenitySet::default(), None);
+    let atlas = Atlas::new(Dataset::from_parts(vec![far, west], vec![], s));
+    let hits = atlas.nearest(&NearestQuery {
+        origin: LonLat::new(179.99, 0.0).unwrap(),
+        k: 2,
+        layers: LayerSet::facilities(),
+        amenities: AmenitySet::default(),
+        at: Utc::now(),
+        open_now: false,
+        max_distance_m: None,
+    });
+    assert_eq!(hits[0].facility, 1);
+    assert!(hits[0].distance_m < 2_300.0);
+}

@@ -1,0 +1,20 @@
+//! waystation (驿站地图): union facilities and industrial parks on a map.
+//!
+//! Drivers and couriers ask for the nearest driver home (司机之家) or union rest
+//! station (工会驿站) that is open now and has what they need; union planners ask
+//! which industrial parks still have no union and where the next facility should go.
+//!
+//! # Layout
+//! - [`model`]: the feature types (facilities, parks, layers, amenities) and the
+//!   parse-don't-validate newtypes they are built from.
+//! - [`geodata`]: loading and validating `geodata/`, opening hours with China's
+//!   holiday calendar, coordinate systems (WGS-84 / GCJ-02 / BD-09), the demo
+//!   data generator.
+//! - [`index`]: the in-memory R-trees and the geodesic queries (k-nearest, bbox).
+//! - [`http`]: the axum router, handlers, problem+json errors.
+#![forbid(unsafe_code)]
+
+pub mod geodata;
+pub mod http;
+pub mod index;
+pub mod model;

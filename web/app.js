@@ -1,0 +1,1031 @@
+// 驿站地图 / Waystation map: the page's whole behaviour. Vanilla JS, no build.
+//
+// Offline by default: with basemap kind "none" the only requests go to this
+// page's own origin. No glyph server is used: the style has no symbol layers;
+// cluster counts, place names and result numbers are HTML markers drawn with
+// the device's own fonts.
+//
+// Coordinates: the API speaks WGS-84. When the basemap is Amap (GCJ-02) every
+// drawn point is converted WGS-84 → GCJ-02 (coords.js) and every map position
+// we read back (clicks) is converted GCJ-02 → WGS-84 before querying.
+
+import { converterFor } from './coords.js';
+import {
+  STRINGS, AMENITIES, UNION_STATUS, POSITION_ACCURACY, VALUES, COMPASS, HOURS_WORDS,
+} from './i18n.js';
+
+const maplibregl = window.maplibregl;
+
+// ---------------------------------------------------------------------------
+// Settings from the address bar: ?lang=en ?embed=1 ?layers=a,b ?center=lon,lat ?zoom=z
+
+const params = new URLSearchParams(location.search);
+const EMBED = ['1', 'true', 'yes'].includes((params.get('embed') || '').toLowerCase());
+const LAYER_PARAM = (params.get('layers') || '').split(',').map((s) => s.trim()).filter(Boolean);
+const LANG_KEY = 'waystation.lang';
+
+const LAYER_COLOURS = {
+  driver_home: '#1c64c8',
+  courier_station: '#e8590c',
+  fitness_station: '#2b8a3e',
+  park: '#7048e8',
+};
+const FALLBACK_COLOURS = ['#0b7285', '#c2255c', '#5c940d', '#364fc7', '#862e9c'];
+const UNION_COLOURS = { none: '#e03131', partial: '#fcc419', full: '#7048e8' };
+const LAND = '#eef0e8';
+
+const state = {
+  lang: pickLang(),
+  config: null,
+  conv: converterFor('wgs84'),
+  layers: [], // from /api/v1/layers, in order, only those this page shows
+  visible: new Set(),
+  data: {}, // layer id → original FeatureCollection (WGS-84)
+  places: [],
+  placeMarkers: [],
+  clusterMarkers: new Map(),
+  query: null, // { wgs: [lon, lat], fromMe: bool }
+  results: [], // nearest features (WGS-84, as the API returned them)
+  resultMarkers: [],
+  queryMarker: null,
+  meMarker: null,
+  popup: null,
+  popupFeature: null,
+  ready: false,
+  errors: [],
+  queryToken: 0,
+};
+
+let map;
+
+// ---------------------------------------------------------------------------
+// i18n
+
+function pickLang() {
+  const q = (params.get('lang') || '').toLowerCase();
+  if (q.startsWith('en')) return 'en';
+  if (q.startsWith('zh')) return 'zh';
+  try {
+    const saved = localStorage.getItem(LANG_KEY);
+    if (saved === 'en' || saved === 'zh') return saved;
+  } catch { /* storage may be blocked in an iframe */ }
+  return 'zh';
+}
+
+function t(key, ...args) {
+  const v = STRINGS[state.lang][key] ?? STRINGS.zh[key] ?? key;
+  return typeof v === 'function' ? v(...args) : v;
+}
+
+function word(table, key) {
+  if (key == null || key === '') return '';
+  const e = table[key];
+  return e ? e[state.lang] : String(key);
+}
+
+function applyStaticStrings() {
+  document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
+  document.title = t('doc_title');
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll('[data-i18n-aria]')) el.setAttribute('aria-label', t(el.dataset.i18nAria));
+  const lb = document.getElementById('btn-lang');
+  lb.textContent = t('lang_button');
+  lb.lang = state.lang === 'zh' ? 'en' : 'zh';
+  lb.title = t('switch_lang');
+}
+
+function setLang(lang) {
+  state.lang = lang;
+  try { localStorage.setItem(LANG_KEY, lang); } catch { /* ignore */ }
+  const u = new URL(location.href);
+  if (u.searchParams.has('lang')) {
+    u.searchParams.set('lang', lang);
+    history.replaceState(null, '', u);
+  }
+  applyStaticStrings();
+  renderLayerChips();
+  renderFilters();
+  renderPlaces();
+  renderResults();
+  updateFilterSummary();
+  if (state.popup && state.popup.isOpen() && state.popupFeature) {
+    state.popup.setHTML(popupHTML(state.popupFeature));
+  }
+  if (state.queryMarker) state.queryMarker.getElement().title = t('query_point');
+  if (state.meMarker) state.meMarker.getElement().title = t('you_are_here');
+}
+
+// ---------------------------------------------------------------------------
+// Small helpers
+
+const $ = (id) => document.getElementById(id);
+
+function esc(s) {
+  return String(s ?? '').replace(/[&<>"']/g, (c) => ({
+    '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
+  })[c]);
+}
+
+function safeUrl(u) {
+  try {
+    const x = new URL(u, location.href);
+    return ['http:', 'https:', 'geo:', 'tel:', 'amapuri:', 'baidumap:', 'maps:'].includes(x.protocol) ? x.href : null;
+  } catch { return null; }
+}
+
+function layerColour(id, i = 0) {
+  return LAYER_COLOURS[id] || FALLBACK_COLOURS[i % FALLBACK_COLOURS.length];
+}
+
+function layerName(id) {
+  const l = state.layers.find((x) => x.id === id);
+  if (!l) return id;
+  return state.lang === 'en' ? (l.name_en || l.name_zh || id) : (l.name_zh || l.name_en || id);
+}
+
+function featureName(p) {
+  if (state.lang === 'en' && p.name_en) return p.name_en;
+  return p.name || p.name_en || '';
+}
+
+function fmtDistance(m) {
+  if (m == null || !Number.isFinite(+m)) return '';
+  m = +m;
+  if (m < 1000) return t('m', Math.round(m));
+  return t('km', (m / 1000).toFixed(m < 10000 ? 1 : 0));
+}
+
+function fmtBearing(deg) {
+  if (deg == null || !Number.isFinite(+deg)) return '';
+  const i = Math.round((((+deg % 360) + 360) % 360) / 45) % 8;
+  const arrow = ['↑', '↗', '→', '↘', '↓', '↙', '←', '↖'][i];
+  return `${arrow} ${COMPASS[state.lang][i]}`;
+}
+
+function fmtNumber(n) {
+  if (n == null || n === '') return '';
+  const x = Number(n);
+  if (!Number.isFinite(x)) return String(n);
+  return x.toLocaleString(state.lang === 'zh' ? 'zh-CN' : 'en');
+}
+
+function fmtHours(h) {
+  if (!h) return '';
+  let s = String(h);
+  for (const [re, rep] of HOURS_WORDS[state.lang]) s = s.replace(re, rep);
+  return s;
+}
+
+function asArray(v) {
+  if (Array.isArray(v)) return v;
+  if (typeof v === 'string' && v.startsWith('[')) {
+    try { return JSON.parse(v); } catch { return []; }
+  }
+  if (typeof v === 'string' && v) return v.split(/[;,]/).map((s) => s.trim()).filter(Boolean);
+  return [];
+}
+
+function openState(v) {
+  if (v === true) return `<span class="open yes">${esc(t('open_now'))}</span>`;
+  if (v === false) return `<span class="open no">${esc(t('closed_now'))}</span>`;
+  return `<span class="open unknown">${esc(t('open_unknown'))}</span>`;
+}
+
+let toastTimer;
+function toast(msg, ms = 4000) {
+  const el = $('toast');
+  el.textContent = msg;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.hidden = true; }, ms);
+}
+
+async function getJSON(path) {
+  const r = await fetch(path, { headers: { Accept: 'application/json' } });
+  if (!r.ok) throw await problemError(r);
+  return r.json();
+}
+
+async function problemError(r) {
+  let detail = `${r.status} ${r.statusText}`;
+  let invalid = [];
+  try {
+    const body = await r.json();
+    detail = body.detail || body.title || detail;
+    invalid = Array.isArray(body['invalid-params']) ? body['invalid-params'] : [];
+  } catch { /* not JSON */ }
+  const e = new Error(detail);
+  e.detail = detail;
+  e.invalid = invalid;
+  e.status = r.status;
+  return e;
+}
+
+function isDesktop() {
+  return window.matchMedia('(min-width: 768px)').matches;
+}
+
+// ---------------------------------------------------------------------------
+// Style: a plain land background, plus the configured raster basemap if any.
+// No borders are drawn by us, ever (审图号 rule): only an approved basemap may.
+
+function buildStyle(basemap) {
+  const style = {
+    version: 8,
+    name: 'waystation',
+    sources: {},
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': LAND } }],
+  };
+  const kind = basemap && basemap.kind;
+  if (kind === 'tianditu' && basemap.key) {
+    const key = encodeURIComponent(basemap.key);
+    const tiles = (layer) => [0, 1, 2, 3, 4, 5, 6, 7].map((n) =>
+      `https://t${n}.tianditu.gov.cn/${layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=${layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=${key}`);
+    const attribution = '© <a href="https://www.tianditu.gov.cn/" target="_blank" rel="noopener">天地图 Tianditu</a>';
+    style.sources.tdt_vec = { type: 'raster', tiles: tiles('vec'), tileSize: 256, maxzoom: 18, attribution };
+    style.sources.tdt_cva = { type: 'raster', tiles: tiles('cva'), tileSize: 256, maxzoom: 18 };
+    style.layers.push({ id: 'tdt_vec', type: 'raster', source: 'tdt_vec' });
+    style.layers.push({ id: 'tdt_cva', type: 'raster', source: 'tdt_cva' });
+  } else if (kind === 'amap') {
+    style.sources.amap = {
+      type: 'raster',
+      tiles: [1, 2, 3, 4].map((n) =>
+        `https://webrd0${n}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}`),
+      tileSize: 256,
+      maxzoom: 18,
+      attribution: '© <a href="https://www.amap.com/" target="_blank" rel="noopener">高德地图 AutoNavi</a>',
+    };
+    style.layers.push({ id: 'amap', type: 'raster', source: 'amap' });
+  }
+  return style;
+}
+
+function basemapHasLabels() {
+  const k = state.config && state.config.basemap && state.config.basemap.kind;
+  return k === 'tianditu' || k === 'amap';
+}
+
+// ---------------------------------------------------------------------------
+// Data → map sources. Each feature gets `_i` (its index in the layer's array)
+// and `_layer`, so a clicked rendered feature leads back to the original.
+
+function displayCollection(layerId, fc) {
+  const features = [];
+  (fc.features || []).forEach((f, i) => {
+    if (!f || !f.geometry || f.geometry.type !== 'Point') return;
+    const [lon, lat] = f.geometry.coordinates;
+    // Only what the map styles need; the popup reads the original feature.
+    const properties = { _i: i, _layer: layerId };
+    for (const k of ['union_status', 'synthetic']) if (f.properties && k in f.properties) properties[k] = f.properties[k];
+    features.push({
+      type: 'Feature',
+      geometry: { type: 'Point', coordinates: state.conv.toDisplay([lon, lat]) },
+      properties,
+    });
+  });
+  return { type: 'FeatureCollection', features };
+}
+
+function sourceId(layerId) { return `ws-${layerId}`; }
+function clusterLayerId(layerId) { return `${layerId}-clusters`; }
+function pointLayerId(layerId) { return `${layerId}-points`; }
+
+function addLayerToMap(layer, idx) {
+  const id = layer.id;
+  const colour = layerColour(id, idx);
+  const isPark = layer.kind === 'park' || id === 'park';
+  const src = {
+    type: 'geojson',
+    data: displayCollection(id, state.data[id]),
+    cluster: true,
+    clusterRadius: 48,
+    clusterMaxZoom: 11,
+  };
+  if (isPark) {
+    src.clusterProperties = {
+      no_union: ['+', ['case', ['==', ['get', 'union_status'], 'none'], 1, 0]],
+    };
+  }
+  map.addSource(sourceId(id), src);
+  const vis = state.visible.has(id) ? 'visible' : 'none';
+  map.addLayer({
+    id: clusterLayerId(id),
+    type: 'circle',
+    source: sourceId(id),
+    filter: ['has', 'point_count'],
+    layout: { visibility: vis },
+    paint: {
+      'circle-color': colour,
+      'circle-opacity': 0.88,
+      'circle-radius': ['step', ['get', 'point_count'], 13, 10, 16, 100, 20, 1000, 25],
+      'circle-stroke-color': isPark
+        ? ['case', ['>', ['get', 'no_union'], 0], UNION_COLOURS.none, '#ffffff']
+        : '#ffffff',
+      'circle-stroke-width': isPark ? ['case', ['>', ['get', 'no_union'], 0], 3, 2] : 2,
+    },
+  });
+  map.addLayer({
+    id: pointLayerId(id),
+    type: 'circle',
+    source: sourceId(id),
+    filter: ['!', ['has', 'point_count']],
+    layout: { visibility: vis },
+    paint: isPark
+      ? {
+        'circle-color': ['match', ['get', 'union_status'],
+          'none', UNION_COLOURS.none, 'partial', UNION_COLOURS.partial, 'full', UNION_COLOURS.full, '#adb5bd'],
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 5, 6, 14, 9],
+        'circle-stroke-color': colour,
+        'circle-stroke-width': 3,
+      }
+      : {
+        'circle-color': colour,
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 5, 5, 14, 8],
+        'circle-stroke-color': '#ffffff',
+        'circle-stroke-width': 1.5,
+      },
+  });
+}
+
+function setLayerVisible(id, on) {
+  if (on) state.visible.add(id); else state.visible.delete(id);
+  for (const lid of [clusterLayerId(id), pointLayerId(id)]) {
+    if (map && map.getLayer(lid)) map.setLayoutProperty(lid, 'visibility', on ? 'visible' : 'none');
+  }
+  renderLayerChips();
+  updateClusterMarkers();
+}
+
+// ---------------------------------------------------------------------------
+// HTML cluster counts (no glyphs needed)
+
+let clusterFrame = 0;
+function updateClusterMarkers() {
+  if (clusterFrame) return;
+  clusterFrame = requestAnimationFrame(() => {
+    clusterFrame = 0;
+    const seen = new Set();
+    for (const l of state.layers) {
+      if (!state.visible.has(l.id) || !map.getSource(sourceId(l.id))) continue;
+      const feats = map.querySourceFeatures(sourceId(l.id), { filter: ['has', 'point_count'] });
+      for (const f of feats) {
+        const p = f.properties;
+        const key = `${l.id}:${p.cluster_id}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        let m = state.clusterMarkers.get(key);
+        if (!m) {
+          const el = document.createElement('div');
+          el.className = 'cluster-count';
+          el.textContent = p.point_count_abbreviated ?? p.point_count;
+          m = new maplibregl.Marker({ element: el }).setLngLat(f.geometry.coordinates).addTo(map);
+          state.clusterMarkers.set(key, m);
+        } else {
+          m.setLngLat(f.geometry.coordinates);
+        }
+      }
+    }
+    for (const [key, m] of state.clusterMarkers) {
+      if (!seen.has(key)) { m.remove(); state.clusterMarkers.delete(key); }
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Place names from our own data, as HTML labels with a greedy overlap check.
+
+function renderPlaces() {
+  for (const m of state.placeMarkers) m.remove();
+  state.placeMarkers = [];
+  if (!map || basemapHasLabels()) return;
+  for (const f of state.places) {
+    if (!f.geometry || f.geometry.type !== 'Point') continue;
+    const p = f.properties || {};
+    const el = document.createElement('div');
+    el.className = 'place-label';
+    const name = state.lang === 'en' ? (p.name_en || p.name) : (p.name || p.name_en);
+    el.innerHTML = `<span class="dot"></span><span class="txt">${esc(name)}</span>`;
+    const m = new maplibregl.Marker({ element: el, anchor: 'left' })
+      .setLngLat(state.conv.toDisplay(f.geometry.coordinates))
+      .addTo(map);
+    state.placeMarkers.push(m);
+  }
+  declutterPlaces();
+}
+
+function declutterPlaces() {
+  if (!map || !state.placeMarkers.length) return;
+  const boxes = [];
+  const w = map.getContainer().clientWidth;
+  const h = map.getContainer().clientHeight;
+  const zoom = map.getZoom();
+  for (const m of state.placeMarkers) {
+    const el = m.getElement();
+    const pt = map.project(m.getLngLat());
+    const bw = (el.dataset.w ? +el.dataset.w : (el.dataset.w = el.offsetWidth || 60, +el.dataset.w));
+    const box = [pt.x - 4, pt.y - 10, pt.x + bw + 4, pt.y + 10];
+    const offscreen = box[2] < 0 || box[0] > w || box[3] < 0 || box[1] > h;
+    const hit = offscreen || zoom < 3 || boxes.some((b) => !(box[2] < b[0] || box[0] > b[2] || box[3] < b[1] || box[1] > b[3]));
+    el.classList.toggle('hidden', hit);
+    if (!hit) boxes.push(box);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Layer toggles with counts, and the legend
+
+function renderLayerChips() {
+  const box = $('layer-chips');
+  box.replaceChildren();
+  state.layers.forEach((l, i) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'chip';
+    b.dataset.layer = l.id;
+    const on = state.visible.has(l.id);
+    b.setAttribute('aria-pressed', String(on));
+    const count = l.count ?? (state.data[l.id] ? state.data[l.id].features.length : '');
+    const swatch = (l.kind === 'park' || l.id === 'park')
+      ? `<span class="swatch ring" style="border-color:${layerColour(l.id, i)}"></span>`
+      : `<span class="swatch" style="background:${layerColour(l.id, i)}"></span>`;
+    b.innerHTML = `${swatch}<span class="name">${esc(layerName(l.id))}</span><span class="count">${esc(fmtNumber(count))}</span>`;
+    b.addEventListener('click', () => setLayerVisible(l.id, !state.visible.has(l.id)));
+    box.appendChild(b);
+  });
+  const hasPark = state.layers.some((l) => (l.kind === 'park' || l.id === 'park') && state.visible.has(l.id));
+  const lg = $('park-legend');
+  lg.hidden = !hasPark;
+  lg.innerHTML = `<span class="lg-title">${esc(t('legend_parks'))}</span>` +
+    Object.keys(UNION_STATUS).map((k) =>
+      `<span class="lg-item"><span class="swatch" style="background:${UNION_COLOURS[k]}"></span>${esc(word(UNION_STATUS, k))}</span>`).join('');
+}
+
+// ---------------------------------------------------------------------------
+// Popups
+
+function linkRow(p, coordsWgs) {
+  const links = (p.links && typeof p.links === 'object') ? p.links : fallbackLinks(p, coordsWgs);
+  const order = ['amap', 'baidu', 'apple', 'osm'];
+  const names = { amap: state.lang === 'zh' ? '高德' : 'Amap', baidu: state.lang === 'zh' ? '百度' : 'Baidu', apple: 'Apple', osm: 'OSM' };
+  const items = order.filter((k) => links[k] && safeUrl(links[k]))
+    .map((k) => `<a class="navlink" href="${esc(safeUrl(links[k]))}" target="_blank" rel="noopener">${esc(names[k])}</a>`);
+  if (!items.length) return '';
+  return `<div class="navrow"><span class="muted">${esc(t('nav'))}</span> ${items.join(' ')}</div>`;
+}
+
+// When the API did not give links: Amap's URI API accepts WGS-84 (coordinate=wgs84).
+function fallbackLinks(p, c) {
+  if (!c) return {};
+  const [lon, lat] = c.map((x) => (+x).toFixed(6));
+  const name = encodeURIComponent(p.name || '');
+  return {
+    amap: `https://uri.amap.com/marker?position=${lon},${lat}&name=${name}&coordinate=wgs84&callnative=1`,
+    osm: `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=17/${lat}/${lon}`,
+  };
+}
+
+function goLink(p, coordsWgs) {
+  const links = (p.links && typeof p.links === 'object') ? p.links : fallbackLinks(p, coordsWgs);
+  const href = safeUrl(links.amap || links.baidu || links.apple || links.osm || '');
+  return href;
+}
+
+function popupHTML(f) {
+  const p = f.properties || {};
+  const c = f.geometry && f.geometry.coordinates;
+  const isPark = p.layer === 'park' || p._layer === 'park' || p.union_status != null;
+  const lid = p.layer || p._layer;
+  const rows = [];
+  const row = (label, html) => { if (html) rows.push(`<dt>${esc(label)}</dt><dd>${html}</dd>`); };
+  let html = '<div class="pop">';
+  html += `<div class="pop-layer"><span class="swatch" style="background:${layerColour(lid)}"></span>${esc(layerName(lid))}`;
+  if (p.synthetic === true || p.synthetic === 'true') {
+    html += ` <span class="badge demo" title="${esc(t('demo_note'))}">演示数据 / demo data</span>`;
+  }
+  html += '</div>';
+  html += `<h3>${esc(featureName(p))}</h3>`;
+  if (state.lang === 'en' && p.name_en && p.name && p.name !== p.name_en) html += `<div class="muted" lang="zh-CN">${esc(p.name)}</div>`;
+  if (p.distance_m != null) {
+    html += `<div class="pop-dist">${esc(fmtDistance(p.distance_m))} · ${esc(fmtBearing(p.bearing_deg))}</div>`;
+  }
+  if (isPark) {
+    row(t('park_type'), esc(word(VALUES, p.park_type)));
+    row(t('union_status'), p.union_status
+      ? `<span class="status-dot" style="background:${UNION_COLOURS[p.union_status] || '#adb5bd'}"></span>${esc(word(UNION_STATUS, p.union_status))}`
+      : '');
+    const ent = Number(p.enterprises);
+    const uni = Number(p.unionised_enterprises);
+    if (p.enterprises != null) {
+      let v = `${esc(fmtNumber(p.unionised_enterprises ?? '?'))} / ${esc(fmtNumber(p.enterprises))}`;
+      if (ent > 0 && Number.isFinite(uni)) v += ` （${t('union_rate')} ${(100 * uni / ent).toFixed(0)}%）`;
+      row(`${t('unionised')} / ${t('enterprises')}`, v);
+    }
+    if (p.workers != null) {
+      row(t('workers'), esc(fmtNumber(p.workers)) + (p.union_members != null ? ` · ${esc(t('union_members'))} ${esc(fmtNumber(p.union_members))}` : ''));
+    }
+    row(t('union_founded'), esc(p.union_founded || ''));
+    row(t('counts_as_of'), esc(p.counts_as_of || ''));
+  } else {
+    const am = asArray(p.amenities);
+    if (am.length) {
+      row(t('amenities'), `<ul class="tags">${am.map((a) => `<li>${esc(word(AMENITIES, a))}</li>`).join('')}</ul>`);
+    }
+    const hours = p.opening_hours ? `<span class="hours">${esc(fmtHours(p.opening_hours))}</span> ` : '';
+    const open = ('open_now' in p) ? openState(p.open_now) : (p._enriching ? `<span class="muted">…</span>` : openState(null));
+    row(t('hours'), hours + open);
+    if (p.phone) {
+      const tel = String(p.phone).replace(/[^0-9+]/g, '');
+      row(t('phone'), `<a href="tel:${esc(tel)}">${esc(p.phone)}</a>`);
+    }
+    row(t('operator'), esc(p.operator || ''));
+    row(t('grade'), esc(word(VALUES, p.grade)));
+  }
+  const addr = [p.city, p.district].filter((x) => x && !(p.address || '').includes(x)).join(' ');
+  row(t('address'), esc([addr, p.address].filter(Boolean).join(' ')));
+  if (p.position_accuracy && p.position_accuracy !== 'surveyed') {
+    row(t('position'), `<span class="badge approx">${esc(word(POSITION_ACCURACY, p.position_accuracy))}</span>`);
+  }
+  row(t('source'), esc(p.source || ''));
+  row(t('updated'), esc(p.updated || ''));
+  if (rows.length) html += `<dl>${rows.join('')}</dl>`;
+  if (!isPark) html += linkRow(p, f._wgs || c);
+  html += '</div>';
+  return html;
+}
+
+// Opens a popup for a feature given with WGS-84 coordinates.
+function openPopup(featureWgs, { enrich = false } = {}) {
+  const disp = state.conv.toDisplay(featureWgs.geometry.coordinates);
+  const f = {
+    type: 'Feature',
+    geometry: { type: 'Point', coordinates: featureWgs.geometry.coordinates },
+    properties: { ...featureWgs.properties },
+    _wgs: featureWgs.geometry.coordinates,
+  };
+  if (enrich && !('open_now' in f.properties)) f.properties._enriching = true;
+  if (state.popup) state.popup.remove();
+  state.popupFeature = f;
+  state.popup = new maplibregl.Popup({ maxWidth: '320px', focusAfterOpen: false, className: 'ws-popup' })
+    .setLngLat(disp)
+    .setHTML(popupHTML(f))
+    .addTo(map);
+  state.popup.on('close', () => { if (state.popupFeature === f) { state.popupFeature = null; highlight(null); } });
+  highlight(featureWgs.geometry.coordinates);
+  if (enrich && f.properties._enriching) enrichFeature(f);
+}
+
+// A layer feature has no open-now state or server-made links: ask the nearest
+// endpoint at the feature's own position, restricted to its layer, and take the
+// answer whose id matches.
+async function enrichFeature(f) {
+  const p = f.properties;
+  const lid = p.layer || p._layer;
+  const [lon, lat] = f._wgs;
+  try {
+    const q = new URLSearchParams({ lon: lon.toFixed(7), lat: lat.toFixed(7), k: '5', layers: lid });
+    const fc = await getJSON(`/api/v1/nearest?${q}`);
+    const hit = (fc.features || []).find((x) => (p.id != null && (x.id === p.id || x.properties.id === p.id)) ||
+      (p.id == null && x.properties.name === p.name));
+    if (hit) {
+      for (const k of ['open_now', 'links']) if (k in hit.properties) p[k] = hit.properties[k];
+    }
+  } catch { /* keep what we have */ }
+  delete p._enriching;
+  if (state.popupFeature === f && state.popup && state.popup.isOpen()) state.popup.setHTML(popupHTML(f));
+}
+
+function highlight(wgs) {
+  const src = map && map.getSource('ws-highlight');
+  if (!src) return;
+  src.setData({
+    type: 'FeatureCollection',
+    features: wgs ? [{ type: 'Feature', geometry: { type: 'Point', coordinates: state.conv.toDisplay(wgs) }, properties: {} }] : [],
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Map clicks: cluster → zoom in; point → popup; empty map → nearest query.
+
+const INTERACTIVE = () => state.layers.flatMap((l) => [pointLayerId(l.id), clusterLayerId(l.id)]).filter((id) => map.getLayer(id));
+
+function onMapClick(e) {
+  const pad = e.originalEvent && e.originalEvent.pointerType === 'touch' ? 12 : 6;
+  const bbox = [[e.point.x - pad, e.point.y - pad], [e.point.x + pad, e.point.y + pad]];
+  const feats = map.queryRenderedFeatures(bbox, { layers: INTERACTIVE() });
+  // The nearest rendered feature to the click wins.
+  feats.sort((a, b) => dist2(map.project(a.geometry.coordinates), e.point) - dist2(map.project(b.geometry.coordinates), e.point));
+  const f = feats[0];
+  if (f && f.properties.cluster_id != null) {
+    const lid = f.layer.id.replace(/-clusters$/, '');
+    const src = map.getSource(sourceId(lid));
+    Promise.resolve(src.getClusterExpansionZoom(f.properties.cluster_id)).then((z) => {
+      map.easeTo({ center: f.geometry.coordinates, zoom: Math.min(z + 0.5, 17) });
+    }).catch(() => map.easeTo({ center: f.geometry.coordinates, zoom: map.getZoom() + 2 }));
+    return;
+  }
+  if (f) {
+    const lid = f.properties._layer;
+    const orig = state.data[lid] && state.data[lid].features[f.properties._i];
+    if (orig) {
+      openPopup({ ...orig, properties: { ...orig.properties, _layer: lid } }, { enrich: true });
+      return;
+    }
+  }
+  if (EMBED) return;
+  const wgs = state.conv.fromDisplay([e.lngLat.lng, e.lngLat.lat]);
+  runNearest(wgs, { fromMe: false });
+}
+
+function dist2(a, b) { return (a.x - b.x) ** 2 + (a.y - b.y) ** 2; }
+
+// Long-press on touch screens (some browsers swallow the click after a hold).
+function setupLongPress() {
+  let timer = null;
+  let start = null;
+  const cancel = () => { clearTimeout(timer); timer = null; };
+  map.on('touchstart', (e) => {
+    if (EMBED || e.points.length !== 1) return cancel();
+    start = e.point;
+    const lngLat = e.lngLat;
+    timer = setTimeout(() => {
+      timer = null;
+      const wgs = state.conv.fromDisplay([lngLat.lng, lngLat.lat]);
+      runNearest(wgs, { fromMe: false });
+    }, 600);
+  });
+  map.on('touchmove', (e) => { if (start && dist2(start, e.point) > 100) cancel(); });
+  map.on('touchend', cancel);
+  map.on('touchcancel', cancel);
+  map.on('movestart', cancel);
+}
+
+// ---------------------------------------------------------------------------
+// The nearest panel
+
+function filterState() {
+  const layers = [...document.querySelectorAll('#f-layers input:checked')].map((i) => i.value);
+  const amenities = [...document.querySelectorAll('#f-amenities input:checked')].map((i) => i.value);
+  return { layers, amenities, openNow: $('f-open').checked, k: $('f-k').value };
+}
+
+function renderFilters() {
+  const prev = document.querySelector('#f-layers input') ? filterState() : null;
+  const fl = $('f-layers');
+  fl.replaceChildren();
+  state.layers.forEach((l, i) => {
+    const checked = prev ? prev.layers.includes(l.id) : (l.kind !== 'park' && state.visible.has(l.id));
+    const lab = document.createElement('label');
+    lab.className = 'check';
+    lab.innerHTML = `<input type="checkbox" value="${esc(l.id)}" ${checked ? 'checked' : ''}>` +
+      `<span class="swatch" style="background:${layerColour(l.id, i)}"></span><span>${esc(layerName(l.id))}</span>`;
+    fl.appendChild(lab);
+  });
+  const fa = $('f-amenities');
+  fa.replaceChildren();
+  for (const key of Object.keys(AMENITIES)) {
+    const checked = prev ? prev.amenities.includes(key) : false;
+    const lab = document.createElement('label');
+    lab.className = 'check';
+    lab.innerHTML = `<input type="checkbox" value="${esc(key)}" ${checked ? 'checked' : ''}><span>${esc(word(AMENITIES, key))}</span>`;
+    fa.appendChild(lab);
+  }
+}
+
+function updateFilterSummary() {
+  const f = filterState();
+  const n = f.amenities.length + (f.openNow ? 1 : 0);
+  $('filter-summary').textContent = n ? t('n_filters', n) : '';
+}
+
+function onFiltersChanged() {
+  updateFilterSummary();
+  if (state.query) runNearest(state.query.wgs, { fromMe: state.query.fromMe, fit: false });
+}
+
+function setPanel(open) {
+  const panel = $('panel');
+  panel.hidden = !open;
+  $('btn-list').setAttribute('aria-expanded', String(open));
+  document.body.classList.toggle('panel-open', open);
+  if (open) panel.classList.remove('collapsed');
+  if (map) setTimeout(() => { map.resize(); declutterPlaces(); }, 0);
+}
+
+// Padding that keeps points clear of the side panel / bottom sheet.
+function viewPadding() {
+  const panel = $('panel');
+  const pad = { top: 70, right: 40, bottom: 40, left: 40 };
+  const bar = $('layerbar');
+  if (bar) pad.top = Math.min(bar.offsetHeight + 24, 160);
+  if (!panel.hidden && !isDesktop()) pad.bottom = panel.offsetHeight + 24;
+  const mh = map.getContainer().clientHeight;
+  const mw = map.getContainer().clientWidth;
+  if (pad.top + pad.bottom > mh - 60) { const s = (mh - 60) / (pad.top + pad.bottom); pad.top *= s; pad.bottom *= s; }
+  if (pad.left + pad.right > mw - 60) { pad.left = pad.right = 10; }
+  return pad;
+}
+
+async function runNearest(wgs, { fromMe = false, fit = true } = {}) {
+  state.query = { wgs, fromMe };
+  setPanel(true);
+  placeQueryMarker(wgs, fromMe);
+  const f = filterState();
+  const token = ++state.queryToken;
+  const status = $('status');
+  status.className = '';
+  $('query-info').textContent = fromMe ? t('query_from_me') : t('query_from_point', wgs[0].toFixed(4), wgs[1].toFixed(4));
+  if (!f.layers.length) {
+    state.results = [];
+    renderResults();
+    status.textContent = t('no_layers');
+    return;
+  }
+  status.textContent = t('searching');
+  const q = new URLSearchParams({ lon: wgs[0].toFixed(6), lat: wgs[1].toFixed(6), k: f.k, layers: f.layers.join(',') });
+  if (f.amenities.length) q.set('amenities', f.amenities.join(','));
+  if (f.openNow) q.set('open_now', 'true');
+  try {
+    const r = await fetch(`/api/v1/nearest?${q}`, { headers: { Accept: 'application/geo+json, application/json' } });
+    if (token !== state.queryToken) return;
+    if (!r.ok) throw await problemError(r);
+    const fc = await r.json();
+    if (token !== state.queryToken) return;
+    state.results = (fc.features || []).filter((x) => x && x.geometry && x.geometry.type === 'Point');
+    renderResults();
+    status.textContent = state.results.length ? t('n_results', state.results.length) : t('no_results');
+    if (fit) fitToResults();
+  } catch (err) {
+    if (token !== state.queryToken) return;
+    state.results = [];
+    renderResults();
+    status.className = 'error';
+    const inv = (err.invalid || []).map((p) => `<li><code>${esc(p.name)}</code>: ${esc(p.reason)}</li>`).join('');
+    status.innerHTML = `<strong>${esc(t('query_failed'))}:</strong> ${esc(err.detail || err.message)}${inv ? `<ul>${inv}</ul>` : ''}`;
+  }
+}
+
+function fitToResults() {
+  const pts = [state.query.wgs, ...state.results.map((x) => x.geometry.coordinates)].map(state.conv.toDisplay);
+  if (pts.length < 2) { map.easeTo({ center: pts[0], zoom: Math.max(map.getZoom(), 12) }); return; }
+  const b = new maplibregl.LngLatBounds(pts[0], pts[0]);
+  for (const p of pts) b.extend(p);
+  map.fitBounds(b, { padding: viewPadding(), maxZoom: 16, duration: 600 });
+}
+
+function placeQueryMarker(wgs, fromMe) {
+  const disp = state.conv.toDisplay(wgs);
+  if (fromMe) {
+    if (state.queryMarker) { state.queryMarker.remove(); state.queryMarker = null; }
+    if (!state.meMarker) {
+      const el = document.createElement('div');
+      el.className = 'me-marker';
+      state.meMarker = new maplibregl.Marker({ element: el });
+    }
+    state.meMarker.getElement().title = t('you_are_here');
+    state.meMarker.setLngLat(disp).addTo(map);
+    return;
+  }
+  if (!state.queryMarker) {
+    const el = document.createElement('div');
+    el.className = 'query-marker';
+    el.innerHTML = '<span></span>';
+    state.queryMarker = new maplibregl.Marker({ element: el, anchor: 'bottom' });
+  }
+  state.queryMarker.getElement().title = t('query_point');
+  state.queryMarker.setLngLat(disp).addTo(map);
+}
+
+function renderResults() {
+  const ol = $('results');
+  ol.replaceChildren();
+  for (const m of state.resultMarkers) m.remove();
+  state.resultMarkers = [];
+  if (!map) return;
+  state.results.forEach((f, i) => {
+    const p = f.properties || {};
+    const name = featureName(p);
+    const li = document.createElement('li');
+    li.className = 'result';
+    li.dataset.index = String(i);
+    li.dataset.id = String(p.id ?? f.id ?? '');
+    const am = asArray(p.amenities).slice(0, 6).map((a) => `<li>${esc(word(AMENITIES, a))}</li>`).join('');
+    const go = goLink(p, f.geometry.coordinates);
+    li.innerHTML =
+      `<button type="button" class="result-main" aria-label="${esc(t('show_on_map'))}: ${esc(name)}">` +
+        `<span class="num" style="background:${layerColour(p.layer)}">${i + 1}</span>` +
+        '<span class="result-text">' +
+          `<span class="result-name">${esc(name)}${p.synthetic === true ? ` <span class="badge demo small">${esc(t('demo_badge'))}</span>` : ''}</span>` +
+          `<span class="result-meta"><span class="dist">${esc(fmtDistance(p.distance_m))}</span> · <span class="bearing">${esc(fmtBearing(p.bearing_deg))}</span> · ${openState(p.open_now)}</span>` +
+          `<span class="result-layer muted">${esc(layerName(p.layer))}${p.address ? ` · ${esc(p.address)}` : ''}</span>` +
+          (am ? `<ul class="tags small">${am}</ul>` : '') +
+        '</span>' +
+      '</button>' +
+      (go ? `<a class="btn go" href="${esc(go)}" target="_blank" rel="noopener" aria-label="${esc(t('go_aria', name))}">${esc(t('go'))}</a>` : '');
+    const main = li.querySelector('.result-main');
+    main.addEventListener('mouseenter', () => setActive(i, false));
+    main.addEventListener('focus', () => setActive(i, false));
+    main.addEventListener('click', () => selectResult(i));
+    ol.appendChild(li);
+
+    const el = document.createElement('div');
+    el.className = 'result-marker';
+    el.style.background = layerColour(p.layer);
+    el.textContent = String(i + 1);
+    el.title = name;
+    el.addEventListener('click', (ev) => { ev.stopPropagation(); selectResult(i, { scroll: true, move: false }); });
+    el.addEventListener('mouseenter', () => setActive(i, true));
+    const m = new maplibregl.Marker({ element: el }).setLngLat(state.conv.toDisplay(f.geometry.coordinates)).addTo(map);
+    state.resultMarkers.push(m);
+  });
+}
+
+function setActive(i, scroll) {
+  document.querySelectorAll('#results .result').forEach((li) => li.classList.toggle('active', +li.dataset.index === i));
+  state.resultMarkers.forEach((m, j) => m.getElement().classList.toggle('active', j === i));
+  const f = state.results[i];
+  if (f) highlight(f.geometry.coordinates);
+  if (scroll) {
+    const li = document.querySelector(`#results .result[data-index="${i}"]`);
+    if (li) li.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  }
+}
+
+function selectResult(i, { scroll = false, move = true } = {}) {
+  const f = state.results[i];
+  if (!f) return;
+  setActive(i, scroll);
+  openPopup(f);
+  if (move) {
+    const pad = viewPadding();
+    const center = state.conv.toDisplay(f.geometry.coordinates);
+    map.easeTo({ center, zoom: Math.max(map.getZoom(), 14), padding: pad, duration: 500 });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Geolocation
+
+function locateMe() {
+  setPanel(true);
+  const status = $('status');
+  status.className = '';
+  if (!('geolocation' in navigator)) { status.textContent = t('geo_unsupported'); return; }
+  status.textContent = t('locating');
+  navigator.geolocation.getCurrentPosition(
+    (pos) => runNearest([pos.coords.longitude, pos.coords.latitude], { fromMe: true }),
+    (err) => {
+      status.className = 'error';
+      status.textContent = err.code === 1 ? t('geo_denied') : t('geo_failed');
+    },
+    { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Start-up
+
+function unionBBox(layers) {
+  let b = null;
+  for (const l of layers) {
+    if (!Array.isArray(l.bbox) || l.bbox.length !== 4 || !l.count) continue;
+    const [a, c, d, e] = l.bbox.map(Number);
+    if (![a, c, d, e].every(Number.isFinite)) continue;
+    b = b ? [Math.min(b[0], a), Math.min(b[1], c), Math.max(b[2], d), Math.max(b[3], e)] : [a, c, d, e];
+  }
+  return b;
+}
+
+function initialView(bbox) {
+  const c = (params.get('center') || '').split(',').map(Number);
+  const z = Number(params.get('zoom'));
+  if (c.length === 2 && c.every(Number.isFinite)) {
+    return { center: state.conv.toDisplay(c), zoom: Number.isFinite(z) && params.get('zoom') ? z : 11 };
+  }
+  if (bbox) {
+    const sw = state.conv.toDisplay([bbox[0], bbox[1]]);
+    const ne = state.conv.toDisplay([bbox[2], bbox[3]]);
+    return { bounds: [sw, ne], fitBoundsOptions: { padding: 30, maxZoom: 12 } };
+  }
+  return { center: state.conv.toDisplay([105, 35]), zoom: 3 }; // mainland China
+}
+
+function fail(msg) {
+  state.errors.push(msg);
+  const s = $('toast');
+  s.textContent = `${t('load_failed')}: ${msg}`;
+  s.hidden = false;
+  s.classList.add('error');
+}
+
+async function main() {
+  if (EMBED) document.body.classList.add('embed');
+  applyStaticStrings();
+  if (!maplibregl) { fail('maplibre-gl'); return; }
+
+  let config; let layersDoc; let places;
+  try {
+    [config, layersDoc, places] = await Promise.all([
+      getJSON('/api/v1/config').catch(() => ({ basemap: { kind: 'none' } })),
+      getJSON('/api/v1/layers'),
+      getJSON('/api/v1/places').catch(() => ({ features: [] })),
+    ]);
+  } catch (e) { fail(e.detail || e.message); return; }
+
+  state.config = config || { basemap: { kind: 'none' } };
+  if (state.config.basemap && state.config.basemap.kind === 'amap') state.conv = converterFor('gcj02');
+  state.places = (places && places.features) || [];
+
+  let layers = (layersDoc && layersDoc.layers) || [];
+  if (EMBED && LAYER_PARAM.length) layers = layers.filter((l) => LAYER_PARAM.includes(l.id));
+  state.layers = layers;
+  for (const l of layers) if (!LAYER_PARAM.length || LAYER_PARAM.includes(l.id)) state.visible.add(l.id);
+
+  renderLayerChips();
+  renderFilters();
+
+  const view = initialView(unionBBox(layers));
+  map = new maplibregl.Map({
+    container: 'map',
+    style: buildStyle(state.config.basemap),
+    ...view,
+    attributionControl: { compact: true },
+    dragRotate: false,
+    pitchWithRotate: false,
+    touchPitch: false,
+    maxPitch: 0,
+    renderWorldCopies: false,
+    minZoom: 2,
+    maxZoom: 18,
+    fadeDuration: 0,
+  });
+  map.touchZoomRotate.disableRotation();
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+
+  window.__waystation = {
+    map,
+    state,
+    ready: false,
+    layerIds: Object.fromEntries(layers.map((l) => [l.id, [clusterLayerId(l.id), pointLayerId(l.id)]])),
+    nearest: (lon, lat) => runNearest([lon, lat], { fromMe: false }),
+    setLang,
+  };
+
+  // Layer data, all in parallel.
+  const loads = layers.map((l) => getJSON(`/api/v1/layers/${encodeURIComponent(l.id)}`)
+    .then((fc) => { state.data[l.id] = fc; })
+    .catch((e) => { state.data[l.id] = { type: 'FeatureCollection', features: [] }; fail(`${l.id}: ${e.detail || e.message}`); }));
+
+  await new Promise((res) => (map.loaded() ? res() : map.once('load', res)));
+  await Promise.all(loads);
+
+  layers.forEach((l, i) => addLayerToMap(l, i));
+  map.addSource('ws-highlight', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  map.addLayer({
+    id: 'ws-highlight',
+    type: 'circle',
+    source: 'ws-highlight',
+    paint: {
+      'circle-radius': 16,
+      'circle-color': 'rgba(255, 212, 59, 0.35)',
+      'circle-stroke-color': '#f08c00',
+      'circle-stroke-width': 3,
+    },
+  });
+  renderLayerChips();
+
+  map.on('click', onMapClick);
+  setupLongPress();
+  map.on('mousemove', (e) => {
+    const f = map.queryRenderedFeatures([[e.point.x - 4, e.point.y - 4], [e.point.x + 4, e.point.y + 4]], { layers: INTERACTIVE() });
+    map.getCanvas().style.cursor = f.length ? 'pointer' : (EMBED ? '' : 'crosshair');
+  });
+  map.on('render', updateClusterMarkers);
+  map.on('moveend', declutterPlaces);
+  renderPlaces();
+
+  if (!EMBED) {
+    if (isDesktop()) setPanel(true);
+    else toast(t('hint_toast'));
+  }
+
+  map.once('idle', () => {
+    updateClusterMarkers();
+    declutterPlaces();
+    window.__waystation.ready = true;
+    document.body.dataset.ready = 'true';
+  });
+}
+
+// UI wiring that needs no map.
+$('btn-lang').addEventListener('click', () => setLang(state.lang === 'zh' ? 'en' : 'zh'));
+$('btn-near').addEventListener('click', locateMe);
+$('btn-list').addEventListener('click', () => setPanel($('panel').hidden));
+$('btn-close').addEventListener('click', () => setPanel(false));
+$('sheet-handle').addEventListener('click', () => {
+  $('panel').classList.toggle('collapsed');
+  if (map) setTimeout(() => map.resize(), 0);
+});
+$('filters').addEventListener('change', onFiltersChanged);
+
+main().catch((e) => { console.error(e); fail(e.message); });
