@@ -188,13 +188,13 @@ fn write_layer(kind: Kind, n: usize, seed: u64, out: &Path) -> Result<PathBuf, G
     let tmp = out.join(format!(".{}.synthetic.geojson.tmp", kind.layer()));
     let result = (|| -> io::Result<()> {
         let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
-        let mut gen = Generator::new(kind, seed);
+        let mut g = Generator::new(kind, seed);
         w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
         for i in 0..n {
             if i > 0 {
                 w.write_all(b",\n")?;
             }
-            gen.write_feature(&mut w, i + 1)?;
+            g.write_feature(&mut w, i + 1)?;
         }
         w.write_all(b"\n]}\n")?;
         w.into_inner().map_err(|e| e.into_error())?;
@@ -244,14 +244,14 @@ const AMENITIES: [&str; 24] = [
 /// parking, showers, laundry, beds, canteen (Hubei's 24-hour driver homes,
 /// Linyi's haircuts and couple rooms).
 const DH_AMENITIES: [f64; 24] = [
-    0.97, 0.95, 0.80, 0.50, 0.30, 0.70, 0.05, 0.75, 0.90, 0.80, 0.85, 0.75, 0.50, 0.35, 0.90,
-    0.60, 0.30, 0.70, 0.30, 0.15, 0.05, 0.15, 0.12, 0.10,
+    0.97, 0.95, 0.80, 0.50, 0.30, 0.70, 0.05, 0.75, 0.90, 0.80, 0.85, 0.75, 0.50, 0.35, 0.90, 0.60,
+    0.30, 0.70, 0.30, 0.15, 0.05, 0.15, 0.12, 0.10,
 ];
 /// … at a rest station (工会驿站): water, microwave, charging, toilet, a seat,
 /// air-conditioning; some legal aid, battery swap, medicine, haircuts.
 const CS_AMENITIES: [f64; 24] = [
-    0.60, 0.97, 0.60, 0.85, 0.35, 0.85, 0.10, 0.80, 0.95, 0.08, 0.02, 0.03, 0.02, 0.05, 0.00,
-    0.70, 0.40, 0.50, 0.35, 0.10, 0.03, 0.03, 0.00, 0.15,
+    0.60, 0.97, 0.60, 0.85, 0.35, 0.85, 0.10, 0.80, 0.95, 0.08, 0.02, 0.03, 0.02, 0.05, 0.00, 0.70,
+    0.40, 0.50, 0.35, 0.10, 0.03, 0.03, 0.00, 0.15,
 ];
 /// … at a fitness station, by grade: simple, regular, comprehensive.
 const FS_AMENITIES: [[f64; 24]; 3] = [
@@ -270,11 +270,7 @@ const FS_AMENITIES: [[f64; 24]; 3] = [
 ];
 
 /// Fitness-station grades with Shanghai's proportions (36 / 17 / 78 of 131).
-const GRADES: [(&str, f64); 3] = [
-    ("simple", 36.0),
-    ("regular", 17.0),
-    ("comprehensive", 78.0),
-];
+const GRADES: [(&str, f64); 3] = [("simple", 36.0), ("regular", 17.0), ("comprehensive", 78.0)];
 
 /// Opening hours (OpenStreetMap syntax) and relative weights; `None` = unknown.
 const DH_HOURS: &[(Option<&str>, f64)] = &[
@@ -308,10 +304,20 @@ const FS_HOURS: &[(Option<&str>, f64)] = &[
 const PARK_TYPES: &[(&str, &str, &str, f64)] = &[
     ("industrial", "工业园", "Industrial Park", 35.0),
     ("logistics", "物流园", "Logistics Park", 25.0),
-    ("development_zone", "经济开发区片区", "Development Zone Area", 10.0),
+    (
+        "development_zone",
+        "经济开发区片区",
+        "Development Zone Area",
+        10.0,
+    ),
     ("high_tech_zone", "高新技术产业园", "High-tech Park", 10.0),
     ("agricultural", "农业产业园", "Agricultural Park", 8.0),
-    ("culture_industry", "文化创意产业园", "Culture Industry Park", 5.0),
+    (
+        "culture_industry",
+        "文化创意产业园",
+        "Culture Industry Park",
+        5.0,
+    ),
     ("mixed", "综合产业园", "Mixed-use Park", 7.0),
 ];
 
@@ -362,7 +368,12 @@ const CORRIDOR_ROADS: &[&str] = &[
     "公路港路",
 ];
 
-const OPERATORS_DH: &[&str] = &["总工会", "交通运输工会", "物流行业工会联合会", "货车司机工会联合会"];
+const OPERATORS_DH: &[&str] = &[
+    "总工会",
+    "交通运输工会",
+    "物流行业工会联合会",
+    "货车司机工会联合会",
+];
 const OPERATORS_CS: &[&str] = &[
     "总工会",
     "总工会",
@@ -371,7 +382,13 @@ const OPERATORS_CS: &[&str] = &[
     "环卫行业工会",
     "新就业形态劳动者工会联合会",
 ];
-const OPERATORS_FS: &[&str] = &["总工会", "总工会", "机关工会", "建设工会", "产业园区联合工会"];
+const OPERATORS_FS: &[&str] = &[
+    "总工会",
+    "总工会",
+    "机关工会",
+    "建设工会",
+    "产业园区联合工会",
+];
 
 /// Nobody is placed further than this from the city centre.
 const MAX_KM: f64 = 60.0;
@@ -808,7 +825,7 @@ impl Generator {
         self.buf.amenities.clear();
         for (a, &p) in AMENITIES.iter().zip(probs) {
             if p > 0.0 && self.rng.random::<f64>() < p {
-                self.buf.amenities.push(a);
+                self.buf.amenities.push(*a);
             }
         }
     }
@@ -841,10 +858,11 @@ impl Generator {
         let c = city.name;
         let d = p.district;
         let road = ROADS[(variant as usize * 7 + k as usize) % ROADS.len()];
-        let grade;
+        let fitness = self.kind == Kind::FitnessStation;
         let (hours_table, operators): (&[(Option<&str>, f64)], &[&str]) = match self.kind {
             Kind::DriverHome => {
-                let corridor = CORRIDOR_ROADS[(variant as usize + k as usize) % CORRIDOR_ROADS.len()];
+                let corridor =
+                    CORRIDOR_ROADS[(variant as usize + k as usize) % CORRIDOR_ROADS.len()];
                 let _ = match variant {
                     0..=2 => write!(b.name, "{c}市第{k}号司机之家"),
                     3..=5 => write!(b.name, "{c}{d}物流园司机之家（{k}号）"),
@@ -853,7 +871,6 @@ impl Generator {
                 };
                 let _ = write!(b.name_en, "{} Driver Home No. {k}", city.name_en);
                 let _ = write!(b.address, "{c}市{d}{corridor}{road_no}号");
-                grade = None;
                 (DH_HOURS, OPERATORS_DH)
             }
             Kind::CourierStation => {
@@ -866,7 +883,6 @@ impl Generator {
                 };
                 let _ = write!(b.name_en, "{} Union Rest Station No. {k}", city.name_en);
                 let _ = write!(b.address, "{c}市{d}{road}{road_no}号");
-                grade = None;
                 (CS_HOURS, OPERATORS_CS)
             }
             Kind::FitnessStation | Kind::Park => {
@@ -876,26 +892,22 @@ impl Generator {
                 };
                 let _ = write!(b.name_en, "{} Worker Fitness Station No. {k}", city.name_en);
                 let _ = write!(b.address, "{c}市{d}{road}{road_no}号");
-                grade = Some(());
                 (FS_HOURS, OPERATORS_FS)
             }
         };
 
-        let grade = match grade {
-            Some(()) => {
-                let gi = weighted(&mut self.rng, GRADES.iter().map(|g| g.1));
-                self.draw_amenities(&FS_AMENITIES[gi]);
-                Some(GRADES[gi].0)
-            }
-            None => {
-                let probs = if self.kind == Kind::DriverHome {
-                    &DH_AMENITIES
-                } else {
-                    &CS_AMENITIES
-                };
-                self.draw_amenities(probs);
-                None
-            }
+        let grade = if fitness {
+            let gi = weighted(&mut self.rng, GRADES.iter().map(|g| g.1));
+            self.draw_amenities(&FS_AMENITIES[gi]);
+            Some(GRADES[gi].0)
+        } else {
+            let probs = if self.kind == Kind::DriverHome {
+                &DH_AMENITIES
+            } else {
+                &CS_AMENITIES
+            };
+            self.draw_amenities(probs);
+            None
         };
         let hours = hours_table[weighted(&mut self.rng, hours_table.iter().map(|h| h.1))].0;
         let operator = operators[self.rng.random_range(0..operators.len())];
@@ -1102,10 +1114,8 @@ mod tests {
 
     /// A fresh, empty temporary folder for one test.
     fn tmp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "waystation-gen-{}-{name}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("waystation-gen-{}-{name}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
     }
@@ -1117,7 +1127,7 @@ mod tests {
         v["features"].as_array().unwrap().clone()
     }
 
-    fn gen(name: &str, opts: GenOptions) -> (PathBuf, GenSummary) {
+    fn run(name: &str, opts: GenOptions) -> (PathBuf, GenSummary) {
         let dir = tmp_dir(name);
         let summary = generate(&opts, &dir).unwrap();
         (dir, summary)
@@ -1135,9 +1145,9 @@ mod tests {
 
     #[test]
     fn same_seed_same_bytes_other_seed_other_bytes() {
-        let (d1, s1) = gen("det-a", SMALL);
-        let (d2, s2) = gen("det-b", SMALL);
-        let (d3, s3) = gen("det-c", GenOptions { seed: 8, ..SMALL });
+        let (d1, s1) = run("det-a", SMALL);
+        let (d2, s2) = run("det-b", SMALL);
+        let (d3, s3) = run("det-c", GenOptions { seed: 8, ..SMALL });
         let (b1, b2, b3) = (bytes(&s1), bytes(&s2), bytes(&s3));
         assert_eq!(b1, b2);
         for (x, y) in b1.iter().zip(&b3) {
@@ -1150,7 +1160,7 @@ mod tests {
 
     #[test]
     fn files_counts_and_split() {
-        let (dir, s) = gen("counts", SMALL);
+        let (dir, s) = run("counts", SMALL);
         assert_eq!((s.facilities, s.parks), (2000, 400));
         let names: Vec<_> = s
             .files
@@ -1203,7 +1213,7 @@ mod tests {
 
     #[test]
     fn every_feature_is_well_formed() {
-        let (dir, s) = gen("wellformed", SMALL);
+        let (dir, s) = run("wellformed", SMALL);
         let vocab: HashSet<&str> = AMENITIES.iter().copied().collect();
         let mut ids = HashSet::new();
         let mut hours = HashSet::new();
@@ -1247,8 +1257,7 @@ mod tests {
                     };
                     assert_eq!(p["union_status"], expect, "{id}");
                     *status_seen.entry(expect).or_insert(0) += 1;
-                    if let (Some(w), Some(m)) =
-                        (p["workers"].as_u64(), p["union_members"].as_u64())
+                    if let (Some(w), Some(m)) = (p["workers"].as_u64(), p["union_members"].as_u64())
                     {
                         assert!(m <= w, "{id}");
                         assert!(w >= 20 * e / 2 && w <= 200 * e + 1, "{id}");
@@ -1300,7 +1309,10 @@ mod tests {
         assert_eq!(ids.len(), 2400);
         assert!(hours.contains("24/7"));
         for s in ["none", "partial", "full"] {
-            assert!(status_seen.get(s).copied().unwrap_or(0) > 10, "{status_seen:?}");
+            assert!(
+                status_seen.get(s).copied().unwrap_or(0) > 10,
+                "{status_seen:?}"
+            );
         }
         fs::remove_dir_all(dir).unwrap();
     }
@@ -1333,13 +1345,13 @@ mod tests {
         }
         for s in LAND_SECTORS {
             assert!(CITIES.iter().any(|c| c.name == s.0), "{}", s.0);
-            assert!(s.2 < 90.0 || s.2 * 2.0 < 360.0);
+            assert!(s.2 > 0.0 && s.2 <= 150.0, "{}", s.0);
         }
     }
 
     #[test]
     fn east_gets_more_than_west_and_shenzhen_stays_out_of_hong_kong() {
-        let (dir, s) = gen("spread", GenOptions { seed: 3, ..SMALL });
+        let (dir, s) = run("spread", GenOptions { seed: 3, ..SMALL });
         let (mut east, mut west) = (0, 0);
         for file in &s.files {
             for f in read_features(file) {
@@ -1399,7 +1411,7 @@ mod tests {
     #[test]
     fn bundled_synthetic_files_are_regenerable() {
         let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata");
-        let (dir, s) = gen("bundled", GenOptions::default());
+        let (dir, s) = run("bundled", GenOptions::default());
         for f in &s.files {
             let name = f.file_name().unwrap();
             let want = fs::read(bundled.join(name)).unwrap_or_default();

@@ -1,1 +1,126 @@
-//! The HTTP API.
+//! The HTTP API and the web map, behind axum.
+//!
+//! - [`router`] builds the whole app: `/healthz`, `/readyz`, the API under
+//!   `/api/v1`, and the web map's files from `web/` for everything else.
+//! - [`serve`] runs it on a listener until a shutdown future resolves, loading the
+//!   data in the background so `/healthz` answers at once and `/readyz` once the
+//!   data is indexed.
+//! - `handlers`: one function per route; `params`: query parsing; `geojson`:
+//!   output; `problem`: the `application/problem+json` error type.
+
+mod geojson;
+mod handlers;
+mod params;
+mod problem;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{Method, StatusCode};
+use axum::routing::get;
+use serde::Serialize;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use problem::{ApiError, InvalidParam};
+
+use crate::index::Atlas;
+
+/// The basemap the web map draws under our layers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Basemap {
+    /// A plain background with our own place names; no request leaves the server.
+    #[default]
+    None,
+    /// Tianditu Web-Mercator layers (approved, with borders) with the deployer's key.
+    Tianditu {
+        /// The deployer's Tianditu key (`tk`).
+        key: String,
+    },
+    /// Amap raster tiles (GCJ-02: the page converts our points before drawing).
+    Amap,
+}
+
+/// What every handler shares.
+pub struct AppState {
+    /// Set once the data is loaded and indexed.
+    atlas: OnceLock<Arc<Atlas>>,
+    basemap: Basemap,
+}
+
+impl AppState {
+    /// A state whose data is still loading.
+    pub fn loading(basemap: Basemap) -> Arc<Self> {
+        Arc::new(AppState {
+            atlas: OnceLock::new(),
+            basemap,
+        })
+    }
+
+    /// A state with its data ready.
+    pub fn ready(atlas: Atlas, basemap: Basemap) -> Arc<Self> {
+        let state = Self::loading(basemap);
+        let _ = state.atlas.set(Arc::new(atlas));
+        state
+    }
+
+    /// Installs the loaded data (once; later calls are ignored).
+    pub fn set_atlas(&self, atlas: Atlas) {
+        let _ = self.atlas.set(Arc::new(atlas));
+    }
+}
+
+/// Builds the application: API routes, web files from `web_dir`, and the middleware.
+pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
+    let api = Router::new()
+        .route("/layers", get(handlers::layers))
+        .route("/layers/{layer}", get(handlers::layer))
+        .route("/features/{id}", get(handlers::feature))
+        .route("/nearest", get(handlers::nearest))
+        .route("/places", get(handlers::places))
+        .route("/config", get(handlers::config))
+        .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed);
+    let files = ServeDir::new(web_dir)
+        .append_index_html_on_directories(true)
+        .not_found_service(get(handlers::not_found).with_state(state.clone()));
+    Router::new()
+        .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
+        .nest("/api/v1", api)
+        .fallback_service(files)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .with_state(state)
+        .layer(CompressionLayer::new())
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
+                .allow_headers(Any),
+        )
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(ApiError::Internal("handler panicked".into()))
+        }))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains connections.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

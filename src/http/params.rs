@@ -1,0 +1,233 @@
+//! Query-string parsing into typed values, naming the parameter at fault.
+//!
+//! Every parameter is taken out once by name; whatever is left at the end is an
+//! unknown parameter (a typo like `lng=` must not be silently ignored). All problems
+//! of one request are reported together.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+
+use super::problem::{ApiError, InvalidParam};
+use crate::index::BBox;
+use crate::model::LonLat;
+
+/// The parameters of one request, consumed by name.
+pub struct Params {
+    pairs: Vec<(String, String)>,
+    problems: Vec<InvalidParam>,
+}
+
+impl Params {
+    /// Splits a raw query string (`None` when there is none).
+    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+            .map_err(|e| ApiError::param("query", format!("malformed query string: {e}")))?;
+        Ok(Params {
+            pairs,
+            problems: Vec::new(),
+        })
+    }
+
+    /// Records a problem with a parameter.
+    pub fn problem(&mut self, name: &str, reason: impl Into<String>) {
+        self.problems.push(InvalidParam::new(name, reason));
+    }
+
+    /// Takes the raw value of `name`; empty values count as absent.
+    pub fn raw(&mut self, name: &str) -> Option<String> {
+        let mut found: Vec<String> = Vec::new();
+        self.pairs.retain(|(k, v)| {
+            if k == name {
+                found.push(v.clone());
+                false
+            } else {
+                true
+            }
+        });
+        if found.len() > 1 {
+            self.problem(name, "given more than once");
+        }
+        found.into_iter().next().filter(|v| !v.trim().is_empty())
+    }
+
+    /// Takes a value parsed with `FromStr`.
+    pub fn parsed<T: FromStr>(&mut self, name: &str, what: &str) -> Option<T> {
+        let raw = self.raw(name)?;
+        match raw.trim().parse() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.problem(name, format!("'{raw}' is not {what}"));
+                None
+            }
+        }
+    }
+
+    /// Takes a finite number.
+    pub fn number(&mut self, name: &str) -> Option<f64> {
+        let v: f64 = self.parsed(name, "a number")?;
+        if v.is_finite() {
+            Some(v)
+        } else {
+            self.problem(name, "must be a finite number (not NaN or infinity)");
+            None
+        }
+    }
+
+    /// Takes a whole number within `range`, or `default` when absent.
+    pub fn integer(&mut self, name: &str, range: std::ops::RangeInclusive<usize>, default: usize) -> usize {
+        let Some(v) = self.parsed::<i64>(name, "a whole number") else {
+            return default;
+        };
+        match usize::try_from(v) {
+            Ok(v) if range.contains(&v) => v,
+            _ => {
+                self.problem(
+                    name,
+                    format!("must be between {} and {}, got {v}", range.start(), range.end()),
+                );
+                default
+            }
+        }
+    }
+
+    /// Takes a positive number of metres.
+    pub fn metres(&mut self, name: &str) -> Option<f64> {
+        let v = self.number(name)?;
+        if v > 0.0 {
+            Some(v)
+        } else {
+            self.problem(name, format!("must be more than 0 metres, got {v}"));
+            None
+        }
+    }
+
+    /// Takes `true`/`false` (also `1`/`0`), `default` when absent.
+    pub fn flag(&mut self, name: &str, default: bool) -> bool {
+        match self.raw(name).as_deref().map(str::trim) {
+            None => default,
+            Some("true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") => false,
+            Some(other) => {
+                self.problem(name, format!("'{other}' is not true or false"));
+                default
+            }
+        }
+    }
+
+    /// Takes a comma-separated list, each item parsed with `FromStr`.
+    pub fn list<T: FromStr>(&mut self, name: &str) -> Option<Vec<T>>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let raw = self.raw(name)?;
+        let mut out = Vec::new();
+        for item in raw.split(',').map(str::trim) {
+            if item.is_empty() {
+                self.problem(name, "has an empty item");
+                continue;
+            }
+            match item.parse::<T>() {
+                Ok(v) => out.push(v),
+                Err(e) => self.problem(name, e.to_string()),
+            }
+        }
+        Some(out)
+    }
+
+    /// Takes `lon` and `lat` (both required), naming swapped or out-of-range values.
+    pub fn lon_lat(&mut self) -> Option<LonLat> {
+        let lon = self.number("lon");
+        let lat = self.number("lat");
+        let missing = |p: &mut Self, n: &str| p.problem(n, "is required (WGS-84 degrees)");
+        if !self.problems.iter().any(|p| p.name == "lon") && lon.is_none() {
+            missing(self, "lon");
+        }
+        if !self.problems.iter().any(|p| p.name == "lat") && lat.is_none() {
+            missing(self, "lat");
+        }
+        match LonLat::new(lon?, lat?) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.problem(e.axis(), e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Takes `bbox=minlon,minlat,maxlon,maxlat` (minlon > maxlon crosses the antimeridian).
+    pub fn bbox(&mut self, name: &str) -> Option<BBox> {
+        let raw = self.raw(name)?;
+        let nums: Vec<Option<f64>> = raw
+            .split(',')
+            .map(|s| s.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
+            .collect();
+        let [Some(min_lon), Some(min_lat), Some(max_lon), Some(max_lat)] = nums[..] else {
+            self.problem(name, format!("'{raw}' is not four finite numbers minlon,minlat,maxlon,maxlat"));
+            return None;
+        };
+        let corners = LonLat::new(min_lon, min_lat).and_then(|_| LonLat::new(max_lon, max_lat));
+        if let Err(e) = corners {
+            self.problem(name, e.to_string());
+            return None;
+        }
+        if min_lat > max_lat {
+            self.problem(name, format!("minlat {min_lat} is north of maxlat {max_lat}"));
+            return None;
+        }
+        Some(BBox { min_lon, min_lat, max_lon, max_lat })
+    }
+
+    /// Takes an RFC 3339 instant.
+    pub fn instant(&mut self, name: &str) -> Option<DateTime<Utc>> {
+        let raw = self.raw(name)?;
+        match DateTime::parse_from_rfc3339(raw.trim()) {
+            Ok(t) => Some(t.with_timezone(&Utc)),
+            Err(_) => {
+                self.problem(name, format!("'{raw}' is not an RFC 3339 time such as 2026-11-23T20:00:00+08:00"));
+                None
+            }
+        }
+    }
+
+    /// Ends parsing: unknown parameters and every problem so far become one error.
+    pub fn finish(mut self) -> Result<(), ApiError> {
+        for (k, _) in std::mem::take(&mut self.pairs) {
+            self.problem(&k, "unknown parameter");
+        }
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::InvalidParams(self.problems))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(q: &str, f: impl FnOnce(&mut Params)) -> Vec<String> {
+        let mut p = Params::parse(Some(q)).unwrap();
+        f(&mut p);
+        match p.finish() {
+            Ok(()) => vec![],
+            Err(ApiError::InvalidParams(v)) => v.into_iter().map(|p| p.name).collect(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn names_each_bad_parameter() {
+        assert_eq!(problems("lon=NaN&lat=39", |p| { p.lon_lat(); }), ["lon"]);
+        assert_eq!(problems("lat=39", |p| { p.lon_lat(); }), ["lon"]);
+        assert_eq!(problems("lon=39.9&lat=116.4", |p| { p.lon_lat(); }), ["lat"]);
+        assert_eq!(problems("lon=1&lat=2&lng=3", |p| { p.lon_lat(); }), ["lng"]);
+        assert_eq!(problems("k=0", |p| { p.integer("k", 1..=100, 5); }), ["k"]);
+        assert_eq!(problems("k=2.5", |p| { p.integer("k", 1..=100, 5); }), ["k"]);
+        assert_eq!(problems("bbox=1,2,3", |p| { p.bbox("bbox"); }), ["bbox"]);
+        assert_eq!(problems("bbox=1,50,3,40", |p| { p.bbox("bbox"); }), ["bbox"]);
+        assert_eq!(problems("x=1&x=2", |p| { p.raw("x"); }), ["x"]);
+        assert!(problems("lon=116&lat=39.9", |p| { p.lon_lat(); }).is_empty());
+    }
+}

@@ -1,0 +1,116 @@
+//! The one error type of the HTTP edge and its `application/problem+json` form (RFC 9457).
+//!
+//! Client errors (4xx) say which parameter is at fault and why, in the
+//! `invalid-params` extension member; they are not logged as errors. Internal
+//! errors get a generic body and the real cause goes to the log.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// One parameter at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvalidParam {
+    /// The query parameter (or body field).
+    pub name: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+impl InvalidParam {
+    /// A parameter and the reason it is refused.
+    pub fn new(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        InvalidParam {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Everything a handler can answer with instead of its result.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// One or more parameters are malformed or out of range.
+    #[error("invalid parameters")]
+    InvalidParams(Vec<InvalidParam>),
+    /// No such feature, layer or route.
+    #[error("{0}")]
+    NotFound(String),
+    /// The route exists but not for this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The request is valid but would cost more than the server allows.
+    #[error("{0}")]
+    TooExpensive(String),
+    /// The data is still loading.
+    #[error("the data is still loading")]
+    NotReady,
+    /// A bug or an outside failure; the detail is logged, not sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A single bad parameter.
+    pub fn param(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        ApiError::InvalidParams(vec![InvalidParam::new(name, reason)])
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidParams(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooExpensive(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(rename = "invalid-params", skip_serializing_if = "<[_]>::is_empty")]
+    invalid_params: &'a [InvalidParam],
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = match &self {
+            ApiError::InvalidParams(params) => params
+                .iter()
+                .map(|p| format!("{}: {}", p.name, p.reason))
+                .collect::<Vec<_>>()
+                .join("; "),
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                "the server failed to answer; the cause has been logged".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let params = match &self {
+            ApiError::InvalidParams(p) => p.as_slice(),
+            _ => &[],
+        };
+        let body = Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail,
+            invalid_params: params,
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = (status, bytes).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
