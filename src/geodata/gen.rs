@@ -37,11 +37,14 @@
 //! written on parallel threads. Each file is written to a hidden temporary file
 //! in the same folder and renamed into place when complete.
 
+use std::collections::BTreeMap;
 use std::f64::consts::PI;
 use std::fmt::Write as _;
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use chrono::NaiveDate;
 use rand::{Rng, SeedableRng};
@@ -116,21 +119,14 @@ pub fn generate(opts: &GenOptions, out: &Path) -> Result<GenSummary, GenError> {
         (Kind::FitnessStation, fs),
         (Kind::Park, opts.parks),
     ];
-    let seed = opts.seed;
-    let results: Vec<Result<PathBuf, GenError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .iter()
-            .map(|&(kind, n)| s.spawn(move || write_layer(kind, n, seed, out)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(r) => r,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    });
-    let files = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 16);
+    let files = jobs
+        .iter()
+        .map(|&(kind, n)| write_layer(kind, n, opts.seed, out, workers))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(GenSummary {
         facilities: opts.facilities,
         parks: opts.parks,
@@ -172,7 +168,7 @@ impl Kind {
             Kind::Park => "syn-pk-",
         }
     }
-    /// The ChaCha stream this layer draws from.
+    /// The layer's part of the ChaCha stream number (see [`rng_for`]).
     fn stream(self) -> u64 {
         match self {
             Kind::DriverHome => 1,
@@ -183,21 +179,22 @@ impl Kind {
     }
 }
 
-fn write_layer(kind: Kind, n: usize, seed: u64, out: &Path) -> Result<PathBuf, GenError> {
+fn write_layer(
+    kind: Kind,
+    n: usize,
+    seed: u64,
+    out: &Path,
+    workers: usize,
+) -> Result<PathBuf, GenError> {
     let path = out.join(format!("{}.synthetic.geojson", kind.layer()));
     let tmp = out.join(format!(".{}.synthetic.geojson.tmp", kind.layer()));
+    let plan = Plan::new(kind, n, seed);
     let result = (|| -> io::Result<()> {
-        let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
-        let mut g = Generator::new(kind, seed);
-        w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
-        for i in 0..n {
-            if i > 0 {
-                w.write_all(b",\n")?;
-            }
-            g.write_feature(&mut w, i + 1)?;
-        }
-        w.write_all(b"\n]}\n")?;
-        w.into_inner().map_err(|e| e.into_error())?;
+        let mut file = File::create(&tmp)?;
+        file.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
+        write_chunks(&plan, workers, |chunk| file.write_all(chunk))?;
+        file.write_all(b"\n]}\n")?;
+        drop(file);
         fs::rename(&tmp, &path)
     })();
     match result {
@@ -207,6 +204,57 @@ fn write_layer(kind: Kind, n: usize, seed: u64, out: &Path) -> Result<PathBuf, G
             Err(GenError::Io { path, source })
         }
     }
+}
+
+/// Features per chunk: the unit of parallel work, each with its own random
+/// streams, written in order whatever thread made it.
+const CHUNK: usize = 8192;
+
+/// Generates the plan's chunks on `workers` threads and hands them to `sink`
+/// in order. A failing sink stops the workers.
+fn write_chunks(
+    plan: &Plan,
+    workers: usize,
+    mut sink: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    let chunks = plan.chunks();
+    if chunks == 0 {
+        return Ok(());
+    }
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::sync_channel::<(usize, io::Result<Vec<u8>>)>(workers * 2);
+    std::thread::scope(|s| {
+        for _ in 0..workers.min(chunks) {
+            let tx = tx.clone();
+            let next = &next;
+            s.spawn(move || {
+                loop {
+                    let c = next.fetch_add(1, Ordering::Relaxed);
+                    if c >= chunks {
+                        break;
+                    }
+                    let mut buf = Vec::with_capacity(CHUNK * 700);
+                    let r = plan.write_chunk(c, &mut buf).map(|()| buf);
+                    if tx.send((c, r)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // Moved in, so that returning early drops it and the workers stop.
+        let rx = rx;
+        let mut pending = BTreeMap::new();
+        let mut want = 0;
+        for (c, r) in rx.iter() {
+            pending.insert(c, r?);
+            while let Some(buf) = pending.remove(&want) {
+                sink(&buf)?;
+                want += 1;
+            }
+        }
+        Ok(())
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -655,14 +703,15 @@ struct Placed {
     district: &'static str,
 }
 
-struct Generator {
+/// Everything a layer's chunks share: the city weights, the per-city corridors
+/// or zones, and where each chunk's running numbers start.
+struct Plan {
     kind: Kind,
-    rng: ChaCha8Rng,
+    seed: u64,
+    n: usize,
     source: String,
     /// Cumulative city weights, for picking a city.
     cumulative: Vec<f64>,
-    /// Per city: the next running number for names (第N号).
-    counters: Vec<u32>,
     /// Per city: driver-home corridor bearings, or park zone centres (east,
     /// north in km).
     anchors: Vec<Vec<(f64, f64)>>,
@@ -670,15 +719,38 @@ struct Generator {
     land: Vec<Option<(f64, f64, f64)>>,
     /// Per city: its area code.
     area_codes: Vec<Option<&'static str>>,
-    buf: Buffers,
+    /// Per chunk, per city: the last running number (第N号) used before the
+    /// chunk, so that the numbers run on across chunks.
+    starts: Vec<Vec<u32>>,
 }
 
-impl Generator {
-    fn new(kind: Kind, seed: u64) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(kind.stream());
+/// What a random stream is for: the layer's set-up, the cities of a chunk, or
+/// the rest of a chunk's features.
+const PURPOSE_SETUP: u64 = 0;
+const PURPOSE_CITIES: u64 = 1;
+const PURPOSE_FEATURES: u64 = 2;
+
+/// The random stream for one layer, purpose and chunk: independent streams of
+/// the one seed, so that any thread can make any chunk.
+fn rng_for(seed: u64, kind: Kind, purpose: u64, chunk: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(kind.stream() << 56 | purpose << 48 | chunk as u64);
+    rng
+}
+
+fn pick_city(cumulative: &[f64], rng: &mut ChaCha8Rng) -> usize {
+    let total = cumulative.last().copied().unwrap_or(0.0);
+    let x = rng.random::<f64>() * total;
+    cumulative
+        .partition_point(|&c| c <= x)
+        .min(cumulative.len().saturating_sub(1))
+}
+
+impl Plan {
+    fn new(kind: Kind, n: usize, seed: u64) -> Self {
+        let mut rng = rng_for(seed, kind, PURPOSE_SETUP, 0);
         let mut total = 0.0;
-        let cumulative = CITIES
+        let cumulative: Vec<f64> = CITIES
             .iter()
             .map(|c| {
                 total += c.weight;
@@ -692,14 +764,14 @@ impl Generator {
             .iter()
             .map(|c| match kind {
                 Kind::DriverHome => {
-                    let n = rng.random_range(3..=6);
-                    (0..n)
+                    let k = rng.random_range(3..=6);
+                    (0..k)
                         .map(|_| (rng.random_range(0.0..360.0), 0.0))
                         .collect()
                 }
                 Kind::Park => {
-                    let n = rng.random_range(2..=5);
-                    (0..n)
+                    let k = rng.random_range(2..=5);
+                    (0..k)
                         .map(|_| {
                             let bearing: f64 = rng.random_range(0.0..360.0);
                             let d = 4.0 + c.weight.sqrt() + exponential(&mut rng, 6.0);
@@ -721,33 +793,82 @@ impl Generator {
                     .map(|s| (s.1, s.2, s.3))
             })
             .collect();
-        Generator {
+        // Which city each feature goes to is drawn from a stream of its own
+        // per chunk; count them once here to know where the numbers start.
+        let chunks = n.div_ceil(CHUNK);
+        let mut running = vec![0u32; CITIES.len()];
+        let mut starts = Vec::with_capacity(chunks);
+        for c in 0..chunks {
+            starts.push(running.clone());
+            let mut crng = rng_for(seed, kind, PURPOSE_CITIES, c);
+            for _ in Self::chunk_range(n, c) {
+                running[pick_city(&cumulative, &mut crng)] += 1;
+            }
+        }
+        Plan {
             kind,
-            rng,
+            seed,
+            n,
             source: format!("waystation gen seed={seed}"),
             cumulative,
-            counters: vec![0; CITIES.len()],
             anchors,
             land,
             area_codes: CITIES.iter().map(|c| area_code(c.name)).collect(),
-            buf: Buffers::default(),
+            starts,
         }
     }
 
-    fn pick_city(&mut self) -> usize {
-        let total = self.cumulative.last().copied().unwrap_or(0.0);
-        let x = self.rng.random::<f64>() * total;
-        self.cumulative
-            .partition_point(|&c| c <= x)
-            .min(CITIES.len() - 1)
+    fn chunks(&self) -> usize {
+        self.starts.len()
     }
 
+    /// The 0-based feature indices of chunk `c`.
+    fn chunk_range(n: usize, c: usize) -> std::ops::Range<usize> {
+        c * CHUNK..((c + 1) * CHUNK).min(n)
+    }
+
+    /// Appends chunk `c`'s features to `out`, each on its own line, with the
+    /// separating commas (none before the very first feature).
+    fn write_chunk(&self, c: usize, out: &mut Vec<u8>) -> io::Result<()> {
+        let mut cities = rng_for(self.seed, self.kind, PURPOSE_CITIES, c);
+        let mut g = ChunkGen {
+            plan: self,
+            rng: rng_for(self.seed, self.kind, PURPOSE_FEATURES, c),
+            counters: self.starts[c].clone(),
+            buf: Buffers::default(),
+        };
+        for i in Self::chunk_range(self.n, c) {
+            if i > 0 {
+                out.extend_from_slice(b",\n");
+            }
+            let ci = pick_city(&self.cumulative, &mut cities);
+            g.counters[ci] += 1;
+            let k = g.counters[ci];
+            match self.kind {
+                Kind::Park => g.write_park(&mut *out, i + 1, ci, k)?,
+                _ => g.write_facility(&mut *out, i + 1, ci, k)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The state of one chunk being generated.
+struct ChunkGen<'p> {
+    plan: &'p Plan,
+    rng: ChaCha8Rng,
+    /// Per city: the last running number used.
+    counters: Vec<u32>,
+    buf: Buffers,
+}
+
+impl ChunkGen<'_> {
     /// Offset from the city centre in km (east, north) for this layer.
     fn offset(&mut self, ci: usize) -> (f64, f64) {
         let city = &CITIES[ci];
         let scale = city.weight.sqrt();
         for _ in 0..16 {
-            let (dx, dy) = match self.kind {
+            let (dx, dy) = match self.plan.kind {
                 Kind::CourierStation => {
                     let (x, y) = gaussian2(&mut self.rng);
                     let sigma = 2.5 + 1.4 * scale;
@@ -760,7 +881,7 @@ impl Generator {
                 }
                 Kind::DriverHome => {
                     // On the outskirts, along one of the city's corridors.
-                    let corridors = &self.anchors[ci];
+                    let corridors = &self.plan.anchors[ci];
                     let k = self.rng.random_range(0..corridors.len());
                     let (bearing, _) = corridors[k];
                     let (jitter, lateral) = gaussian2(&mut self.rng);
@@ -775,7 +896,7 @@ impl Generator {
                 Kind::Park => {
                     // Most in one of the city's industrial zones, some scattered.
                     if self.rng.random_bool(0.8) {
-                        let zones = &self.anchors[ci];
+                        let zones = &self.plan.anchors[ci];
                         let k = self.rng.random_range(0..zones.len());
                         let (zx, zy) = zones[k];
                         let (x, y) = gaussian2(&mut self.rng);
@@ -800,7 +921,7 @@ impl Generator {
         let city = &CITIES[ci];
         let d = dx.hypot(dy);
         let mut bearing = dx.atan2(dy).to_degrees().rem_euclid(360.0);
-        if let Some((centre, half, free_km)) = self.land[ci]
+        if let Some((centre, half, free_km)) = self.plan.land[ci]
             && d > free_km
         {
             // Offset from the land direction in (-180, 180]; squeeze the whole
@@ -830,26 +951,16 @@ impl Generator {
         }
     }
 
-    fn write_feature<W: Write>(&mut self, w: &mut W, n: usize) -> io::Result<()> {
-        match self.kind {
-            Kind::Park => self.write_park(w, n),
-            _ => self.write_facility(w, n),
-        }
-    }
-
-    fn write_facility<W: Write>(&mut self, w: &mut W, n: usize) -> io::Result<()> {
-        let ci = self.pick_city();
+    fn write_facility<W: Write>(&mut self, w: W, n: usize, ci: usize, k: u32) -> io::Result<()> {
         let city: &City = &CITIES[ci];
         let (dx, dy) = self.offset(ci);
         let p = self.place(ci, dx, dy);
-        self.counters[ci] += 1;
-        let k = self.counters[ci];
         let variant = self.rng.random_range(0..8u32);
         let road_no = self.rng.random_range(1..=999u32);
 
         let b = &mut self.buf;
         b.id.clear();
-        let _ = write!(b.id, "{}{:07}", self.kind.id_prefix(), n);
+        let _ = write!(b.id, "{}{:07}", self.plan.kind.id_prefix(), n);
         b.city.clear();
         let _ = write!(b.city, "{}市", city.name);
         b.name.clear();
@@ -858,8 +969,8 @@ impl Generator {
         let c = city.name;
         let d = p.district;
         let road = ROADS[(variant as usize * 7 + k as usize) % ROADS.len()];
-        let fitness = self.kind == Kind::FitnessStation;
-        let (hours_table, operators): (&[(Option<&str>, f64)], &[&str]) = match self.kind {
+        let fitness = self.plan.kind == Kind::FitnessStation;
+        let (hours_table, operators): (&[(Option<&str>, f64)], &[&str]) = match self.plan.kind {
             Kind::DriverHome => {
                 let corridor =
                     CORRIDOR_ROADS[(variant as usize + k as usize) % CORRIDOR_ROADS.len()];
@@ -901,7 +1012,7 @@ impl Generator {
             self.draw_amenities(&FS_AMENITIES[gi]);
             Some(GRADES[gi].0)
         } else {
-            let probs = if self.kind == Kind::DriverHome {
+            let probs = if self.plan.kind == Kind::DriverHome {
                 &DH_AMENITIES
             } else {
                 &CS_AMENITIES
@@ -918,7 +1029,7 @@ impl Generator {
         b.operator.clear();
         let _ = write!(b.operator, "{c}市{operator}");
         b.phone.clear();
-        let phone = match self.area_codes[ci] {
+        let phone = match self.plan.area_codes[ci] {
             Some(code) if has_phone => {
                 // Local part starts with 0: never a real subscriber number.
                 let _ = write!(b.phone, "{code}-0{local:07}");
@@ -938,7 +1049,7 @@ impl Generator {
             phone,
             operator: &b.operator,
             grade,
-            source: &self.source,
+            source: &self.plan.source,
             position_accuracy: "approximate",
             synthetic: true,
             updated: UPDATED,
@@ -955,13 +1066,10 @@ impl Generator {
         serde_json::to_writer(w, &feature).map_err(io::Error::from)
     }
 
-    fn write_park<W: Write>(&mut self, w: &mut W, n: usize) -> io::Result<()> {
-        let ci = self.pick_city();
+    fn write_park<W: Write>(&mut self, w: W, n: usize, ci: usize, k: u32) -> io::Result<()> {
         let city: &City = &CITIES[ci];
         let (dx, dy) = self.offset(ci);
         let p = self.place(ci, dx, dy);
-        self.counters[ci] += 1;
-        let k = self.counters[ci];
         let ti = weighted(&mut self.rng, PARK_TYPES.iter().map(|t| t.3));
         let (park_type, word, word_en, _) = PARK_TYPES[ti];
 
@@ -999,7 +1107,7 @@ impl Generator {
 
         let b = &mut self.buf;
         b.id.clear();
-        let _ = write!(b.id, "{}{:07}", self.kind.id_prefix(), n);
+        let _ = write!(b.id, "{}{:07}", self.plan.kind.id_prefix(), n);
         b.city.clear();
         let _ = write!(b.city, "{}市", city.name);
         b.name.clear();
@@ -1026,7 +1134,7 @@ impl Generator {
             union_status: Some(union_status(enterprises, unionised)),
             union_founded: founded.map(|_| b.founded.as_str()),
             counts_as_of: Some(&b.as_of),
-            source: &self.source,
+            source: &self.plan.source,
             position_accuracy: "approximate",
             synthetic: true,
             updated: UPDATED,
@@ -1374,7 +1482,13 @@ mod tests {
 
     #[test]
     fn land_sector_turns_points_to_land() {
-        let g = Generator::new(Kind::CourierStation, 1);
+        let plan = Plan::new(Kind::CourierStation, 0, 1);
+        let g = ChunkGen {
+            plan: &plan,
+            rng: rng_for(1, Kind::CourierStation, PURPOSE_FEATURES, 0),
+            counters: Vec::new(),
+            buf: Buffers::default(),
+        };
         let sz = CITIES.iter().position(|c| c.name == "深圳").unwrap();
         // 10 km due south of Futian would be in Hong Kong.
         let p = g.place(sz, 0.0, -10.0);

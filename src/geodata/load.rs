@@ -9,7 +9,7 @@
 //!
 //! A dataset with any problem is refused whole: the server never starts on half the data.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::{DefaultHasher, Hasher};
 use std::path::{Path, PathBuf};
@@ -183,6 +183,7 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, LoadError> {
         parks: Vec::new(),
         schedules: Schedules::new(calendar),
         ids: HashMap::new(),
+        seen: HashSet::new(),
         strings: HashMap::new(),
         problems,
     };
@@ -209,6 +210,8 @@ struct Builder {
     parks: Vec<Park>,
     schedules: Schedules,
     ids: HashMap<Box<str>, FeatureRef>,
+    /// Every id met so far, valid feature or not (to report duplicates).
+    seen: HashSet<Box<str>>,
     /// Repeated strings (city, operator, source, dates) are stored once.
     strings: HashMap<Box<str>, Arc<str>>,
     problems: Vec<Problem>,
@@ -274,6 +277,14 @@ impl Builder {
         {
             f.problem("id", format!("feature id {top} differs from properties.id"));
         }
+        if let Some(id) = &id
+            && !self.seen.insert(id.as_str().into())
+        {
+            f.problem_at(
+                "id",
+                "duplicate id (ids must be unique across all layers and files)".into(),
+            );
+        }
         let geometry = parse_geometry(raw.geometry.as_deref(), layer);
         let position = match &geometry {
             Ok(p) => Some(*p),
@@ -322,15 +333,16 @@ impl Builder {
             }
             return;
         }
-        if let (Some(id), Some(target)) = (id, target)
-            && self.ids.insert(id.clone().into(), target).is_some()
-        {
-            self.problems.push(Problem {
-                file: path.to_owned(),
-                feature: Some(id),
-                field: "id".into(),
-                reason: "duplicate id (ids must be unique across all layers and files)".into(),
-            });
+        if let Some(target) = target {
+            let id = self.facilities_or_parks_id(target);
+            self.ids.insert(id, target);
+        }
+    }
+
+    fn facilities_or_parks_id(&self, target: FeatureRef) -> Box<str> {
+        match target {
+            FeatureRef::Facility(i) => self.facilities[i as usize].id.clone(),
+            FeatureRef::Park(i) => self.parks[i as usize].id.clone(),
         }
     }
 }
@@ -376,6 +388,16 @@ struct Fields<'a> {
 }
 
 impl Fields<'_> {
+    /// A problem with a top-level member (`id`, `geometry`, …) rather than a property.
+    fn problem_at(&mut self, field: &str, reason: String) {
+        self.problems.push(Problem {
+            file: self.path.to_owned(),
+            feature: Some(self.feature.to_owned()),
+            field: field.to_owned(),
+            reason,
+        });
+    }
+
     fn problem(&mut self, field: &str, reason: String) {
         let field = if matches!(field, "type" | "geometry" | "json") {
             field.to_owned()

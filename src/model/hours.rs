@@ -129,7 +129,8 @@ impl Schedules {
             return Ok(*id);
         }
         let parsed = text.parse::<OpeningHours>().map_err(|e| {
-            format!("cannot parse opening_hours '{text}': {e}").replace('\n', " ")
+            let why = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+            format!("cannot parse opening_hours '{text}': {why}")
         })?;
         let id = HoursId(self.entries.len() as u32);
         self.entries.push(Schedule {

@@ -1,0 +1,54 @@
+//! Shared helpers for the integration tests: the bundled data loaded once, the app
+//! around it, and small request helpers.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use waystation::geodata;
+use waystation::http::{AppState, Basemap, router};
+use waystation::index::Atlas;
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The bundled `geodata/`, loaded and indexed once for all tests of a binary.
+pub fn state() -> Arc<AppState> {
+    static STATE: OnceLock<Arc<AppState>> = OnceLock::new();
+    STATE
+        .get_or_init(|| {
+            let data = geodata::load_dir(&repo_path("geodata")).expect("bundled data is valid");
+            AppState::ready(Atlas::new(data), Basemap::None)
+        })
+        .clone()
+}
+
+pub fn app() -> Router {
+    router(state(), repo_path("web"))
+}
+
+pub async fn send(app: Router, req: Request<Body>) -> (StatusCode, Response<Body>, Vec<u8>) {
+    let response = app.oneshot(req).await.expect("infallible");
+    let status = response.status();
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("body").to_bytes().to_vec();
+    (status, Response::from_parts(parts, Body::empty()), bytes)
+}
+
+pub async fn get(uri: &str) -> (StatusCode, Response<Body>, Vec<u8>) {
+    send(app(), Request::get(uri).body(Body::empty()).expect("request")).await
+}
+
+pub async fn get_json(uri: &str) -> (StatusCode, serde_json::Value) {
+    let (status, _, body) = get(uri).await;
+    let value = serde_json::from_slice(&body)
+        .unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {}", String::from_utf8_lossy(&body)));
+    (status, value)
+}

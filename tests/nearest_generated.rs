@@ -1,0 +1,53 @@
+//! Nearest over a generated 100,000-facility national set equals a brute-force
+//! geodesic scan, for random points and filters.
+
+use chrono::{TimeZone, Utc};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use waystation::geodata::{self, r#gen::GenOptions};
+use waystation::index::{Atlas, NearestQuery, sphere};
+use waystation::model::{Amenity, AmenitySet, Layer, LayerSet, LonLat};
+
+#[test]
+fn nearest_equals_brute_force_on_100k() {
+    let dir = tempfile::tempdir().unwrap();
+    geodata::r#gen::generate(&GenOptions { facilities: 100_000, parks: 1_000, seed: 7 }, dir.path()).unwrap();
+    let atlas = Atlas::new(geodata::load_dir(dir.path()).unwrap());
+    let data = atlas.data();
+    assert_eq!(data.facilities.len(), 100_000);
+    let mut rng = ChaCha8Rng::seed_from_u64(99);
+    for round in 0..150 {
+        let origin = LonLat::new(rng.random_range(73.0..135.0), rng.random_range(18.0..54.0)).unwrap();
+        let layers: LayerSet = Layer::FACILITIES.into_iter().filter(|_| rng.random_bool(0.6)).collect();
+        let layers = if layers.is_empty() { LayerSet::facilities() } else { layers };
+        let amenities: AmenitySet = (0..rng.random_range(0..3))
+            .map(|_| Amenity::ALL[rng.random_range(0..Amenity::ALL.len())])
+            .collect();
+        let q = NearestQuery {
+            origin,
+            k: rng.random_range(1..=20),
+            layers,
+            amenities,
+            at: Utc.timestamp_opt(1_780_000_000 + rng.random_range(0..10_000_000), 0).unwrap(),
+            open_now: rng.random_bool(0.3),
+            max_distance_m: rng.random_bool(0.3).then(|| rng.random_range(1_000.0..300_000.0)),
+        };
+        let mut open_at = data.schedules.at(q.at);
+        let mut expected: Vec<(u32, f64)> = data
+            .facilities
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| q.layers.contains(f.layer) && f.amenities.contains_all(q.amenities))
+            .filter(|(_, f)| !q.open_now || f.hours.and_then(|h| open_at.get(h)) == Some(true))
+            .map(|(i, f)| (i as u32, sphere::haversine_m(q.origin, f.position)))
+            .filter(|(_, d)| q.max_distance_m.is_none_or(|m| *d <= m))
+            .collect();
+        expected.sort_by(|a, b| a.1.total_cmp(&b.1));
+        expected.truncate(q.k);
+        let got = atlas.nearest(&q);
+        assert_eq!(got.len(), expected.len(), "round {round}: {q:?}");
+        for (g, e) in got.iter().zip(&expected) {
+            assert!((g.distance_m - e.1).abs() < 1e-6, "round {round}: {} vs {}", g.distance_m, e.1);
+        }
+    }
+}
