@@ -8,7 +8,7 @@
 //! - `handlers`: one function per route; `params`: query parsing; `geojson`:
 //!   output; `problem`: the `application/problem+json` error type.
 
-mod geojson;
+pub mod geojson;
 mod handlers;
 mod params;
 mod problem;

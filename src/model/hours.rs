@@ -88,6 +88,7 @@ impl HoursId {
     }
 }
 
+#[derive(Clone)]
 struct Schedule {
     text: Box<str>,
     with_holidays: OpeningHours,
@@ -96,6 +97,7 @@ struct Schedule {
 }
 
 /// The table of distinct opening-hours expressions of a dataset, with the calendar.
+#[derive(Clone)]
 pub struct Schedules {
     calendar: Calendar,
     entries: Vec<Schedule>,
