@@ -11,7 +11,7 @@
 
 import { converterFor } from './coords.js';
 import {
-  STRINGS, AMENITIES, UNION_STATUS, POSITION_ACCURACY, VALUES, COMPASS, HOURS_WORDS,
+  STRINGS, AMENITIES, UNION_STATUS, UNION_STATUS_SHORT, POSITION_ACCURACY, VALUES, COMPASS, HOURS_WORDS,
 } from './i18n.js';
 
 const maplibregl = window.maplibregl;
@@ -27,11 +27,14 @@ const LANG_KEY = 'waystation.lang';
 const LAYER_COLOURS = {
   driver_home: '#1c64c8',
   courier_station: '#e8590c',
-  fitness_station: '#2b8a3e',
+  fitness_station: '#0c8599',
   park: '#7048e8',
 };
 const FALLBACK_COLOURS = ['#0b7285', '#c2255c', '#5c940d', '#364fc7', '#862e9c'];
-const UNION_COLOURS = { none: '#e03131', partial: '#fcc419', full: '#7048e8' };
+// Clusters of different layers at one city sit side by side (2×2), not on top
+// of each other: a pixel offset per layer, for the circle and its HTML count.
+const CLUSTER_OFFSETS = [[-14, -14], [14, -14], [-14, 14], [14, 14]];
+const UNION_COLOURS = { none: '#e03131', partial: '#f59f00', full: '#2f9e44' };
 const LAND = '#eef0e8';
 
 const state = {
@@ -88,6 +91,7 @@ function applyStaticStrings() {
   document.title = t('doc_title');
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   for (const el of document.querySelectorAll('[data-i18n-aria]')) el.setAttribute('aria-label', t(el.dataset.i18nAria));
+  for (const el of document.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
   const lb = document.getElementById('btn-lang');
   lb.textContent = t('lang_button');
   lb.lang = state.lang === 'zh' ? 'en' : 'zh';
@@ -103,10 +107,12 @@ function setLang(lang) {
     history.replaceState(null, '', u);
   }
   applyStaticStrings();
+  hideToast();
   renderLayerChips();
   renderFilters();
   renderPlaces();
   renderResults();
+  renderStatus();
   updateFilterSummary();
   if (state.popup && state.popup.isOpen() && state.popupFeature) {
     state.popup.setHTML(popupHTML(state.popupFeature));
@@ -206,6 +212,19 @@ async function getJSON(path) {
   return r.json();
 }
 
+// The server answers 503 while it is still loading its data: wait and retry.
+async function getJSONWhenReady(path, tries = 30) {
+  for (let i = 1; ; i++) {
+    try {
+      return await getJSON(path);
+    } catch (e) {
+      if (e.status !== 503 || i >= tries) throw e;
+      toast(t('loading'), 1500);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 async function problemError(r) {
   let detail = `${r.status} ${r.statusText}`;
   let invalid = [];
@@ -272,8 +291,9 @@ function basemapHasLabels() {
 function displayCollection(layerId, fc) {
   const features = [];
   (fc.features || []).forEach((f, i) => {
-    if (!f || !f.geometry || f.geometry.type !== 'Point') return;
-    const [lon, lat] = f.geometry.coordinates;
+    const pt = f && representativePoint(f.geometry);
+    if (!pt) return;
+    const [lon, lat] = pt;
     // Only what the map styles need; the popup reads the original feature.
     const properties = { _i: i, _layer: layerId };
     for (const k of ['union_status', 'synthetic']) if (f.properties && k in f.properties) properties[k] = f.properties[k];
@@ -286,9 +306,59 @@ function displayCollection(layerId, fc) {
   return { type: 'FeatureCollection', features };
 }
 
+function isFacilityLayer(l) {
+  return l.kind ? l.kind === 'facility' : l.id !== 'park';
+}
+
+// A point for any geometry: the point itself, or the area-weighted centroid of
+// a polygon's outer ring (the largest ring of a multipolygon).
+function representativePoint(g) {
+  if (!g) return null;
+  if (g.type === 'Point') return g.coordinates;
+  let rings = [];
+  if (g.type === 'Polygon') rings = [g.coordinates[0]];
+  else if (g.type === 'MultiPolygon') rings = g.coordinates.map((poly) => poly[0]);
+  let best = null;
+  for (const ring of rings) {
+    if (!ring || ring.length < 3) continue;
+    let a = 0; let cx = 0; let cy = 0;
+    for (let k = 0; k < ring.length - 1; k++) {
+      const [x0, y0] = ring[k]; const [x1, y1] = ring[k + 1];
+      const cross = x0 * y1 - x1 * y0;
+      a += cross; cx += (x0 + x1) * cross; cy += (y0 + y1) * cross;
+    }
+    if (Math.abs(a) < 1e-18) continue;
+    const c = { area: Math.abs(a / 2), pt: [cx / (3 * a), cy / (3 * a)] };
+    if (!best || c.area > best.area) best = c;
+  }
+  return best ? best.pt : (rings[0] && rings[0][0]) || null;
+}
+
+function mapGeometry(g, fn) {
+  const ring = (r) => r.map((c) => fn(c));
+  if (g.type === 'Polygon') return { type: 'Polygon', coordinates: g.coordinates.map(ring) };
+  if (g.type === 'MultiPolygon') return { type: 'MultiPolygon', coordinates: g.coordinates.map((p) => p.map(ring)) };
+  return null;
+}
+
+// Park outlines (when the data has polygons), drawn from zoom 9 without clustering.
+function areaCollection(layerId, fc) {
+  const features = [];
+  (fc.features || []).forEach((f, i) => {
+    const g = f && f.geometry && mapGeometry(f.geometry, state.conv.toDisplay);
+    if (g) features.push({ type: 'Feature', geometry: g, properties: { _i: i, _layer: layerId, union_status: f.properties && f.properties.union_status } });
+  });
+  return { type: 'FeatureCollection', features };
+}
+
 function sourceId(layerId) { return `ws-${layerId}`; }
 function clusterLayerId(layerId) { return `${layerId}-clusters`; }
 function pointLayerId(layerId) { return `${layerId}-points`; }
+
+function clusterOffset(layerId) {
+  const i = state.layers.findIndex((l) => l.id === layerId);
+  return state.layers.length > 1 ? (CLUSTER_OFFSETS[i] || [0, 0]) : [0, 0];
+}
 
 function addLayerToMap(layer, idx) {
   const id = layer.id;
@@ -306,6 +376,25 @@ function addLayerToMap(layer, idx) {
       no_union: ['+', ['case', ['==', ['get', 'union_status'], 'none'], 1, 0]],
     };
   }
+  if (isPark) {
+    const areas = areaCollection(id, state.data[id]);
+    if (areas.features.length) {
+      map.addSource(`${sourceId(id)}-areas`, { type: 'geojson', data: areas });
+      map.addLayer({
+        id: `${id}-areas`,
+        type: 'fill',
+        source: `${sourceId(id)}-areas`,
+        minzoom: 9,
+        layout: { visibility: state.visible.has(id) ? 'visible' : 'none' },
+        paint: {
+          'fill-color': ['match', ['get', 'union_status'],
+            'none', UNION_COLOURS.none, 'partial', UNION_COLOURS.partial, 'full', UNION_COLOURS.full, '#adb5bd'],
+          'fill-opacity': 0.18,
+          'fill-outline-color': colour,
+        },
+      });
+    }
+  }
   map.addSource(sourceId(id), src);
   const vis = state.visible.has(id) ? 'visible' : 'none';
   map.addLayer({
@@ -317,7 +406,8 @@ function addLayerToMap(layer, idx) {
     paint: {
       'circle-color': colour,
       'circle-opacity': 0.88,
-      'circle-radius': ['step', ['get', 'point_count'], 13, 10, 16, 100, 20, 1000, 25],
+      'circle-radius': ['step', ['get', 'point_count'], 11, 10, 13, 100, 16, 1000, 19],
+      'circle-translate': clusterOffset(id),
       'circle-stroke-color': isPark
         ? ['case', ['>', ['get', 'no_union'], 0], UNION_COLOURS.none, '#ffffff']
         : '#ffffff',
@@ -349,7 +439,7 @@ function addLayerToMap(layer, idx) {
 
 function setLayerVisible(id, on) {
   if (on) state.visible.add(id); else state.visible.delete(id);
-  for (const lid of [clusterLayerId(id), pointLayerId(id)]) {
+  for (const lid of [clusterLayerId(id), pointLayerId(id), `${id}-areas`]) {
     if (map && map.getLayer(lid)) map.setLayoutProperty(lid, 'visibility', on ? 'visible' : 'none');
   }
   renderLayerChips();
@@ -378,7 +468,7 @@ function updateClusterMarkers() {
           const el = document.createElement('div');
           el.className = 'cluster-count';
           el.textContent = p.point_count_abbreviated ?? p.point_count;
-          m = new maplibregl.Marker({ element: el }).setLngLat(f.geometry.coordinates).addTo(map);
+          m = new maplibregl.Marker({ element: el, offset: clusterOffset(l.id) }).setLngLat(f.geometry.coordinates).addTo(map);
           state.clusterMarkers.set(key, m);
         } else {
           m.setLngLat(f.geometry.coordinates);
@@ -398,14 +488,16 @@ function renderPlaces() {
   for (const m of state.placeMarkers) m.remove();
   state.placeMarkers = [];
   if (!map || basemapHasLabels()) return;
-  for (const f of state.places) {
+  // Heavier (bigger) cities first: they win the overlap check.
+  const places = [...state.places].sort((a, b) => ((b.properties || {}).weight || 0) - ((a.properties || {}).weight || 0));
+  for (const f of places) {
     if (!f.geometry || f.geometry.type !== 'Point') continue;
     const p = f.properties || {};
     const el = document.createElement('div');
     el.className = 'place-label';
     const name = state.lang === 'en' ? (p.name_en || p.name) : (p.name || p.name_en);
-    el.innerHTML = `<span class="dot"></span><span class="txt">${esc(name)}</span>`;
-    const m = new maplibregl.Marker({ element: el, anchor: 'left' })
+    el.textContent = name;
+    const m = new maplibregl.Marker({ element: el, anchor: 'top', offset: placeOffset() })
       .setLngLat(state.conv.toDisplay(f.geometry.coordinates))
       .addTo(map);
     state.placeMarkers.push(m);
@@ -413,19 +505,27 @@ function renderPlaces() {
   declutterPlaces();
 }
 
+// Below the city's clusters while clustered; just below the point when zoomed in.
+function placeOffset() {
+  return [0, map && map.getZoom() >= 12 ? 6 : 30];
+}
+
 function declutterPlaces() {
   if (!map || !state.placeMarkers.length) return;
+  const off = placeOffset();
   const boxes = [];
   const w = map.getContainer().clientWidth;
   const h = map.getContainer().clientHeight;
   const zoom = map.getZoom();
   for (const m of state.placeMarkers) {
     const el = m.getElement();
+    m.setOffset(off);
     const pt = map.project(m.getLngLat());
     const bw = (el.dataset.w ? +el.dataset.w : (el.dataset.w = el.offsetWidth || 60, +el.dataset.w));
-    const box = [pt.x - 4, pt.y - 10, pt.x + bw + 4, pt.y + 10];
+    const y = pt.y + off[1];
+    const box = [pt.x - bw / 2 - 4, y - 2, pt.x + bw / 2 + 4, y + 20];
     const offscreen = box[2] < 0 || box[0] > w || box[3] < 0 || box[1] > h;
-    const hit = offscreen || zoom < 3 || boxes.some((b) => !(box[2] < b[0] || box[0] > b[2] || box[3] < b[1] || box[1] > b[3]));
+    const hit = offscreen || zoom < 2 || boxes.some((b) => !(box[2] < b[0] || box[0] > b[2] || box[3] < b[1] || box[1] > b[3]));
     el.classList.toggle('hidden', hit);
     if (!hit) boxes.push(box);
   }
@@ -457,20 +557,22 @@ function renderLayerChips() {
   lg.hidden = !hasPark;
   lg.innerHTML = `<span class="lg-title">${esc(t('legend_parks'))}</span>` +
     Object.keys(UNION_STATUS).map((k) =>
-      `<span class="lg-item"><span class="swatch" style="background:${UNION_COLOURS[k]}"></span>${esc(word(UNION_STATUS, k))}</span>`).join('');
+      `<span class="lg-item"><span class="swatch" style="background:${UNION_COLOURS[k]}"></span>${esc(word(UNION_STATUS_SHORT, k))}</span>`).join('') +
+    `<span class="lg-item"><span class="swatch ring" style="border-color:${UNION_COLOURS.none};background:${layerColour('park')}"></span>${esc(t('legend_ring'))}</span>`;
 }
 
 // ---------------------------------------------------------------------------
 // Popups
 
 function linkRow(p, coordsWgs) {
+  if (p._enriching) return '<div class="navrow muted">…</div>';
   const links = (p.links && typeof p.links === 'object') ? p.links : fallbackLinks(p, coordsWgs);
   const order = ['amap', 'baidu', 'apple', 'osm'];
   const names = { amap: state.lang === 'zh' ? '高德' : 'Amap', baidu: state.lang === 'zh' ? '百度' : 'Baidu', apple: 'Apple', osm: 'OSM' };
   const items = order.filter((k) => links[k] && safeUrl(links[k]))
     .map((k) => `<a class="navlink" href="${esc(safeUrl(links[k]))}" target="_blank" rel="noopener">${esc(names[k])}</a>`);
   if (!items.length) return '';
-  return `<div class="navrow"><span class="muted">${esc(t('nav'))}</span> ${items.join(' ')}</div>`;
+  return `<div class="navrow" role="group" aria-label="${esc(t('nav'))}">${items.join(' ')}</div>`;
 }
 
 // When the API did not give links: Amap's URI API accepts WGS-84 (coordinate=wgs84).
@@ -508,6 +610,7 @@ function popupHTML(f) {
   if (p.distance_m != null) {
     html += `<div class="pop-dist">${esc(fmtDistance(p.distance_m))} · ${esc(fmtBearing(p.bearing_deg))}</div>`;
   }
+  html += linkRow(p, f._wgs || c);
   if (isPark) {
     row(t('park_type'), esc(word(VALUES, p.park_type)));
     row(t('union_status'), p.union_status
@@ -548,50 +651,91 @@ function popupHTML(f) {
   row(t('source'), esc(p.source || ''));
   row(t('updated'), esc(p.updated || ''));
   if (rows.length) html += `<dl>${rows.join('')}</dl>`;
-  if (!isPark) html += linkRow(p, f._wgs || c);
   html += '</div>';
   return html;
 }
 
 // Opens a popup for a feature given with WGS-84 coordinates.
-function openPopup(featureWgs, { enrich = false } = {}) {
-  const disp = state.conv.toDisplay(featureWgs.geometry.coordinates);
+function openPopup(featureWgs, { enrich = false, fit = false } = {}) {
+  const wgs = representativePoint(featureWgs.geometry);
+  const disp = state.conv.toDisplay(wgs);
   const f = {
     type: 'Feature',
-    geometry: { type: 'Point', coordinates: featureWgs.geometry.coordinates },
+    geometry: { type: 'Point', coordinates: wgs },
     properties: { ...featureWgs.properties },
-    _wgs: featureWgs.geometry.coordinates,
+    _wgs: wgs,
   };
-  if (enrich && !('open_now' in f.properties)) f.properties._enriching = true;
+  if (enrich && !('links' in f.properties)) f.properties._enriching = true;
   if (state.popup) state.popup.remove();
   state.popupFeature = f;
   state.popup = new maplibregl.Popup({ maxWidth: '320px', focusAfterOpen: false, className: 'ws-popup' })
     .setLngLat(disp)
     .setHTML(popupHTML(f))
     .addTo(map);
-  state.popup.on('close', () => { if (state.popupFeature === f) { state.popupFeature = null; highlight(null); } });
-  highlight(featureWgs.geometry.coordinates);
-  if (enrich && f.properties._enriching) enrichFeature(f);
+  state.popup.on('close', () => {
+    if (state.popupFeature === f) { state.popupFeature = null; highlight(null); }
+    if (state.foldedForPopup) {
+      state.foldedForPopup = false;
+      $('panel').classList.remove('collapsed');
+      $('sheet-handle').setAttribute('aria-expanded', 'true');
+      keepVisible(disp);
+    }
+  });
+  highlight(wgs);
+  // On a phone the sheet would cover the popup: fold it down to its header.
+  if (!isDesktop() && !$('panel').hidden && !$('panel').classList.contains('collapsed')) {
+    state.foldedForPopup = true;
+    $('panel').classList.add('collapsed');
+    $('sheet-handle').setAttribute('aria-expanded', 'false');
+  }
+  if (fit) requestAnimationFrame(fitPopup);
+  if (enrich && f.properties._enriching) enrichFeature(f, fit);
 }
 
-// A layer feature has no open-now state or server-made links: ask the nearest
-// endpoint at the feature's own position, restricted to its layer, and take the
-// answer whose id matches.
-async function enrichFeature(f) {
+// Pans the map so that the open popup lies inside the free part of the map
+// (not under the layer toggles, the bottom sheet or the map's edges).
+function fitPopup() {
+  if (!state.popup || !state.popup.isOpen()) return;
+  const el = state.popup.getElement();
+  const box = el.getBoundingClientRect();
+  const mapBox = map.getContainer().getBoundingClientRect();
+  const pad = viewPadding();
+  const top = mapBox.top + Math.min(pad.top, 70);
+  const bottom = mapBox.bottom - pad.bottom + 30;
+  const left = mapBox.left + 8;
+  const right = mapBox.right - 8;
+  let dx = 0;
+  let dy = 0;
+  if (box.height > bottom - top || box.top < top) dy = box.top - top;
+  else if (box.bottom > bottom) dy = box.bottom - bottom;
+  if (box.left < left) dx = box.left - left;
+  else if (box.right > right) dx = box.right - right;
+  if (Math.abs(dx) > 1 || Math.abs(dy) > 1) map.panBy([dx, dy], { duration: 300 });
+}
+
+// A layer feature has no open-now state or server-made navigation links (they
+// depend on the time and on coordinate conversions): fetch the single feature.
+async function enrichFeature(f, fit) {
   const p = f.properties;
-  const lid = p.layer || p._layer;
-  const [lon, lat] = f._wgs;
   try {
-    const q = new URLSearchParams({ lon: lon.toFixed(7), lat: lat.toFixed(7), k: '5', layers: lid });
-    const fc = await getJSON(`/api/v1/nearest?${q}`);
-    const hit = (fc.features || []).find((x) => (p.id != null && (x.id === p.id || x.properties.id === p.id)) ||
-      (p.id == null && x.properties.name === p.name));
-    if (hit) {
-      for (const k of ['open_now', 'links']) if (k in hit.properties) p[k] = hit.properties[k];
-    }
+    if (p.id == null) throw new Error('no id');
+    const full = await getJSON(`/api/v1/features/${encodeURIComponent(p.id)}`);
+    for (const k of ['open_now', 'links']) if (full.properties && k in full.properties) p[k] = full.properties[k];
   } catch { /* keep what we have */ }
   delete p._enriching;
-  if (state.popupFeature === f && state.popup && state.popup.isOpen()) state.popup.setHTML(popupHTML(f));
+  if (state.popupFeature === f && state.popup && state.popup.isOpen()) {
+    state.popup.setHTML(popupHTML(f));
+    if (fit) requestAnimationFrame(fitPopup);
+  }
+}
+
+// Pans the map so that a display position is not hidden under the bottom sheet.
+function keepVisible(disp) {
+  const pad = viewPadding();
+  const h = map.getContainer().clientHeight;
+  const y = map.project(disp).y;
+  const limit = h - pad.bottom;
+  if (y > limit || y < pad.top) map.panBy([0, y - (pad.top + (limit - pad.top) / 2)], { duration: 300 });
 }
 
 function highlight(wgs) {
@@ -606,28 +750,29 @@ function highlight(wgs) {
 // ---------------------------------------------------------------------------
 // Map clicks: cluster → zoom in; point → popup; empty map → nearest query.
 
-const INTERACTIVE = () => state.layers.flatMap((l) => [pointLayerId(l.id), clusterLayerId(l.id)]).filter((id) => map.getLayer(id));
+const INTERACTIVE = () => state.layers.flatMap((l) => [pointLayerId(l.id), clusterLayerId(l.id), `${l.id}-areas`]).filter((id) => map.getLayer(id));
 
 function onMapClick(e) {
   const pad = e.originalEvent && e.originalEvent.pointerType === 'touch' ? 12 : 6;
   const bbox = [[e.point.x - pad, e.point.y - pad], [e.point.x + pad, e.point.y + pad]];
   const feats = map.queryRenderedFeatures(bbox, { layers: INTERACTIVE() });
   // The nearest rendered feature to the click wins.
-  feats.sort((a, b) => dist2(map.project(a.geometry.coordinates), e.point) - dist2(map.project(b.geometry.coordinates), e.point));
+  const d = (f) => (f.geometry.type === 'Point' ? dist2(map.project(f.geometry.coordinates), e.point) : 1e12);
+  feats.sort((a, b) => d(a) - d(b));
   const f = feats[0];
   if (f && f.properties.cluster_id != null) {
     const lid = f.layer.id.replace(/-clusters$/, '');
     const src = map.getSource(sourceId(lid));
     Promise.resolve(src.getClusterExpansionZoom(f.properties.cluster_id)).then((z) => {
-      map.easeTo({ center: f.geometry.coordinates, zoom: Math.min(z + 0.5, 17) });
-    }).catch(() => map.easeTo({ center: f.geometry.coordinates, zoom: map.getZoom() + 2 }));
+      map.easeTo({ center: f.geometry.coordinates, zoom: Math.min(z + 0.5, 17), padding: viewPadding() });
+    }).catch(() => map.easeTo({ center: f.geometry.coordinates, zoom: map.getZoom() + 2, padding: viewPadding() }));
     return;
   }
   if (f) {
     const lid = f.properties._layer;
     const orig = state.data[lid] && state.data[lid].features[f.properties._i];
     if (orig) {
-      openPopup({ ...orig, properties: { ...orig.properties, _layer: lid } }, { enrich: true });
+      openPopup({ ...orig, properties: { ...orig.properties, _layer: lid } }, { enrich: true, fit: true });
       return;
     }
   }
@@ -673,7 +818,8 @@ function renderFilters() {
   const fl = $('f-layers');
   fl.replaceChildren();
   state.layers.forEach((l, i) => {
-    const checked = prev ? prev.layers.includes(l.id) : (l.kind !== 'park' && state.visible.has(l.id));
+    if (!isFacilityLayer(l)) return; // parks are not "nearest" targets
+    const checked = prev ? prev.layers.includes(l.id) : state.visible.has(l.id);
     const lab = document.createElement('label');
     lab.className = 'check';
     lab.innerHTML = `<input type="checkbox" value="${esc(l.id)}" ${checked ? 'checked' : ''}>` +
@@ -699,7 +845,7 @@ function updateFilterSummary() {
 
 function onFiltersChanged() {
   updateFilterSummary();
-  if (state.query) runNearest(state.query.wgs, { fromMe: state.query.fromMe, fit: false });
+  if (state.query) runNearest(state.query.wgs, { fromMe: state.query.fromMe });
 }
 
 function setPanel(open) {
@@ -707,7 +853,7 @@ function setPanel(open) {
   panel.hidden = !open;
   $('btn-list').setAttribute('aria-expanded', String(open));
   document.body.classList.toggle('panel-open', open);
-  if (open) panel.classList.remove('collapsed');
+  if (open) { panel.classList.remove('collapsed'); $('sheet-handle').setAttribute('aria-expanded', 'true'); }
   if (map) setTimeout(() => { map.resize(); declutterPlaces(); }, 0);
 }
 
@@ -725,22 +871,50 @@ function viewPadding() {
   return pad;
 }
 
+// The status line is kept as data so that a language switch can redraw it.
+function setStatus(key, args = [], error = null) {
+  state.status = { key, args, error };
+  renderStatus();
+}
+
+function renderStatus() {
+  const el = $('status');
+  const st = state.status;
+  const qi = $('query-info');
+  if (!state.query) qi.textContent = t('hint_click');
+  else if (state.query.fromMe) qi.textContent = t('query_from_me');
+  else qi.textContent = t('query_from_point', state.query.wgs[0].toFixed(4), state.query.wgs[1].toFixed(4));
+  if (!st) { el.className = ''; el.textContent = ''; return; }
+  if (st.error) {
+    el.className = 'error';
+    const inv = (st.error.invalid || []).map((p) => `<li><code>${esc(p.name)}</code>: ${esc(p.reason)}</li>`).join('');
+    el.innerHTML = `<strong>${esc(t(st.key))}:</strong> ${esc(st.error.detail)}${inv ? `<ul>${inv}</ul>` : ''}`;
+    return;
+  }
+  el.className = ['geo_denied', 'geo_failed', 'geo_unsupported'].includes(st.key) ? 'error' : '';
+  el.textContent = t(st.key, ...st.args);
+}
+
+function hideToast() {
+  clearTimeout(toastTimer);
+  const el = $('toast');
+  if (!el.classList.contains('error')) el.hidden = true;
+}
+
 async function runNearest(wgs, { fromMe = false, fit = true } = {}) {
+  hideToast();
   state.query = { wgs, fromMe };
   setPanel(true);
   placeQueryMarker(wgs, fromMe);
   const f = filterState();
   const token = ++state.queryToken;
-  const status = $('status');
-  status.className = '';
-  $('query-info').textContent = fromMe ? t('query_from_me') : t('query_from_point', wgs[0].toFixed(4), wgs[1].toFixed(4));
   if (!f.layers.length) {
     state.results = [];
     renderResults();
-    status.textContent = t('no_layers');
+    setStatus('no_layers');
     return;
   }
-  status.textContent = t('searching');
+  setStatus('searching');
   const q = new URLSearchParams({ lon: wgs[0].toFixed(6), lat: wgs[1].toFixed(6), k: f.k, layers: f.layers.join(',') });
   if (f.amenities.length) q.set('amenities', f.amenities.join(','));
   if (f.openNow) q.set('open_now', 'true');
@@ -752,15 +926,13 @@ async function runNearest(wgs, { fromMe = false, fit = true } = {}) {
     if (token !== state.queryToken) return;
     state.results = (fc.features || []).filter((x) => x && x.geometry && x.geometry.type === 'Point');
     renderResults();
-    status.textContent = state.results.length ? t('n_results', state.results.length) : t('no_results');
+    if (state.results.length) setStatus('n_results', [state.results.length]); else setStatus('no_results');
     if (fit) fitToResults();
   } catch (err) {
     if (token !== state.queryToken) return;
     state.results = [];
     renderResults();
-    status.className = 'error';
-    const inv = (err.invalid || []).map((p) => `<li><code>${esc(p.name)}</code>: ${esc(p.reason)}</li>`).join('');
-    status.innerHTML = `<strong>${esc(t('query_failed'))}:</strong> ${esc(err.detail || err.message)}${inv ? `<ul>${inv}</ul>` : ''}`;
+    setStatus('query_failed', [], { detail: err.detail || err.message, invalid: err.invalid || [] });
   }
 }
 
@@ -854,11 +1026,13 @@ function selectResult(i, { scroll = false, move = true } = {}) {
   const f = state.results[i];
   if (!f) return;
   setActive(i, scroll);
-  openPopup(f);
+  openPopup(f, { fit: !move });
   if (move) {
+    // Put the point low in the visible part of the map, so its popup fits above.
     const pad = viewPadding();
+    const visibleH = map.getContainer().clientHeight - pad.top - pad.bottom;
     const center = state.conv.toDisplay(f.geometry.coordinates);
-    map.easeTo({ center, zoom: Math.max(map.getZoom(), 14), padding: pad, duration: 500 });
+    map.easeTo({ center, zoom: Math.max(map.getZoom(), 14), padding: pad, offset: [0, Math.max(0, visibleH / 2 - 40)], duration: 500 });
   }
 }
 
@@ -866,16 +1040,14 @@ function selectResult(i, { scroll = false, move = true } = {}) {
 // Geolocation
 
 function locateMe() {
+  hideToast();
   setPanel(true);
-  const status = $('status');
-  status.className = '';
-  if (!('geolocation' in navigator)) { status.textContent = t('geo_unsupported'); return; }
-  status.textContent = t('locating');
+  if (!('geolocation' in navigator)) { setStatus('geo_unsupported'); return; }
+  setStatus('locating');
   navigator.geolocation.getCurrentPosition(
     (pos) => runNearest([pos.coords.longitude, pos.coords.latitude], { fromMe: true }),
     (err) => {
-      status.className = 'error';
-      status.textContent = err.code === 1 ? t('geo_denied') : t('geo_failed');
+      setStatus(err.code === 1 ? 'geo_denied' : 'geo_failed');
     },
     { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
   );
@@ -904,7 +1076,8 @@ function initialView(bbox) {
   if (bbox) {
     const sw = state.conv.toDisplay([bbox[0], bbox[1]]);
     const ne = state.conv.toDisplay([bbox[2], bbox[3]]);
-    return { bounds: [sw, ne], fitBoundsOptions: { padding: 30, maxZoom: 12 } };
+    const top = Math.min(($('layerbar').offsetHeight || 0) + 30, 150);
+    return { bounds: [sw, ne], fitBoundsOptions: { padding: { top, bottom: 40, left: 40, right: 60 }, maxZoom: 12 } };
   }
   return { center: state.conv.toDisplay([105, 35]), zoom: 3 }; // mainland China
 }
@@ -926,7 +1099,7 @@ async function main() {
   try {
     [config, layersDoc, places] = await Promise.all([
       getJSON('/api/v1/config').catch(() => ({ basemap: { kind: 'none' } })),
-      getJSON('/api/v1/layers'),
+      getJSONWhenReady('/api/v1/layers'),
       getJSON('/api/v1/places').catch(() => ({ features: [] })),
     ]);
   } catch (e) { fail(e.detail || e.message); return; }
@@ -943,6 +1116,7 @@ async function main() {
   renderLayerChips();
   renderFilters();
 
+  if (!EMBED && isDesktop()) setPanel(true);
   const view = initialView(unionBBox(layers));
   map = new maplibregl.Map({
     container: 'map',
@@ -961,6 +1135,17 @@ async function main() {
   map.touchZoomRotate.disableRotation();
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+  // Basemap tiles that fail (no key, no network, blocked) get one notice, not a
+  // console error per tile; MapLibre logs other errors as usual.
+  let tileNotice = false;
+  map.on('error', (e) => {
+    const src = e && (e.sourceId || (e.source && e.source.id));
+    if (src && !String(src).startsWith('ws-')) {
+      if (!tileNotice) { tileNotice = true; toast(t('basemap_failed'), 6000); }
+      return;
+    }
+    console.error(e && e.error ? e.error : e);
+  });
 
   window.__waystation = {
     map,
@@ -1004,17 +1189,22 @@ async function main() {
   map.on('moveend', declutterPlaces);
   renderPlaces();
 
-  if (!EMBED) {
-    if (isDesktop()) setPanel(true);
-    else toast(t('hint_toast'));
-  }
+  if (!EMBED && !isDesktop()) toast(t('hint_toast'));
 
-  map.once('idle', () => {
+  // Ready once our own sources are loaded and drawn (basemap tiles may still be
+  // loading, or failing, and must not hold this up).
+  const ownSources = layers.map((l) => sourceId(l.id));
+  const checkReady = () => {
+    if (window.__waystation.ready) return;
+    if (!ownSources.every((id) => map.isSourceLoaded(id))) return;
+    map.off('render', checkReady);
     updateClusterMarkers();
     declutterPlaces();
     window.__waystation.ready = true;
     document.body.dataset.ready = 'true';
-  });
+  };
+  map.on('render', checkReady);
+  map.triggerRepaint();
 }
 
 // UI wiring that needs no map.
@@ -1023,8 +1213,10 @@ $('btn-near').addEventListener('click', locateMe);
 $('btn-list').addEventListener('click', () => setPanel($('panel').hidden));
 $('btn-close').addEventListener('click', () => setPanel(false));
 $('sheet-handle').addEventListener('click', () => {
-  $('panel').classList.toggle('collapsed');
-  if (map) setTimeout(() => map.resize(), 0);
+  if (isDesktop()) return;
+  state.foldedForPopup = false;
+  const collapsed = $('panel').classList.toggle('collapsed');
+  $('sheet-handle').setAttribute('aria-expanded', String(!collapsed));
 });
 $('filters').addEventListener('change', onFiltersChanged);
 

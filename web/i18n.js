@@ -7,13 +7,13 @@ export const LANGS = ['zh', 'en'];
 export const STRINGS = {
   zh: {
     title: '驿站地图',
+    title_short: '驿站地图',
     doc_title: '驿站地图 · 工会驿站、司机之家',
     near: '附近',
     list: '列表',
     switch_lang: 'Switch to English',
     lang_button: 'EN',
     close: '关闭',
-    collapse: '收起或展开列表',
     map_label: '地图',
     layers_label: '图层',
     nearest_title: '附近设施',
@@ -56,12 +56,8 @@ export const STRINGS = {
     position: '位置精度',
     demo_badge: '演示数据',
     demo_note: '此条为生成的演示数据，不是真实设施。',
-    distance: '距离',
-    direction: '方向',
     m: (v) => `${v} 米`,
     km: (v) => `${v} 公里`,
-    zoom_in: '放大查看',
-    cluster_aria: (n) => `${n} 处，点击放大`,
     park_type: '园区类型',
     enterprises: '企业',
     unionised: '已建会企业',
@@ -72,20 +68,20 @@ export const STRINGS = {
     union_founded: '工会成立',
     counts_as_of: '统计截至',
     legend_parks: '园区建会：',
+    legend_ring: '含未建会园区',
     you_are_here: '您的位置',
     query_point: '查询地点',
-    basemap_none: '未配置底图：仅显示本站数据和地名，不含边界。',
-    count_unit: (n) => `${n} 处`,
+    basemap_failed: '底图加载失败，仅显示本站数据。',
   },
   en: {
     title: 'Waystation map',
+    title_short: 'Waystation',
     doc_title: 'Waystation map · union rest stations and driver homes',
     near: 'Near me',
     list: 'List',
     switch_lang: '切换到中文',
     lang_button: '中文',
     close: 'Close',
-    collapse: 'Collapse or expand the list',
     map_label: 'Map',
     layers_label: 'Layers',
     nearest_title: 'Nearest facilities',
@@ -128,12 +124,8 @@ export const STRINGS = {
     position: 'Position',
     demo_badge: 'demo data',
     demo_note: 'Generated demo data, not a real facility.',
-    distance: 'Distance',
-    direction: 'Direction',
     m: (v) => `${v} m`,
     km: (v) => `${v} km`,
-    zoom_in: 'Zoom in',
-    cluster_aria: (n) => `${n} places, click to zoom in`,
     park_type: 'Park type',
     enterprises: 'Enterprises',
     unionised: 'With a union',
@@ -144,23 +136,23 @@ export const STRINGS = {
     union_founded: 'Union founded',
     counts_as_of: 'Counts as of',
     legend_parks: 'Park unions:',
+    legend_ring: 'some without union',
     you_are_here: 'Your position',
     query_point: 'Query point',
-    basemap_none: 'No basemap configured: only our data and place names, no borders.',
-    count_unit: (n) => `${n}`,
+    basemap_failed: 'The basemap could not be loaded; showing our data only.',
   },
 };
 
 // The amenity vocabulary, in the order the filter shows it.
 export const AMENITIES = {
-  toilet: { zh: '厕所', en: 'Toilet' },
+  toilet: { zh: '卫生间', en: 'Toilet' },
   drinking_water: { zh: '饮用水', en: 'Drinking water' },
   hot_water: { zh: '热水', en: 'Hot water' },
   microwave: { zh: '微波炉', en: 'Microwave' },
   fridge: { zh: '冰箱', en: 'Fridge' },
-  charging: { zh: '手机充电', en: 'Phone charging' },
-  battery_swap: { zh: '电池换电', en: 'Battery swap' },
-  air_conditioning: { zh: '空调', en: 'Air conditioning' },
+  charging: { zh: '充电', en: 'Phone / e-bike charging' },
+  battery_swap: { zh: '换电', en: 'E-bike battery swap' },
+  air_conditioning: { zh: '空调', en: 'Air-conditioning' },
   seating: { zh: '桌椅', en: 'Seating' },
   rest_beds: { zh: '休息床位', en: 'Rest beds' },
   shower: { zh: '淋浴', en: 'Shower' },
@@ -171,18 +163,25 @@ export const AMENITIES = {
   first_aid: { zh: '急救箱', en: 'First aid' },
   medicine: { zh: '常用药品', en: 'Medicine' },
   wifi: { zh: '无线网络', en: 'Wi-Fi' },
-  reading: { zh: '阅读', en: 'Reading' },
+  reading: { zh: '书报阅读', en: 'Reading' },
   legal_aid: { zh: '法律援助', en: 'Legal aid' },
   fitness_equipment: { zh: '健身器材', en: 'Fitness equipment' },
   haircut: { zh: '理发', en: 'Haircut' },
   couple_room: { zh: '夫妻房', en: 'Couple room' },
-  qr_entry: { zh: '扫码进入', en: 'QR-code entry' },
+  qr_entry: { zh: '扫码开门', en: 'QR-code entry' },
 };
 
 export const UNION_STATUS = {
   none: { zh: '未建会', en: 'No union' },
   partial: { zh: '部分建会', en: 'Partly unionised' },
   full: { zh: '全部建会', en: 'Fully unionised' },
+};
+
+// Shorter words for the legend on a phone.
+export const UNION_STATUS_SHORT = {
+  none: { zh: '未建会', en: 'none' },
+  partial: { zh: '部分建会', en: 'partial' },
+  full: { zh: '全部建会', en: 'full' },
 };
 
 export const POSITION_ACCURACY = {
@@ -192,20 +191,18 @@ export const POSITION_ACCURACY = {
   approximate: { zh: '大致位置', en: 'approximate' },
 };
 
-// Values of `park_type` and `grade` we know; anything else is shown as is.
+// Values of `park_type` and `grade` (the server's enums); anything else is shown as is.
 export const VALUES = {
   industrial: { zh: '工业园区', en: 'Industrial park' },
   logistics: { zh: '物流园区', en: 'Logistics park' },
   development_zone: { zh: '开发区', en: 'Development zone' },
-  high_tech: { zh: '高新区', en: 'High-tech zone' },
-  industry: { zh: '产业园', en: 'Industry park' },
-  agricultural: { zh: '农业园区', en: 'Agricultural park' },
-  digital: { zh: '数字经济园区', en: 'Digital-economy park' },
+  high_tech_zone: { zh: '高新区', en: 'High-tech zone' },
+  agricultural: { zh: '农业 / 养殖园区', en: 'Agricultural park' },
+  culture_industry: { zh: '文化产业园', en: 'Culture-industry park' },
+  mixed: { zh: '综合园区', en: 'Mixed park' },
   simple: { zh: '简易型', en: 'Simple' },
   regular: { zh: '常规型', en: 'Regular' },
   comprehensive: { zh: '综合型', en: 'Comprehensive' },
-  standard: { zh: '标准型', en: 'Standard' },
-  container: { zh: '集装箱式', en: 'Container' },
 };
 
 // Compass points for bearings, clockwise from north.
