@@ -9,6 +9,7 @@
 //!
 //! A dataset with any problem is refused whole: the server never starts on half the data.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::{DefaultHasher, Hasher};
@@ -19,7 +20,6 @@ use chrono::NaiveDate;
 use geo::Centroid;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 use crate::model::hours::{Calendar, Schedules};
 use crate::model::{
@@ -127,21 +127,94 @@ impl Dataset {
     }
 }
 
+/// A FeatureCollection whose features are not parsed yet: each part is a slice of
+/// the file, so no tree of `serde_json::Value` is ever built for a million features.
 #[derive(Deserialize)]
-struct RawCollection {
-    #[serde(rename = "type")]
-    kind: String,
-    features: Vec<RawFeature>,
+struct RawCollection<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    features: Vec<RawFeature<'a>>,
 }
 
 #[derive(Deserialize)]
-struct RawFeature {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    id: Option<Value>,
-    geometry: Option<Box<RawValue>>,
-    #[serde(default)]
-    properties: Map<String, Value>,
+struct RawFeature<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    geometry: Option<&'a RawValue>,
+    #[serde(borrow)]
+    properties: Option<Props<'a>>,
+}
+
+/// A feature's properties as slices of the file, looked up by name and parsed only
+/// when a field is read.
+#[derive(Default)]
+struct Props<'a> {
+    fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+/// A JSON string, borrowed from the file when it has no escapes.
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Str<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Str<'a>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Str<'a>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(Visit(std::marker::PhantomData))
+    }
+}
+
+/// The string in a raw JSON value, or `None` when it is not a string.
+fn str_of(raw: &RawValue) -> Option<Cow<'_, str>> {
+    serde_json::from_str::<Str>(raw.get()).ok().map(|s| s.0)
+}
+
+impl<'a> Props<'a> {
+    fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| *v)
+            .filter(|v| v.get() != "null")
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().map(|(k, _)| k.as_ref())
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Props<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Props<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of properties")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Props<'a>, M::Error> {
+                let mut fields = Vec::with_capacity(20);
+                while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+                    fields.push((key, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(Props { fields })
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
 }
 
 /// Loads and validates every `*.geojson` file of `dir`, and its holiday calendar
@@ -183,7 +256,7 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, LoadError> {
         parks: Vec::new(),
         schedules: Schedules::new(calendar),
         ids: HashMap::new(),
-        seen: HashSet::new(),
+        invalid_ids: HashSet::new(),
         strings: HashMap::new(),
         problems,
     };
@@ -210,8 +283,8 @@ struct Builder {
     parks: Vec<Park>,
     schedules: Schedules,
     ids: HashMap<Box<str>, FeatureRef>,
-    /// Every id met so far, valid feature or not (to report duplicates).
-    seen: HashSet<Box<str>>,
+    /// Ids of refused features (valid ones are in `ids`), to report duplicates of them too.
+    invalid_ids: HashSet<Box<str>>,
     /// Repeated strings (city, operator, source, dates) are stored once.
     strings: HashMap<Box<str>, Arc<str>>,
     problems: Vec<Problem>,
@@ -256,36 +329,36 @@ impl Builder {
 
     fn feature(&mut self, path: &Path, layer: Layer, index: usize, raw: RawFeature) {
         let before = self.problems.len();
-        let label = raw
-            .properties
+        let props = raw.properties.unwrap_or_default();
+        let label = props
             .get("id")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+            .and_then(str_of)
+            .map(Cow::into_owned)
             .unwrap_or_else(|| format!("#{index}"));
         let mut f = Fields {
             path,
             feature: &label,
-            props: &raw.properties,
+            props: &props,
             problems: &mut self.problems,
         };
         if raw.kind.as_deref() != Some("Feature") {
             f.problem("type", "expected \"Feature\"".into());
         }
         let id = f.required_str("id");
-        if let (Some(id), Some(top)) = (&id, &raw.id)
-            && top.as_str() != Some(id)
+        if let (Some(id), Some(top)) = (&id, raw.id)
+            && str_of(top).as_deref() != Some(id.as_str())
         {
-            f.problem("id", format!("feature id {top} differs from properties.id"));
+            f.problem_at("id", format!("feature id {top} differs from properties.id"));
         }
         if let Some(id) = &id
-            && !self.seen.insert(id.as_str().into())
+            && (self.ids.contains_key(id.as_str()) || self.invalid_ids.contains(id.as_str()))
         {
             f.problem_at(
                 "id",
                 "duplicate id (ids must be unique across all layers and files)".into(),
             );
         }
-        let geometry = parse_geometry(raw.geometry.as_deref(), layer);
+        let geometry = parse_geometry(raw.geometry, layer);
         let position = match &geometry {
             Ok(p) => Some(*p),
             Err(reason) => {
@@ -299,8 +372,8 @@ impl Builder {
         } else {
             PARK_FIELDS
         };
-        for key in raw.properties.keys() {
-            if !known.contains(&key.as_str()) && !COMMON_FIELDS.contains(&key.as_str()) {
+        for key in props.keys() {
+            if !known.contains(&key) && !COMMON_FIELDS.contains(&key) {
                 f.problem(key, "unknown property (see geodata/README.md)".into());
             }
         }
@@ -314,13 +387,16 @@ impl Builder {
             (Some(provenance), Some(position)) => f
                 .park(position, provenance, &mut self.strings)
                 .map(|mut park| {
-                    park.geometry = raw.geometry;
+                    park.geometry = raw.geometry.map(RawValue::to_owned);
                     self.parks.push(park);
                     FeatureRef::Park((self.parks.len() - 1) as u32)
                 }),
             _ => None,
         };
         if self.problems.len() > before {
+            if let Some(id) = id {
+                self.invalid_ids.insert(id.into());
+            }
             // Keep no half-valid feature; the problems are already recorded.
             match target {
                 Some(FeatureRef::Facility(_)) => {
@@ -334,15 +410,11 @@ impl Builder {
             return;
         }
         if let Some(target) = target {
-            let id = self.facilities_or_parks_id(target);
+            let id = match target {
+                FeatureRef::Facility(i) => self.facilities[i as usize].id.clone(),
+                FeatureRef::Park(i) => self.parks[i as usize].id.clone(),
+            };
             self.ids.insert(id, target);
-        }
-    }
-
-    fn facilities_or_parks_id(&self, target: FeatureRef) -> Box<str> {
-        match target {
-            FeatureRef::Facility(i) => self.facilities[i as usize].id.clone(),
-            FeatureRef::Park(i) => self.parks[i as usize].id.clone(),
         }
     }
 }
@@ -383,7 +455,7 @@ const PARK_FIELDS: &[&str] = &[
 struct Fields<'a> {
     path: &'a Path,
     feature: &'a str,
-    props: &'a Map<String, Value>,
+    props: &'a Props<'a>,
     problems: &'a mut Vec<Problem>,
 }
 
@@ -413,21 +485,21 @@ impl Fields<'_> {
     }
 
     fn optional_str(&mut self, key: &str) -> Option<String> {
-        match self.props.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.trim().is_empty() => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => {
-                self.problem(key, format!("must be a string, got {other}"));
+        let raw = self.props.get(key)?;
+        match str_of(raw) {
+            Some(s) if s.trim().is_empty() => None,
+            Some(s) => Some(s.into_owned()),
+            None => {
+                self.problem(key, format!("must be a string, got {raw}"));
                 None
             }
         }
     }
 
     fn required_str(&mut self, key: &str) -> Option<String> {
+        let present = self.props.get(key).is_some();
         let v = self.optional_str(key);
-        if v.is_none() && !matches!(self.props.get(key), Some(v) if !v.is_string() && !v.is_null())
-        {
+        if v.is_none() && (!present || self.props.get(key).is_some_and(|r| r.get().starts_with('"'))) {
             self.problem(key, "is required".into());
         }
         v
@@ -455,17 +527,11 @@ impl Fields<'_> {
     }
 
     fn count(&mut self, key: &str) -> Option<u32> {
-        match self.props.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => match n.as_u64().and_then(|v| u32::try_from(v).ok()) {
-                Some(v) => Some(v),
-                None => {
-                    self.problem(key, format!("must be a non-negative whole number, got {n}"));
-                    None
-                }
-            },
-            Some(other) => {
-                self.problem(key, format!("must be a non-negative whole number, got {other}"));
+        let raw = self.props.get(key)?;
+        match serde_json::from_str::<u32>(raw.get()) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.problem(key, format!("must be a non-negative whole number, got {raw}"));
                 None
             }
         }
@@ -480,13 +546,13 @@ impl Fields<'_> {
                 None
             }
         };
-        let synthetic = match self.props.get("synthetic") {
-            Some(Value::Bool(b)) => Some(*b),
+        let synthetic = match self.props.get("synthetic").map(|r| (r, serde_json::from_str::<bool>(r.get()))) {
+            Some((_, Ok(b))) => Some(b),
             None => {
                 self.problem("synthetic", "is required (true for generated data)".into());
                 None
             }
-            Some(other) => {
+            Some((other, Err(_))) => {
                 self.problem("synthetic", format!("must be true or false, got {other}"));
                 None
             }
@@ -552,18 +618,20 @@ impl Fields<'_> {
 
     fn amenities(&mut self) -> AmenitySet {
         let mut set = AmenitySet::default();
-        match self.props.get("amenities") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(items)) => {
+        let Some(raw) = self.props.get("amenities") else {
+            return set;
+        };
+        match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
+            Ok(items) => {
                 for item in items {
-                    match item.as_str().map(str::parse::<Amenity>) {
+                    match str_of(item).map(|s| s.parse::<Amenity>()) {
                         Some(Ok(a)) => set.insert(a),
                         Some(Err(e)) => self.problem("amenities", e.to_string()),
                         None => self.problem("amenities", format!("{item} is not a string")),
                     }
                 }
             }
-            Some(other) => self.problem("amenities", format!("must be an array, got {other}")),
+            Err(_) => self.problem("amenities", format!("must be an array, got {raw}")),
         }
         set
     }

@@ -4,29 +4,33 @@
 //! - [`Atlas`]: the dataset plus one tree per layer: k-nearest by great-circle
 //!   distance with layer / amenity / open-now / distance filters, and bbox queries.
 //!
-//! Nearest: each selected layer's tree yields its facilities in exact geodesic
-//! order (see [`sphere`]); the amenity test is one AND on a bit set stored in the
-//! tree entry, so a filter never touches the facility records; the layer streams are
-//! merged, and the open-now test (evaluated once per distinct schedule) comes last.
-//! Nothing is sorted: the walk stops after `k` hits or at the distance limit.
+//! - `packed`: the static packed R-tree that answers filtered nearest queries.
+//!
+//! Nearest: one packed tree over all facilities yields them in exact geodesic
+//! order (see [`sphere`]); each node carries the OR of its facilities' amenity and
+//! layer bits, so subtrees without a wanted amenity or layer are never opened; the
+//! open-now test (evaluated once per distinct schedule) comes last. Nothing is
+//! sorted: the walk stops after `k` hits or at the distance limit.
+//!
+//! Per-layer `rstar` trees serve the coverage analyses (counts within a radius,
+//! unfiltered nearest), and lon/lat `rstar` trees the bbox queries.
 
+mod packed;
 pub mod sphere;
 
 use chrono::{DateTime, Utc};
 use rstar::primitives::GeomWithData;
 use rstar::{AABB, PointDistance, RTree, RTreeObject};
 
+use self::packed::{PackedTree, Walk, Want};
 use crate::geodata::Dataset;
-use crate::model::hours::HoursId;
 use crate::model::{AmenitySet, Facility, Layer, LayerSet, LonLat, Park};
 
-/// A facility in a tree: its unit vector and what the filters need, nothing else.
+/// A facility in a per-layer tree: its unit vector and its index.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     xyz: [f64; 3],
     facility: u32,
-    amenities: AmenitySet,
-    hours: Option<HoursId>,
 }
 
 impl RTreeObject for Entry {
@@ -130,6 +134,8 @@ pub struct Atlas {
     data: Dataset,
     /// Geodesic trees, one per facility layer (indexed by `Layer as usize`).
     nearest: [RTree<Entry>; 3],
+    /// One filtered-nearest tree over all facilities.
+    packed: PackedTree,
     /// Lon/lat trees, one per layer, for bbox queries.
     plane: [RTree<PlanePoint>; 4],
     stats: [LayerStats; 4],
@@ -139,14 +145,19 @@ impl Atlas {
     /// Builds the trees (bulk-loaded: packed and balanced).
     pub fn new(data: Dataset) -> Self {
         let mut entries: [Vec<Entry>; 3] = Default::default();
+        let mut items = Vec::with_capacity(data.facilities.len());
         let mut points: [Vec<PlanePoint>; 4] = Default::default();
         for (i, f) in data.facilities.iter().enumerate() {
             let slot = f.layer as usize;
+            let xyz = sphere::unit_vector(f.position);
+            items.push(packed::Item {
+                xyz,
+                id: i as u32,
+                mask: f.amenities.bits() | layer_bit(f.layer),
+            });
             entries[slot].push(Entry {
-                xyz: sphere::unit_vector(f.position),
+                xyz,
                 facility: i as u32,
-                amenities: f.amenities,
-                hours: f.hours,
             });
             points[slot].push(PlanePoint::new([f.position.lon(), f.position.lat()], i as u32));
         }
@@ -163,6 +174,7 @@ impl Atlas {
             }
         });
         Atlas {
+            packed: PackedTree::new(items),
             nearest: entries.map(RTree::bulk_load),
             plane: points.map(RTree::bulk_load),
             stats,
@@ -194,39 +206,32 @@ impl Atlas {
     pub fn nearest(&self, q: &NearestQuery) -> Vec<Hit> {
         let origin = sphere::unit_vector(q.origin);
         let limit2 = q.max_distance_m.map_or(f64::INFINITY, sphere::metres_to_chord2);
-        let wanted = q.amenities;
-        let mut streams: Vec<_> = Layer::FACILITIES
-            .into_iter()
-            .filter(|l| q.layers.contains(*l))
-            .map(|l| {
-                self.nearest[l as usize]
-                    .nearest_neighbor_iter_with_distance_2(origin)
-                    .take_while(move |(_, d2)| *d2 <= limit2)
-                    .filter(move |(e, _)| e.amenities.contains_all(wanted))
-                    .peekable()
-            })
-            .collect();
+        let want = Want {
+            all: q.amenities.bits(),
+            any: q.layers.iter().map(layer_bit).fold(0, |a, b| a | b),
+        };
         let mut open_at = self.data.schedules.at(q.at);
         let mut hits = Vec::with_capacity(q.k.min(128));
-        while hits.len() < q.k {
-            // Merge: take the nearest head among the layer streams.
-            let next = streams
-                .iter_mut()
-                .enumerate()
-                .filter_map(|(i, s)| s.peek().map(|(_, d2)| (i, *d2)))
-                .min_by(|a, b| a.1.total_cmp(&b.1));
-            let Some((i, _)) = next else { break };
-            let Some((entry, d2)) = streams[i].next() else { break };
-            let open = entry.hours.and_then(|h| open_at.get(h));
+        if q.k == 0 {
+            return hits;
+        }
+        self.packed.nearest(origin, want, limit2, |item, d2| {
+            let f = &self.data.facilities[item.id as usize];
+            let open = f.hours.and_then(|h| open_at.get(h));
             if q.open_now && open != Some(true) {
-                continue;
+                return Walk::Continue;
             }
             hits.push(Hit {
-                facility: entry.facility,
+                facility: item.id,
                 distance_m: sphere::chord2_to_metres(d2),
                 open,
             });
-        }
+            if hits.len() == q.k {
+                Walk::Stop
+            } else {
+                Walk::Continue
+            }
+        });
         hits
     }
 
@@ -250,6 +255,46 @@ impl Atlas {
         all.sort_unstable();
         all
     }
+
+    /// The geodesic tree of a facility layer; `None` for the park layer.
+    fn facility_tree(&self, layer: Layer) -> Option<&RTree<Entry>> {
+        layer.is_facility().then(|| &self.nearest[layer as usize])
+    }
+
+    /// The facility of `layer` nearest to the unit vector `xyz` (see [`sphere::unit_vector`]),
+    /// with its squared chord; `None` when the layer has no facility (or is the park layer).
+    /// No filter: this is the coverage analyses' question, "how far is the service".
+    pub fn layer_nearest(&self, layer: Layer, xyz: [f64; 3]) -> Option<(u32, f64)> {
+        let tree = self.facility_tree(layer)?;
+        tree.nearest_neighbor_iter_with_distance_2(xyz)
+            .next()
+            .map(|(e, d2)| (e.facility, d2))
+    }
+
+    /// The facilities of `layer` in increasing geodesic distance from `xyz`, each with
+    /// its squared chord (empty for the park layer).
+    pub fn layer_nearest_iter(
+        &self,
+        layer: Layer,
+        xyz: [f64; 3],
+    ) -> impl Iterator<Item = (u32, f64)> + '_ {
+        self.facility_tree(layer)
+            .into_iter()
+            .flat_map(move |t| t.nearest_neighbor_iter_with_distance_2(xyz))
+            .map(|(e, d2)| (e.facility, d2))
+    }
+
+    /// How many facilities of `layer` lie within the squared chord `max_chord2` of `xyz`
+    /// (edge included; see [`sphere::metres_to_chord2`]).
+    pub fn layer_count_within(&self, layer: Layer, xyz: [f64; 3], max_chord2: f64) -> usize {
+        self.facility_tree(layer)
+            .map_or(0, |t| t.locate_within_distance(xyz, max_chord2).count())
+    }
+}
+
+/// A facility layer's bit in a packed-tree mask (above the amenity bits).
+fn layer_bit(layer: Layer) -> u32 {
+    1 << (24 + layer as u32)
 }
 
 fn extent(points: &[PlanePoint]) -> Option<BBox> {
