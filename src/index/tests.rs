@@ -7,7 +7,7 @@ use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 
 use super::*;
-use crate::model::hours::{Calendar, Schedules};
+use crate::model::hours::{Calendar, HoursId, Schedules};
 use crate::model::{Amenity, PositionAccuracy, Provenance};
 
 const HOURS: [&str; 3] = ["24/7", "Mo-Fr 08:00-20:00; PH off", "Sa,Su 10:00-16:00"];
