@@ -21,8 +21,15 @@ const FACILITIES: usize = 1_000_000;
 fn load() -> Dataset {
     let dir = std::env::temp_dir().join(format!("waystation-bench-{FACILITIES}"));
     if !dir.join("courier_station.synthetic.geojson").exists() {
-        geodata::r#gen::generate(&GenOptions { facilities: FACILITIES, parks: 1_000, seed: 42 }, &dir)
-            .expect("generate");
+        geodata::r#gen::generate(
+            &GenOptions {
+                facilities: FACILITIES,
+                parks: 1_000,
+                seed: 42,
+            },
+            &dir,
+        )
+        .expect("generate");
     }
     geodata::load_dir(&dir).expect("load")
 }
@@ -31,7 +38,10 @@ fn load() -> Dataset {
 fn points(n: usize) -> Vec<LonLat> {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     (0..n)
-        .map(|_| LonLat::new(rng.random_range(100.0..122.0), rng.random_range(22.0..42.0)).expect("in range"))
+        .map(|_| {
+            LonLat::new(rng.random_range(100.0..122.0), rng.random_range(22.0..42.0))
+                .expect("in range")
+        })
         .collect()
 }
 
@@ -103,7 +113,9 @@ fn benches(c: &mut Criterion) {
     });
     let mut i = 0;
     g.bench_function("k5_shower_truck_parking", |b| {
-        let wanted: AmenitySet = [Amenity::Shower, Amenity::TruckParking].into_iter().collect();
+        let wanted: AmenitySet = [Amenity::Shower, Amenity::TruckParking]
+            .into_iter()
+            .collect();
         b.iter(|| {
             i = (i + 1) % pts.len();
             black_box(atlas.nearest(&query(pts[i], 5, wanted)))
@@ -117,13 +129,22 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % pts.len();
             let p = pts[i];
-            let bbox = BBox { min_lon: p.lon(), min_lat: p.lat(), max_lon: p.lon() + 0.2, max_lat: p.lat() + 0.2 };
+            let bbox = BBox {
+                min_lon: p.lon(),
+                min_lat: p.lat(),
+                max_lon: p.lon() + 0.2,
+                max_lat: p.lat() + 0.2,
+            };
             black_box(atlas.in_bbox(waystation::model::Layer::CourierStation, &bbox))
         })
     });
     g.finish();
 
-    let hits = atlas.nearest(&query(LonLat::new(121.47, 31.23).expect("Shanghai"), 5, AmenitySet::default()));
+    let hits = atlas.nearest(&query(
+        LonLat::new(121.47, 31.23).expect("Shanghai"),
+        5,
+        AmenitySet::default(),
+    ));
     c.bench_function("geojson_5_features", |b| {
         b.iter(|| {
             let features: Vec<_> = hits

@@ -11,9 +11,13 @@
 //!   holiday calendar, coordinate systems (WGS-84 / GCJ-02 / BD-09), the demo
 //!   data generator.
 //! - [`index`]: the in-memory R-trees and the geodesic queries (k-nearest, bbox).
+//! - [`coverage`]: the planners' analyses: park coverage and gap scores, the H3
+//!   grid, facility catchments, summaries per city or district, and siting of new
+//!   facilities (maximal covering, lazy greedy); CSV / XLSX export.
 //! - [`http`]: the axum router, handlers, problem+json errors.
 #![forbid(unsafe_code)]
 
+pub mod coverage;
 pub mod geodata;
 pub mod http;
 pub mod index;

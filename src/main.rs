@@ -71,16 +71,28 @@ enum BasemapKind {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Serve(args)) => serve(args),
         None => serve(ServeArgs::parse_from(["serve"])),
-        Some(Command::Gen { facilities, parks, seed, out }) => {
-            gen_data(&GenOptions { facilities, parks, seed }, &out)
-        }
+        Some(Command::Gen {
+            facilities,
+            parks,
+            seed,
+            out,
+        }) => gen_data(
+            &GenOptions {
+                facilities,
+                parks,
+                seed,
+            },
+            &out,
+        ),
         Some(Command::Validate { dir }) => validate(&dir),
     };
     match result {
@@ -123,7 +135,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         (BasemapKind::Amap, _) => Basemap::Amap,
         (BasemapKind::Tianditu, Some(key)) if !key.trim().is_empty() => Basemap::Tianditu { key },
         (BasemapKind::Tianditu, _) => {
-            return Err("--basemap tianditu needs --tianditu-key (or WAYSTATION_TIANDITU_KEY)".into());
+            return Err(
+                "--basemap tianditu needs --tianditu-key (or WAYSTATION_TIANDITU_KEY)".into(),
+            );
         }
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -153,7 +167,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                     );
                 }
                 Err(e) => {
-                    let _ = failed_tx.send(format!("refusing to serve {}: {e}", data_dir.display()));
+                    let _ =
+                        failed_tx.send(format!("refusing to serve {}: {e}", data_dir.display()));
                 }
             }
         });
@@ -169,7 +184,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 }
             }
         };
-        http::serve(listener, app, shutdown).await.map_err(|e| e.to_string())?;
+        http::serve(listener, app, shutdown)
+            .await
+            .map_err(|e| e.to_string())?;
         match failure.lock().ok().and_then(|mut f| f.take()) {
             Some(message) => Err(message),
             None => Ok(()),

@@ -21,7 +21,10 @@ fn content_type(r: &axum::http::Response<Body>) -> String {
 #[tokio::test]
 async fn health_and_readiness() {
     let (status, _, body) = get("/healthz").await;
-    assert_eq!((status, body.as_slice()), (StatusCode::OK, b"ok".as_slice()));
+    assert_eq!(
+        (status, body.as_slice()),
+        (StatusCode::OK, b"ok".as_slice())
+    );
     assert_eq!(get("/readyz").await.0, StatusCode::OK);
     let loading = router(AppState::loading(Basemap::None), common::repo_path("web"));
     let req = Request::get("/readyz").body(Body::empty()).unwrap();
@@ -35,8 +38,16 @@ async fn health_and_readiness() {
 async fn layers_have_counts_and_bboxes() {
     let (status, v) = get_json("/api/v1/layers").await;
     assert_eq!(status, StatusCode::OK);
-    let ids: Vec<&str> = v["layers"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["driver_home", "courier_station", "fitness_station", "park"]);
+    let ids: Vec<&str> = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["driver_home", "courier_station", "fitness_station", "park"]
+    );
     for l in v["layers"].as_array().unwrap() {
         assert!(l["count"].as_u64().unwrap() > 0, "{l}");
         assert_eq!(l["bbox"].as_array().unwrap().len(), 4);
@@ -75,9 +86,20 @@ async fn etag_compression_cors() {
     let (status, response, _) = get("/api/v1/layers/park").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(content_type(&response), "application/geo+json");
-    let etag = response.headers()[header::ETAG].to_str().unwrap().to_owned();
-    assert!(response.headers()[header::CACHE_CONTROL].to_str().unwrap().contains("max-age"));
-    let req = Request::get("/api/v1/layers/park").header(header::IF_NONE_MATCH, &etag).body(Body::empty()).unwrap();
+    let etag = response.headers()[header::ETAG]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        response.headers()[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    let req = Request::get("/api/v1/layers/park")
+        .header(header::IF_NONE_MATCH, &etag)
+        .body(Body::empty())
+        .unwrap();
     let (status, _, body) = send(app(), req).await;
     assert_eq!(status, StatusCode::NOT_MODIFIED);
     assert!(body.is_empty());
@@ -100,16 +122,26 @@ async fn nearest_shape_and_order() {
     assert_eq!(status, StatusCode::OK);
     let features = v["features"].as_array().unwrap();
     assert_eq!(features.len(), 5);
-    let distances: Vec<u64> = features.iter().map(|f| f["properties"]["distance_m"].as_u64().unwrap()).collect();
+    let distances: Vec<u64> = features
+        .iter()
+        .map(|f| f["properties"]["distance_m"].as_u64().unwrap())
+        .collect();
     assert!(distances.windows(2).all(|w| w[0] <= w[1]), "{distances:?}");
     for f in features {
         let p = &f["properties"];
         assert!(p["bearing_deg"].as_f64().unwrap() < 360.0);
         assert!(p["open_now"].is_boolean() || p["open_now"].is_null());
         for app in ["amap", "baidu", "apple", "osm"] {
-            assert!(p["links"][app].as_str().unwrap().starts_with("https://"), "{app}");
+            assert!(
+                p["links"][app].as_str().unwrap().starts_with("https://"),
+                "{app}"
+            );
         }
-        assert!(p["synthetic"].is_boolean() && p["source"].is_string() && p["position_accuracy"].is_string());
+        assert!(
+            p["synthetic"].is_boolean()
+                && p["source"].is_string()
+                && p["position_accuracy"].is_string()
+        );
     }
 }
 
@@ -122,11 +154,22 @@ async fn nearest_filters() {
     for f in features {
         let p = &f["properties"];
         assert_eq!(p["layer"], "driver_home");
-        let a: Vec<&str> = p["amenities"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
-        assert!(a.contains(&"shower") && a.contains(&"truck_parking"), "{a:?}");
+        let a: Vec<&str> = p["amenities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap())
+            .collect();
+        assert!(
+            a.contains(&"shower") && a.contains(&"truck_parking"),
+            "{a:?}"
+        );
     }
     // 03:00 on a Monday in Shanghai: only 24/7-style places are open.
-    let (_, v) = get_json("/api/v1/nearest?lon=121.47&lat=31.23&k=20&open_now=true&at=2026-11-23T03:00:00%2B08:00").await;
+    let (_, v) = get_json(
+        "/api/v1/nearest?lon=121.47&lat=31.23&k=20&open_now=true&at=2026-11-23T03:00:00%2B08:00",
+    )
+    .await;
     for f in v["features"].as_array().unwrap() {
         assert_eq!(f["properties"]["open_now"], true);
     }
@@ -165,11 +208,27 @@ async fn bad_requests_name_the_parameter() {
         ("/api/v1/nearest?lon=116&lat=39&k=0", 400, "k"),
         ("/api/v1/nearest?lon=116&lat=39&k=101", 400, "k"),
         ("/api/v1/nearest?lon=116&lat=39&k=-1", 400, "k"),
-        ("/api/v1/nearest?lon=116&lat=39&layers=driver_homes", 400, "layers"),
+        (
+            "/api/v1/nearest?lon=116&lat=39&layers=driver_homes",
+            400,
+            "layers",
+        ),
         ("/api/v1/nearest?lon=116&lat=39&layers=park", 400, "layers"),
-        ("/api/v1/nearest?lon=116&lat=39&amenities=showers", 400, "amenities"),
-        ("/api/v1/nearest?lon=116&lat=39&open_now=maybe", 400, "open_now"),
-        ("/api/v1/nearest?lon=116&lat=39&max_distance_m=-5", 400, "max_distance_m"),
+        (
+            "/api/v1/nearest?lon=116&lat=39&amenities=showers",
+            400,
+            "amenities",
+        ),
+        (
+            "/api/v1/nearest?lon=116&lat=39&open_now=maybe",
+            400,
+            "open_now",
+        ),
+        (
+            "/api/v1/nearest?lon=116&lat=39&max_distance_m=-5",
+            400,
+            "max_distance_m",
+        ),
         ("/api/v1/nearest?lon=116&lat=39&at=yesterday", 400, "at"),
         ("/api/v1/nearest?lon=116&lat=39&lng=116", 400, "lng"),
         ("/api/v1/nearest?lon=116&lon=117&lat=39", 400, "lon"),
@@ -184,17 +243,29 @@ async fn bad_requests_name_the_parameter() {
     ];
     for (uri, code, param) in cases {
         let (status, response, body) = get(uri).await;
-        assert_eq!(status.as_u16(), *code, "{uri}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            status.as_u16(),
+            *code,
+            "{uri}: {}",
+            String::from_utf8_lossy(&body)
+        );
         assert_eq!(content_type(&response), "application/problem+json", "{uri}");
         let v: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["status"], *code, "{uri}");
         assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()), "{uri}");
         if !param.is_empty() {
-            let names: Vec<&str> = v["invalid-params"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+            let names: Vec<&str> = v["invalid-params"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
             assert!(names.contains(param), "{uri}: {names:?}");
         }
     }
-    let req = Request::post("/api/v1/nearest").body(Body::empty()).unwrap();
+    let req = Request::post("/api/v1/nearest")
+        .body(Body::empty())
+        .unwrap();
     let (status, response, _) = send(app(), req).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(content_type(&response), "application/problem+json");
@@ -208,7 +279,10 @@ async fn serves_the_web_map() {
     assert!(content_type(&response).starts_with("text/html"));
     let html = String::from_utf8_lossy(&body);
     assert!(html.contains("maplibre"), "index.html loads MapLibre");
-    assert!(!html.contains("https://"), "index.html loads nothing from outside");
+    assert!(
+        !html.contains("https://"),
+        "index.html loads nothing from outside"
+    );
     let (status, _, _) = get("/api/v1/config").await;
     assert_eq!(status, StatusCode::OK);
     let (_, places) = get_json("/api/v1/places").await;

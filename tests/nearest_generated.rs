@@ -11,15 +11,31 @@ use waystation::model::{Amenity, AmenitySet, Layer, LayerSet, LonLat};
 #[test]
 fn nearest_equals_brute_force_on_100k() {
     let dir = tempfile::tempdir().unwrap();
-    geodata::r#gen::generate(&GenOptions { facilities: 100_000, parks: 1_000, seed: 7 }, dir.path()).unwrap();
+    geodata::r#gen::generate(
+        &GenOptions {
+            facilities: 100_000,
+            parks: 1_000,
+            seed: 7,
+        },
+        dir.path(),
+    )
+    .unwrap();
     let atlas = Atlas::new(geodata::load_dir(dir.path()).unwrap());
     let data = atlas.data();
     assert_eq!(data.facilities.len(), 100_000);
     let mut rng = ChaCha8Rng::seed_from_u64(99);
     for round in 0..150 {
-        let origin = LonLat::new(rng.random_range(73.0..135.0), rng.random_range(18.0..54.0)).unwrap();
-        let layers: LayerSet = Layer::FACILITIES.into_iter().filter(|_| rng.random_bool(0.6)).collect();
-        let layers = if layers.is_empty() { LayerSet::facilities() } else { layers };
+        let origin =
+            LonLat::new(rng.random_range(73.0..135.0), rng.random_range(18.0..54.0)).unwrap();
+        let layers: LayerSet = Layer::FACILITIES
+            .into_iter()
+            .filter(|_| rng.random_bool(0.6))
+            .collect();
+        let layers = if layers.is_empty() {
+            LayerSet::facilities()
+        } else {
+            layers
+        };
         let amenities: AmenitySet = (0..rng.random_range(0..3))
             .map(|_| Amenity::ALL[rng.random_range(0..Amenity::ALL.len())])
             .collect();
@@ -28,9 +44,13 @@ fn nearest_equals_brute_force_on_100k() {
             k: rng.random_range(1..=20),
             layers,
             amenities,
-            at: Utc.timestamp_opt(1_780_000_000 + rng.random_range(0..10_000_000), 0).unwrap(),
+            at: Utc
+                .timestamp_opt(1_780_000_000 + rng.random_range(0..10_000_000), 0)
+                .unwrap(),
             open_now: rng.random_bool(0.3),
-            max_distance_m: rng.random_bool(0.3).then(|| rng.random_range(1_000.0..300_000.0)),
+            max_distance_m: rng
+                .random_bool(0.3)
+                .then(|| rng.random_range(1_000.0..300_000.0)),
         };
         let mut open_at = data.schedules.at(q.at);
         let mut expected: Vec<(u32, f64)> = data
@@ -47,7 +67,12 @@ fn nearest_equals_brute_force_on_100k() {
         let got = atlas.nearest(&q);
         assert_eq!(got.len(), expected.len(), "round {round}: {q:?}");
         for (g, e) in got.iter().zip(&expected) {
-            assert!((g.distance_m - e.1).abs() < 1e-6, "round {round}: {} vs {}", g.distance_m, e.1);
+            assert!(
+                (g.distance_m - e.1).abs() < 1e-6,
+                "round {round}: {} vs {}",
+                g.distance_m,
+                e.1
+            );
         }
     }
 }

@@ -9,18 +9,29 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_waystation");
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A plain HTTP/1.1 GET over a socket: status line and body.
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut raw = String::new();
     s.read_to_string(&mut raw).ok()?;
     let status = raw.split_whitespace().nth(1)?.parse().ok()?;
-    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     Some((status, body))
 }
 
@@ -34,7 +45,14 @@ impl Drop for Server {
 
 fn start(port: u16, data: &str) -> Server {
     let child = Command::new(BIN)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data", data, "--web"])
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--data",
+            data,
+            "--web",
+        ])
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/web"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -76,9 +94,20 @@ fn bad_dir() -> tempfile::TempDir {
         feature("c", "[116.4, 39.9]", r#","opening_hours":"Mo-Fr 25:99""#),
         feature("a", "[116.5, 39.9]", ""),
     ];
-    let parks = [feature("p", "[116.4, 39.9]", r#","enterprises":5,"unionised_enterprises":9"#),
-                 feature("q", "[116.4, 39.9]", r#","workers":-3"#)];
-    let fc = |fs: &[String]| format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, fs.join(","));
+    let parks = [
+        feature(
+            "p",
+            "[116.4, 39.9]",
+            r#","enterprises":5,"unionised_enterprises":9"#,
+        ),
+        feature("q", "[116.4, 39.9]", r#","workers":-3"#),
+    ];
+    let fc = |fs: &[String]| {
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            fs.join(",")
+        )
+    };
     std::fs::write(dir.path().join("driver_home.test.geojson"), fc(&facilities)).unwrap();
     std::fs::write(dir.path().join("park.test.geojson"), fc(&parks)).unwrap();
     std::fs::write(dir.path().join("harbour.geojson"), fc(&[])).unwrap();
@@ -89,7 +118,11 @@ fn bad_dir() -> tempfile::TempDir {
 #[test]
 fn validate_reports_every_problem() {
     let dir = bad_dir();
-    let out = Command::new(BIN).arg("validate").arg(dir.path()).output().unwrap();
+    let out = Command::new(BIN)
+        .arg("validate")
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stderr);
     for expected in [
@@ -103,8 +136,15 @@ fn validate_reports_every_problem() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
-    let ok = Command::new(BIN).args(["validate", concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")]).output().unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let ok = Command::new(BIN)
+        .args(["validate", concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 }
 
 /// The server refuses to serve invalid data: it exits non-zero with the same report.
@@ -126,5 +166,8 @@ fn server_refuses_bad_data() {
         lines.push(line.unwrap());
     }
     let text = lines.join("\n");
-    assert!(text.contains("refusing to serve") && text.contains("unknown amenity 'showers'"), "{text}");
+    assert!(
+        text.contains("refusing to serve") && text.contains("unknown amenity 'showers'"),
+        "{text}"
+    );
 }

@@ -26,7 +26,9 @@ impl std::str::FromStr for Crs {
             "wgs84" | "wgs-84" | "epsg:4326" => Ok(Crs::Wgs84),
             "gcj02" | "gcj-02" => Ok(Crs::Gcj02),
             "bd09" | "bd-09" => Ok(Crs::Bd09),
-            other => Err(format!("unknown coordinate system '{other}' (wgs84, gcj02, bd09)")),
+            other => Err(format!(
+                "unknown coordinate system '{other}' (wgs84, gcj02, bd09)"
+            )),
         }
     }
 }
@@ -76,7 +78,9 @@ pub fn nav_links(p: LonLat, name: &str) -> NavLinks {
             "https://api.map.baidu.com/marker?location={blat:.6},{blon:.6}&title={q}&content={q}&coord_type=bd09ll&output=html&src=waystation"
         ),
         apple: format!("https://maps.apple.com/?ll={lat:.6},{lon:.6}&q={q}"),
-        osm: format!("https://www.openstreetmap.org/?mlat={lat:.6}&mlon={lon:.6}#map=17/{lat:.6}/{lon:.6}"),
+        osm: format!(
+            "https://www.openstreetmap.org/?mlat={lat:.6}&mlon={lon:.6}#map=17/{lat:.6}/{lon:.6}"
+        ),
     }
 }
 

@@ -30,12 +30,16 @@
 //!   look right and cannot ring anyone.
 //!
 //! # Determinism and speed
-//! Each layer draws from its own ChaCha8 stream of the seed, so the same seed
-//! gives byte-identical files (the wall clock is never read: `updated` is
-//! [`UPDATED`]). Features are streamed one per line through a `BufWriter` with
-//! `serde_json`; nothing is collected in memory, and the four files are
-//! written on parallel threads. Each file is written to a hidden temporary file
-//! in the same folder and renamed into place when complete.
+//! A layer is made in chunks of 8192 features; each chunk draws from its own
+//! ChaCha8 streams of the seed, so chunks are made on all cores in parallel
+//! and written in order, and the same seed gives byte-identical files whatever
+//! the number of threads (the wall clock is never read: `updated` is
+//! [`UPDATED`]). Features are serialized with `serde_json`, one per line,
+//! straight into the chunk's buffer; at most a few chunks are in memory at
+//! once, never the whole collection. Each file is written to a hidden
+//! temporary file in the same folder and renamed into place when complete.
+//! One million facilities and 100,000 parks (about 730 MB) take a few seconds
+//! in a release build.
 
 use std::collections::BTreeMap;
 use std::f64::consts::PI;
@@ -233,7 +237,7 @@ fn write_chunks(
                     if c >= chunks {
                         break;
                     }
-                    let mut buf = Vec::with_capacity(CHUNK * 700);
+                    let mut buf = Vec::with_capacity(Plan::chunk_range(plan.n, c).len() * 700);
                     let r = plan.write_chunk(c, &mut buf).map(|()| buf);
                     if tx.send((c, r)).is_err() {
                         break;
@@ -1496,6 +1500,48 @@ mod tests {
         // Inside the free radius nothing moves.
         let p = g.place(sz, 0.0, -1.0);
         assert!(p.lat < CITIES[sz].lat);
+    }
+
+    #[test]
+    fn chunks_do_not_depend_on_threads_and_numbers_run_on() {
+        let n = 2 * CHUNK + 100;
+        let plan = Plan::new(Kind::CourierStation, n, 5);
+        assert_eq!(plan.chunks(), 3);
+        let collect = |workers| {
+            let mut out = Vec::new();
+            write_chunks(&plan, workers, |c| {
+                out.extend_from_slice(c);
+                Ok(())
+            })
+            .unwrap();
+            out
+        };
+        let one = collect(1);
+        assert_eq!(one, collect(4));
+        let text = format!("[{}]", String::from_utf8(one).unwrap());
+        let features: Vec<Value> = serde_json::from_str(&text).unwrap();
+        assert_eq!(features.len(), n);
+        // Running numbers go on across chunks: (city, number) is never repeated.
+        let names: HashSet<_> = features
+            .iter()
+            .map(|f| f["properties"]["name_en"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(names.len(), n);
+        let last = features[n - 1]["id"].as_str().unwrap();
+        assert_eq!(last, format!("syn-cs-{n:07}"));
+    }
+
+    #[test]
+    fn a_failing_sink_stops_the_workers() {
+        let plan = Plan::new(Kind::Park, 6 * CHUNK, 5);
+        let mut calls = 0;
+        let err = write_chunks(&plan, 2, |_| {
+            calls += 1;
+            Err(io::Error::other("disk full"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "disk full");
+        assert_eq!(calls, 1);
     }
 
     #[test]

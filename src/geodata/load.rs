@@ -23,8 +23,8 @@ use serde_json::value::RawValue;
 
 use crate::model::hours::{Calendar, Schedules};
 use crate::model::{
-    Amenity, AmenitySet, Facility, Grade, Layer, LonLat, Park, ParkCounts, ParkType,
-    Provenance, UnionStatus,
+    Amenity, AmenitySet, Facility, Grade, Layer, LonLat, Park, ParkCounts, ParkType, Provenance,
+    UnionStatus,
 };
 
 /// The holiday calendar's file name inside a data directory.
@@ -205,7 +205,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Props<'a> {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an object of properties")
             }
-            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Props<'a>, M::Error> {
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Props<'a>, M::Error> {
                 let mut fields = Vec::with_capacity(20);
                 while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
                     fields.push((key, map.next_value::<&'de RawValue>()?));
@@ -310,8 +313,10 @@ impl Builder {
         let collection: RawCollection = match serde_json::from_slice(bytes) {
             Ok(c) => c,
             Err(e) => {
-                self.problems
-                    .push(problem("json", format!("not a GeoJSON FeatureCollection: {e}")));
+                self.problems.push(problem(
+                    "json",
+                    format!("not a GeoJSON FeatureCollection: {e}"),
+                ));
                 return;
             }
         };
@@ -379,7 +384,13 @@ impl Builder {
         }
         let target = match (provenance, position) {
             (Some(provenance), Some(position)) if layer.is_facility() => f
-                .facility(layer, position, provenance, &mut self.schedules, &mut self.strings)
+                .facility(
+                    layer,
+                    position,
+                    provenance,
+                    &mut self.schedules,
+                    &mut self.strings,
+                )
                 .map(|fac| {
                     self.facilities.push(fac);
                     FeatureRef::Facility((self.facilities.len() - 1) as u32)
@@ -499,7 +510,13 @@ impl Fields<'_> {
     fn required_str(&mut self, key: &str) -> Option<String> {
         let present = self.props.get(key).is_some();
         let v = self.optional_str(key);
-        if v.is_none() && (!present || self.props.get(key).is_some_and(|r| r.get().starts_with('"'))) {
+        if v.is_none()
+            && (!present
+                || self
+                    .props
+                    .get(key)
+                    .is_some_and(|r| r.get().starts_with('"')))
+        {
             self.problem(key, "is required".into());
         }
         v
@@ -531,7 +548,10 @@ impl Fields<'_> {
         match serde_json::from_str::<u32>(raw.get()) {
             Ok(v) => Some(v),
             Err(_) => {
-                self.problem(key, format!("must be a non-negative whole number, got {raw}"));
+                self.problem(
+                    key,
+                    format!("must be a non-negative whole number, got {raw}"),
+                );
                 None
             }
         }
@@ -540,13 +560,20 @@ impl Fields<'_> {
     fn provenance(&mut self, strings: &mut HashMap<Box<str>, Arc<str>>) -> Option<Provenance> {
         let source = self.required_str("source");
         let accuracy = match self.optional_str("position_accuracy") {
-            Some(s) => s.parse().map_err(|e| self.problem("position_accuracy", e)).ok(),
+            Some(s) => s
+                .parse()
+                .map_err(|e| self.problem("position_accuracy", e))
+                .ok(),
             None => {
                 self.problem("position_accuracy", "is required".into());
                 None
             }
         };
-        let synthetic = match self.props.get("synthetic").map(|r| (r, serde_json::from_str::<bool>(r.get()))) {
+        let synthetic = match self
+            .props
+            .get("synthetic")
+            .map(|r| (r, serde_json::from_str::<bool>(r.get())))
+        {
             Some((_, Ok(b))) => Some(b),
             None => {
                 self.problem("synthetic", "is required (true for generated data)".into());
@@ -579,9 +606,12 @@ impl Fields<'_> {
         let id = self.optional_str("id");
         let name = self.required_str("name");
         let amenities = self.amenities();
-        let hours = self
-            .optional_str("opening_hours")
-            .and_then(|text| schedules.intern(&text).map_err(|e| self.problem("opening_hours", e)).ok());
+        let hours = self.optional_str("opening_hours").and_then(|text| {
+            schedules
+                .intern(&text)
+                .map_err(|e| self.problem("opening_hours", e))
+                .ok()
+        });
         let grade: Option<Grade> = self.parsed("grade");
         if grade.is_some() && layer != Layer::FitnessStation {
             self.problem("grade", "only fitness stations have a grade".into());
@@ -640,7 +670,8 @@ impl Fields<'_> {
         &mut self,
         position: LonLat,
         provenance: Provenance,
-        strings: &mut HashMap<Box<str>, Arc<str>>) -> Option<Park> {
+        strings: &mut HashMap<Box<str>, Arc<str>>,
+    ) -> Option<Park> {
         let id = self.optional_str("id");
         let name = self.required_str("name");
         let counts = ParkCounts {
@@ -715,12 +746,22 @@ enum RawGeometry {
 fn parse_geometry(raw: Option<&RawValue>, layer: Layer) -> Result<LonLat, String> {
     let raw = raw.ok_or("is required")?;
     let geometry: RawGeometry = serde_json::from_str(raw.get()).map_err(|e| {
-        format!("must be a Point{}: {e}", if layer.is_facility() { "" } else { ", Polygon or MultiPolygon" })
+        format!(
+            "must be a Point{}: {e}",
+            if layer.is_facility() {
+                ""
+            } else {
+                ", Polygon or MultiPolygon"
+            }
+        )
     })?;
     let position = |c: &[f64]| -> Result<LonLat, String> {
         match c {
             [lon, lat] | [lon, lat, _] => LonLat::new(*lon, *lat).map_err(|e| e.to_string()),
-            _ => Err(format!("a position needs [lon, lat], got {} numbers", c.len())),
+            _ => Err(format!(
+                "a position needs [lon, lat], got {} numbers",
+                c.len()
+            )),
         }
     };
     let ring = |r: &[Vec<f64>]| -> Result<geo::LineString, String> {

@@ -3,13 +3,15 @@
 //! Serialised straight from the in-memory records with borrowed strings: no
 //! intermediate `serde_json::Value` tree.
 
-use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use serde_json::value::RawValue;
 
 use crate::geodata::coords::NavLinks;
 use crate::index::Atlas;
-use crate::model::{AmenitySet, Facility, Grade, Layer, LonLat, Park, ParkType, Provenance, UnionStatus};
+use crate::model::{
+    AmenitySet, Facility, Grade, Layer, LonLat, Park, ParkType, Provenance, UnionStatus,
+};
 
 /// What a nearest query adds to a facility's properties.
 #[derive(Serialize)]
@@ -202,7 +204,10 @@ pub fn park<'a, X: Serialize + 'a>(p: &'a Park, extra: X) -> Feature<'a, impl Se
 pub struct NoExtra {}
 
 /// A FeatureCollection of already-built features, with OGC-style counts.
-pub fn collection<F: Serialize>(features: &[F], number_matched: usize) -> Result<Vec<u8>, serde_json::Error> {
+pub fn collection<F: Serialize>(
+    features: &[F],
+    number_matched: usize,
+) -> Result<Vec<u8>, serde_json::Error> {
     #[derive(Serialize)]
     struct Collection<'a, F> {
         #[serde(rename = "type")]

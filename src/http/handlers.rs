@@ -3,10 +3,10 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use chrono::Utc;
 use serde::Serialize;
 use serde_json::json;
@@ -35,7 +35,10 @@ fn atlas(state: &AppState) -> Result<&Arc<Atlas>, ApiError> {
 fn json_bytes(bytes: Vec<u8>, cache: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/geo+json")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/geo+json"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         ],
         bytes,
@@ -106,8 +109,11 @@ pub async fn layer(
             .hash(&mut h);
         format!("W/\"{:016x}\"", h.finish())
     };
-    let etag_header = HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok())
+    let etag_header =
+        HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
         && inm.split(',').any(|t| t.trim() == etag || t.trim() == "*")
     {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_header)]).into_response());
@@ -131,7 +137,9 @@ pub async fn layer(
             .collect();
         geojson::collection(&features, matched)
     } else {
-        let features: Vec<_> = page.map(|i| geojson::park(atlas.park(*i), NoExtra {})).collect();
+        let features: Vec<_> = page
+            .map(|i| geojson::park(atlas.park(*i), NoExtra {}))
+            .collect();
         geojson::collection(&features, matched)
     }
     .map_err(internal)?;
@@ -147,7 +155,9 @@ pub async fn feature(State(state): State<Arc<AppState>>, Path(id): Path<String>)
     let body = match atlas.data().get(&id).ok_or_else(not_found)? {
         FeatureRef::Facility(i) => {
             let f = atlas.facility(i);
-            let open_now = f.hours.and_then(|h| atlas.data().schedules.is_open(h, Utc::now()));
+            let open_now = f
+                .hours
+                .and_then(|h| atlas.data().schedules.is_open(h, Utc::now()));
             let detail = Detail {
                 open_now,
                 links: nav_links(f.position, &f.name),
@@ -156,7 +166,10 @@ pub async fn feature(State(state): State<Arc<AppState>>, Path(id): Path<String>)
         }
         FeatureRef::Park(i) => {
             let p = atlas.park(i);
-            serde_json::to_vec(&geojson::park(p, json!({ "links": nav_links(p.position, &p.name) })))
+            serde_json::to_vec(&geojson::park(
+                p,
+                json!({ "links": nav_links(p.position, &p.name) }),
+            ))
         }
     }
     .map_err(internal)?;
@@ -187,7 +200,9 @@ pub async fn nearest(State(state): State<Arc<AppState>>, RawQuery(query): RawQue
     let at = p.instant("at").unwrap_or_else(Utc::now);
     p.finish()?;
     let Some(origin) = origin else {
-        return Err(ApiError::Internal("lon/lat missing without a problem".into()));
+        return Err(ApiError::Internal(
+            "lon/lat missing without a problem".into(),
+        ));
     };
     let q = NearestQuery {
         origin,
@@ -205,7 +220,8 @@ pub async fn nearest(State(state): State<Arc<AppState>>, RawQuery(query): RawQue
             let f = atlas.facility(h.facility);
             let extra = Extra {
                 distance_m: h.distance_m.round() as u64,
-                bearing_deg: (sphere::initial_bearing_deg(origin, f.position) * 10.0).round() / 10.0,
+                bearing_deg: (sphere::initial_bearing_deg(origin, f.position) * 10.0).round()
+                    / 10.0,
                 open_now: h.open,
                 links: nav_links(f.position, &f.name),
             };

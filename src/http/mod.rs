@@ -8,6 +8,7 @@
 //! - `handlers`: one function per route; `params`: query parsing; `geojson`:
 //!   output; `problem`: the `application/problem+json` error type.
 
+mod coverage;
 pub mod geojson;
 mod handlers;
 mod params;
@@ -87,6 +88,11 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
         .route("/nearest", get(handlers::nearest))
         .route("/places", get(handlers::places))
         .route("/config", get(handlers::config))
+        .route("/coverage/parks", get(coverage::parks))
+        .route("/coverage/grid", get(coverage::grid))
+        .route("/coverage/catchments", get(coverage::catchments))
+        .route("/coverage/summary", get(coverage::summary))
+        .route("/siting", axum::routing::post(coverage::siting))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed);
     let files = ServeDir::new(web_dir)
@@ -111,7 +117,9 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
             Duration::from_secs(30),
         ))
         .layer(CatchPanicLayer::custom(|_| {
-            axum::response::IntoResponse::into_response(ApiError::Internal("handler panicked".into()))
+            axum::response::IntoResponse::into_response(ApiError::Internal(
+                "handler panicked".into(),
+            ))
         }))
         .layer(TraceLayer::new_for_http())
 }
@@ -122,5 +130,7 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -75,7 +75,12 @@ impl Params {
     }
 
     /// Takes a whole number within `range`, or `default` when absent.
-    pub fn integer(&mut self, name: &str, range: std::ops::RangeInclusive<usize>, default: usize) -> usize {
+    pub fn integer(
+        &mut self,
+        name: &str,
+        range: std::ops::RangeInclusive<usize>,
+        default: usize,
+    ) -> usize {
         let Some(v) = self.parsed::<i64>(name, "a whole number") else {
             return default;
         };
@@ -84,7 +89,11 @@ impl Params {
             _ => {
                 self.problem(
                     name,
-                    format!("must be between {} and {}, got {v}", range.start(), range.end()),
+                    format!(
+                        "must be between {} and {}, got {v}",
+                        range.start(),
+                        range.end()
+                    ),
                 );
                 default
             }
@@ -163,7 +172,10 @@ impl Params {
             .map(|s| s.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
             .collect();
         let [Some(min_lon), Some(min_lat), Some(max_lon), Some(max_lat)] = nums[..] else {
-            self.problem(name, format!("'{raw}' is not four finite numbers minlon,minlat,maxlon,maxlat"));
+            self.problem(
+                name,
+                format!("'{raw}' is not four finite numbers minlon,minlat,maxlon,maxlat"),
+            );
             return None;
         };
         let corners = LonLat::new(min_lon, min_lat).and_then(|_| LonLat::new(max_lon, max_lat));
@@ -172,10 +184,18 @@ impl Params {
             return None;
         }
         if min_lat > max_lat {
-            self.problem(name, format!("minlat {min_lat} is north of maxlat {max_lat}"));
+            self.problem(
+                name,
+                format!("minlat {min_lat} is north of maxlat {max_lat}"),
+            );
             return None;
         }
-        Some(BBox { min_lon, min_lat, max_lon, max_lat })
+        Some(BBox {
+            min_lon,
+            min_lat,
+            max_lon,
+            max_lat,
+        })
     }
 
     /// Takes an RFC 3339 instant.
@@ -184,7 +204,10 @@ impl Params {
         match DateTime::parse_from_rfc3339(raw.trim()) {
             Ok(t) => Some(t.with_timezone(&Utc)),
             Err(_) => {
-                self.problem(name, format!("'{raw}' is not an RFC 3339 time such as 2026-11-23T20:00:00+08:00"));
+                self.problem(
+                    name,
+                    format!("'{raw}' is not an RFC 3339 time such as 2026-11-23T20:00:00+08:00"),
+                );
                 None
             }
         }
@@ -219,15 +242,65 @@ mod tests {
 
     #[test]
     fn names_each_bad_parameter() {
-        assert_eq!(problems("lon=NaN&lat=39", |p| { p.lon_lat(); }), ["lon"]);
-        assert_eq!(problems("lat=39", |p| { p.lon_lat(); }), ["lon"]);
-        assert_eq!(problems("lon=39.9&lat=116.4", |p| { p.lon_lat(); }), ["lat"]);
-        assert_eq!(problems("lon=1&lat=2&lng=3", |p| { p.lon_lat(); }), ["lng"]);
-        assert_eq!(problems("k=0", |p| { p.integer("k", 1..=100, 5); }), ["k"]);
-        assert_eq!(problems("k=2.5", |p| { p.integer("k", 1..=100, 5); }), ["k"]);
-        assert_eq!(problems("bbox=1,2,3", |p| { p.bbox("bbox"); }), ["bbox"]);
-        assert_eq!(problems("bbox=1,50,3,40", |p| { p.bbox("bbox"); }), ["bbox"]);
-        assert_eq!(problems("x=1&x=2", |p| { p.raw("x"); }), ["x"]);
-        assert!(problems("lon=116&lat=39.9", |p| { p.lon_lat(); }).is_empty());
+        assert_eq!(
+            problems("lon=NaN&lat=39", |p| {
+                p.lon_lat();
+            }),
+            ["lon"]
+        );
+        assert_eq!(
+            problems("lat=39", |p| {
+                p.lon_lat();
+            }),
+            ["lon"]
+        );
+        assert_eq!(
+            problems("lon=39.9&lat=116.4", |p| {
+                p.lon_lat();
+            }),
+            ["lat"]
+        );
+        assert_eq!(
+            problems("lon=1&lat=2&lng=3", |p| {
+                p.lon_lat();
+            }),
+            ["lng"]
+        );
+        assert_eq!(
+            problems("k=0", |p| {
+                p.integer("k", 1..=100, 5);
+            }),
+            ["k"]
+        );
+        assert_eq!(
+            problems("k=2.5", |p| {
+                p.integer("k", 1..=100, 5);
+            }),
+            ["k"]
+        );
+        assert_eq!(
+            problems("bbox=1,2,3", |p| {
+                p.bbox("bbox");
+            }),
+            ["bbox"]
+        );
+        assert_eq!(
+            problems("bbox=1,50,3,40", |p| {
+                p.bbox("bbox");
+            }),
+            ["bbox"]
+        );
+        assert_eq!(
+            problems("x=1&x=2", |p| {
+                p.raw("x");
+            }),
+            ["x"]
+        );
+        assert!(
+            problems("lon=116&lat=39.9", |p| {
+                p.lon_lat();
+            })
+            .is_empty()
+        );
     }
 }

@@ -107,7 +107,10 @@ impl BBox {
     fn envelopes(&self) -> Vec<AABB<[f64; 2]>> {
         let lat = (self.min_lat, self.max_lat);
         if self.min_lon <= self.max_lon {
-            vec![AABB::from_corners([self.min_lon, lat.0], [self.max_lon, lat.1])]
+            vec![AABB::from_corners(
+                [self.min_lon, lat.0],
+                [self.max_lon, lat.1],
+            )]
         } else {
             vec![
                 AABB::from_corners([self.min_lon, lat.0], [180.0, lat.1]),
@@ -159,11 +162,16 @@ impl Atlas {
                 xyz,
                 facility: i as u32,
             });
-            points[slot].push(PlanePoint::new([f.position.lon(), f.position.lat()], i as u32));
+            points[slot].push(PlanePoint::new(
+                [f.position.lon(), f.position.lat()],
+                i as u32,
+            ));
         }
         for (i, p) in data.parks.iter().enumerate() {
-            points[Layer::Park as usize]
-                .push(PlanePoint::new([p.position.lon(), p.position.lat()], i as u32));
+            points[Layer::Park as usize].push(PlanePoint::new(
+                [p.position.lon(), p.position.lat()],
+                i as u32,
+            ));
         }
         let stats = Layer::ALL.map(|layer| {
             let pts = &points[layer as usize];
@@ -205,7 +213,9 @@ impl Atlas {
     /// The `k` nearest facilities matching the query, nearest first.
     pub fn nearest(&self, q: &NearestQuery) -> Vec<Hit> {
         let origin = sphere::unit_vector(q.origin);
-        let limit2 = q.max_distance_m.map_or(f64::INFINITY, sphere::metres_to_chord2);
+        let limit2 = q
+            .max_distance_m
+            .map_or(f64::INFINITY, sphere::metres_to_chord2);
         let want = Want {
             all: q.amenities.bits(),
             any: q.layers.iter().map(layer_bit).fold(0, |a, b| a | b),

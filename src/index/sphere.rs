@@ -74,16 +74,19 @@ mod tests {
     #[test]
     fn chord_and_haversine_agree() {
         let pairs = [
-            (p(116.4, 39.9), p(121.47, 31.23)),   // Beijing–Shanghai ≈ 1 067 km
-            (p(179.9, 10.0), p(-179.9, 10.0)),    // across the antimeridian
-            (p(0.0, 89.99), p(180.0, 89.99)),     // over the pole
-            (p(10.0, 10.0), p(10.0, 10.0)),       // same point
-            (p(0.0, 0.0), p(180.0, 0.0)),         // antipodes
+            (p(116.4, 39.9), p(121.47, 31.23)), // Beijing–Shanghai ≈ 1 067 km
+            (p(179.9, 10.0), p(-179.9, 10.0)),  // across the antimeridian
+            (p(0.0, 89.99), p(180.0, 89.99)),   // over the pole
+            (p(10.0, 10.0), p(10.0, 10.0)),     // same point
+            (p(0.0, 0.0), p(180.0, 0.0)),       // antipodes
         ];
         for (a, b) in pairs {
             let via_chord = chord2_to_metres(chord2(&unit_vector(a), &unit_vector(b)));
             let hav = haversine_m(a, b);
-            assert!((via_chord - hav).abs() < 1e-3, "{a:?} {b:?}: {via_chord} vs {hav}");
+            assert!(
+                (via_chord - hav).abs() < 1e-3,
+                "{a:?} {b:?}: {via_chord} vs {hav}"
+            );
         }
         let bj_sh = haversine_m(pairs[0].0, pairs[0].1);
         assert!((bj_sh - 1_067_000.0).abs() < 5_000.0, "{bj_sh}");

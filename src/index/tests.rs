@@ -12,7 +12,13 @@ use crate::model::{Amenity, PositionAccuracy, Provenance};
 
 const HOURS: [&str; 3] = ["24/7", "Mo-Fr 08:00-20:00; PH off", "Sa,Su 10:00-16:00"];
 
-fn facility(i: usize, layer: Layer, p: LonLat, amenities: AmenitySet, hours: Option<HoursId>) -> Facility {
+fn facility(
+    i: usize,
+    layer: Layer,
+    p: LonLat,
+    amenities: AmenitySet,
+    hours: Option<HoursId>,
+) -> Facility {
     Facility {
         id: format!("f{i}").into(),
         layer,
@@ -43,32 +49,49 @@ fn position() -> impl Strategy<Value = LonLat> {
         (-180.0..=180.0f64, -90.0..=90.0f64),
         (-180.0..=180.0f64, 85.0..=90.0f64),
         (-180.0..=180.0f64, -90.0..=-85.0f64),
-        (prop_oneof![175.0..=180.0f64, -180.0..=-175.0f64], -60.0..=60.0f64),
+        (
+            prop_oneof![175.0..=180.0f64, -180.0..=-175.0f64],
+            -60.0..=60.0f64
+        ),
         (73.0..=135.0f64, 18.0..=54.0f64),
     ]
     .prop_map(|(lon, lat)| LonLat::new(lon, lat).unwrap())
 }
 
 fn dataset() -> impl Strategy<Value = Atlas> {
-    prop::collection::vec((position(), 0..3usize, 0u32..(1 << 5), prop::option::of(0..3usize)), 0..300)
-        .prop_map(|raw| {
-            let mut schedules = Schedules::new(Calendar::bundled());
-            let ids: Vec<HoursId> = HOURS.iter().map(|h| schedules.intern(h).unwrap()).collect();
-            let facilities = raw
-                .into_iter()
-                .enumerate()
-                .map(|(i, (p, layer, bits, hours))| {
-                    let amenities = Amenity::ALL[..5]
-                        .iter()
-                        .enumerate()
-                        .filter(|(b, _)| bits & (1 << b) != 0)
-                        .map(|(_, a)| *a)
-                        .collect();
-                    facility(i, Layer::FACILITIES[layer], p, amenities, hours.map(|h| ids[h]))
-                })
-                .collect();
-            Atlas::new(Dataset::from_parts(facilities, Vec::new(), schedules))
-        })
+    prop::collection::vec(
+        (
+            position(),
+            0..3usize,
+            0u32..(1 << 5),
+            prop::option::of(0..3usize),
+        ),
+        0..300,
+    )
+    .prop_map(|raw| {
+        let mut schedules = Schedules::new(Calendar::bundled());
+        let ids: Vec<HoursId> = HOURS.iter().map(|h| schedules.intern(h).unwrap()).collect();
+        let facilities = raw
+            .into_iter()
+            .enumerate()
+            .map(|(i, (p, layer, bits, hours))| {
+                let amenities = Amenity::ALL[..5]
+                    .iter()
+                    .enumerate()
+                    .filter(|(b, _)| bits & (1 << b) != 0)
+                    .map(|(_, a)| *a)
+                    .collect();
+                facility(
+                    i,
+                    Layer::FACILITIES[layer],
+                    p,
+                    amenities,
+                    hours.map(|h| ids[h]),
+                )
+            })
+            .collect();
+        Atlas::new(Dataset::from_parts(facilities, Vec::new(), schedules))
+    })
 }
 
 fn query() -> impl Strategy<Value = NearestQuery> {
@@ -81,25 +104,27 @@ fn query() -> impl Strategy<Value = NearestQuery> {
         prop::option::of(1.0..5_000_000.0f64),
         0i64..(3 * 365 * 86_400),
     )
-        .prop_map(|(origin, k, layer_bits, amenity_bits, open_now, max, secs)| NearestQuery {
-            origin,
-            k,
-            layers: Layer::FACILITIES
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| layer_bits & (1 << i) != 0)
-                .map(|(_, l)| l)
-                .collect(),
-            amenities: Amenity::ALL[..5]
-                .iter()
-                .enumerate()
-                .filter(|(b, _)| amenity_bits & (1 << b) != 0 && *b < 2)
-                .map(|(_, a)| *a)
-                .collect(),
-            at: Utc.timestamp_opt(1_704_067_200 + secs, 0).unwrap(),
-            open_now,
-            max_distance_m: max,
-        })
+        .prop_map(
+            |(origin, k, layer_bits, amenity_bits, open_now, max, secs)| NearestQuery {
+                origin,
+                k,
+                layers: Layer::FACILITIES
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| layer_bits & (1 << i) != 0)
+                    .map(|(_, l)| l)
+                    .collect(),
+                amenities: Amenity::ALL[..5]
+                    .iter()
+                    .enumerate()
+                    .filter(|(b, _)| amenity_bits & (1 << b) != 0 && *b < 2)
+                    .map(|(_, a)| *a)
+                    .collect(),
+                at: Utc.timestamp_opt(1_704_067_200 + secs, 0).unwrap(),
+                open_now,
+                max_distance_m: max,
+            },
+        )
 }
 
 /// The reference: filter everything, haversine everything, sort.
@@ -110,7 +135,9 @@ pub(crate) fn brute_force(atlas: &Atlas, q: &NearestQuery) -> Vec<(u32, f64)> {
         .iter()
         .enumerate()
         .filter(|(_, f)| q.layers.contains(f.layer) && f.amenities.contains_all(q.amenities))
-        .filter(|(_, f)| !q.open_now || f.hours.and_then(|h| data.schedules.is_open(h, q.at)) == Some(true))
+        .filter(|(_, f)| {
+            !q.open_now || f.hours.and_then(|h| data.schedules.is_open(h, q.at)) == Some(true)
+        })
         .map(|(i, f)| (i as u32, sphere::haversine_m(q.origin, f.position)))
         .filter(|(_, d)| q.max_distance_m.is_none_or(|m| *d <= m))
         .collect();
@@ -125,15 +152,32 @@ pub(crate) fn assert_same(hits: &[Hit], expected: &[(u32, f64)], max: Option<f64
     let near_limit = |d: f64| max.is_some_and(|m| (d - m).abs() < 1e-6 * m.max(1.0));
     let got: Vec<(u32, f64)> = hits.iter().map(|h| (h.facility, h.distance_m)).collect();
     if got.len() != expected.len() {
-        let extra = if got.len() > expected.len() { &got[expected.len()..] } else { &expected[got.len()..] };
-        assert!(extra.iter().all(|(_, d)| near_limit(*d)), "got {got:?}\nexpected {expected:?}");
+        let extra = if got.len() > expected.len() {
+            &got[expected.len()..]
+        } else {
+            &expected[got.len()..]
+        };
+        assert!(
+            extra.iter().all(|(_, d)| near_limit(*d)),
+            "got {got:?}\nexpected {expected:?}"
+        );
     }
     for (g, e) in got.iter().zip(expected) {
-        assert!((g.1 - e.1).abs() < 1e-6, "distance {} vs {}\ngot {got:?}\nexpected {expected:?}", g.1, e.1);
+        assert!(
+            (g.1 - e.1).abs() < 1e-6,
+            "distance {} vs {}\ngot {got:?}\nexpected {expected:?}",
+            g.1,
+            e.1
+        );
         if g.0 != e.0 {
             // A tie: the expected facility must be at the same distance.
-            let tied = expected.iter().any(|x| x.0 == g.0 && (x.1 - g.1).abs() < 1e-6);
-            assert!(tied || (g.1 - e.1).abs() < 1e-6, "got {got:?}\nexpected {expected:?}");
+            let tied = expected
+                .iter()
+                .any(|x| x.0 == g.0 && (x.1 - g.1).abs() < 1e-6);
+            assert!(
+                tied || (g.1 - e.1).abs() < 1e-6,
+                "got {got:?}\nexpected {expected:?}"
+            );
         }
     }
 }
@@ -180,8 +224,20 @@ fn longitude_is_not_latitude() {
     let _ = s.intern("24/7");
     let origin = LonLat::new(116.0, 40.0).unwrap();
     // 0.9° east is ~76.7 km; 0.8° north is ~89 km. Planar distance picks the north one.
-    let east = facility(0, Layer::DriverHome, LonLat::new(116.9, 40.0).unwrap(), AmenitySet::default(), None);
-    let north = facility(1, Layer::DriverHome, LonLat::new(116.0, 40.8).unwrap(), AmenitySet::default(), None);
+    let east = facility(
+        0,
+        Layer::DriverHome,
+        LonLat::new(116.9, 40.0).unwrap(),
+        AmenitySet::default(),
+        None,
+    );
+    let north = facility(
+        1,
+        Layer::DriverHome,
+        LonLat::new(116.0, 40.8).unwrap(),
+        AmenitySet::default(),
+        None,
+    );
     let atlas = Atlas::new(Dataset::from_parts(vec![north, east], vec![], s));
     let hits = atlas.nearest(&NearestQuery {
         origin,
@@ -193,15 +249,31 @@ fn longitude_is_not_latitude() {
         max_distance_m: None,
     });
     assert_eq!(atlas.facility(hits[0].facility).id.as_ref(), "f0");
-    assert!((hits[0].distance_m - 76_700.0).abs() < 500.0, "{}", hits[0].distance_m);
+    assert!(
+        (hits[0].distance_m - 76_700.0).abs() < 500.0,
+        "{}",
+        hits[0].distance_m
+    );
 }
 
 /// Across the antimeridian the nearest is a few km away, not 360° away.
 #[test]
 fn antimeridian_neighbour() {
     let s = Schedules::new(Calendar::bundled());
-    let west = facility(0, Layer::CourierStation, LonLat::new(-179.99, 0.0).unwrap(), AmenitySet::default(), None);
-    let far = facility(1, Layer::CourierStation, LonLat::new(179.0, 0.0).unwrap(), AmenitySet::default(), None);
+    let west = facility(
+        0,
+        Layer::CourierStation,
+        LonLat::new(-179.99, 0.0).unwrap(),
+        AmenitySet::default(),
+        None,
+    );
+    let far = facility(
+        1,
+        Layer::CourierStation,
+        LonLat::new(179.0, 0.0).unwrap(),
+        AmenitySet::default(),
+        None,
+    );
     let atlas = Atlas::new(Dataset::from_parts(vec![far, west], vec![], s));
     let hits = atlas.nearest(&NearestQuery {
         origin: LonLat::new(179.99, 0.0).unwrap(),

@@ -131,7 +131,11 @@ impl Schedules {
             return Ok(*id);
         }
         let parsed = text.parse::<OpeningHours>().map_err(|e| {
-            let why = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+            let why = e
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             format!("cannot parse opening_hours '{text}': {why}")
         })?;
         let id = HoursId(self.entries.len() as u32);

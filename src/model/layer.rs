@@ -144,7 +144,10 @@ mod tests {
     #[test]
     fn set_holds_what_was_inserted() {
         let s: LayerSet = [Layer::Park, Layer::DriverHome].into_iter().collect();
-        assert_eq!(s.iter().collect::<Vec<_>>(), [Layer::DriverHome, Layer::Park]);
+        assert_eq!(
+            s.iter().collect::<Vec<_>>(),
+            [Layer::DriverHome, Layer::Park]
+        );
         assert!(!s.contains(Layer::CourierStation));
         assert_eq!(LayerSet::facilities().iter().count(), 3);
     }

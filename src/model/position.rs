@@ -163,7 +163,13 @@ mod tests {
     fn swapped_pair_is_named() {
         // Beijing written [lat, lon]: 116 is no latitude, and 39.9 would be a fine one.
         let err = LonLat::new(39.9, 116.4).unwrap_err();
-        assert_eq!(err, CoordError::LatOutOfRange { lat: 116.4, swapped: true });
+        assert_eq!(
+            err,
+            CoordError::LatOutOfRange {
+                lat: 116.4,
+                swapped: true
+            }
+        );
         assert!(err.to_string().contains("swapped"));
         assert_eq!(err.axis(), "lat");
     }

@@ -43,7 +43,11 @@ pub async fn send(app: Router, req: Request<Body>) -> (StatusCode, Response<Body
 }
 
 pub async fn get(uri: &str) -> (StatusCode, Response<Body>, Vec<u8>) {
-    send(app(), Request::get(uri).body(Body::empty()).expect("request")).await
+    send(
+        app(),
+        Request::get(uri).body(Body::empty()).expect("request"),
+    )
+    .await
 }
 
 pub async fn get_json(uri: &str) -> (StatusCode, serde_json::Value) {
