@@ -101,7 +101,7 @@ impl Ord for Queued {
 
 thread_local! {
     /// The search heap, kept between queries so a query allocates nothing.
-    static HEAP: RefCell<BinaryHeap<Queued>> = RefCell::new(BinaryHeap::new());
+    static HEAP: RefCell<BinaryHeap<Queued>> = const { RefCell::new(BinaryHeap::new()) };
 }
 
 fn morton3(xyz: &[f64; 3]) -> u64 {
@@ -121,11 +121,11 @@ fn morton3(xyz: &[f64; 3]) -> u64 {
 
 fn box_d2(n: &Node, q: &[f64; 3]) -> f64 {
     let mut d2 = 0.0;
-    for a in 0..3 {
-        let d = if q[a] < n.min[a] {
-            n.min[a] - q[a]
-        } else if q[a] > n.max[a] {
-            q[a] - n.max[a]
+    for ((lo, hi), v) in n.min.iter().zip(&n.max).zip(q) {
+        let d = if v < lo {
+            lo - v
+        } else if v > hi {
+            v - hi
         } else {
             0.0
         };
