@@ -11,13 +11,15 @@
 
 import { converterFor } from './coords.js';
 import {
-  STRINGS, AMENITIES, UNION_STATUS, UNION_STATUS_SHORT, POSITION_ACCURACY, VALUES, COMPASS, HOURS_WORDS,
+  STRINGS, AMENITIES, UNION_STATUS, UNION_STATUS_SHORT, POSITION_ACCURACY, VALUES, COMPASS, HOURS_WORDS, LAYER_ONE,
 } from './i18n.js';
+import { createPlanner } from './planner.js';
 
 const maplibregl = window.maplibregl;
 
 // ---------------------------------------------------------------------------
 // Settings from the address bar: ?lang=en ?embed=1 ?layers=a,b ?center=lon,lat ?zoom=z
+// ?mode=coverage (the planner's coverage mode, planner.js)
 
 const params = new URLSearchParams(location.search);
 const EMBED = ['1', 'true', 'yes'].includes((params.get('embed') || '').toLowerCase());
@@ -57,9 +59,11 @@ const state = {
   ready: false,
   errors: [],
   queryToken: 0,
+  mode: 'find', // 'find' (nearest facilities) or 'coverage' (planner.js)
 };
 
 let map;
+let planner = null; // coverage mode (planner.js), made once the map is ready
 
 // ---------------------------------------------------------------------------
 // i18n
@@ -119,6 +123,7 @@ function setLang(lang) {
   }
   if (state.queryMarker) state.queryMarker.getElement().title = t('query_point');
   if (state.meMarker) state.meMarker.getElement().title = t('you_are_here');
+  if (planner) planner.setLang();
 }
 
 // ---------------------------------------------------------------------------
@@ -437,13 +442,30 @@ function addLayerToMap(layer, idx) {
   });
 }
 
-function setLayerVisible(id, on) {
-  if (on) state.visible.add(id); else state.visible.delete(id);
+// In coverage mode the park layer is drawn by planner.js (unclustered, sized by
+// workers); the clustered one stays hidden.
+function hiddenByMode(id) {
+  return state.mode === 'coverage' && isParkLayer(id);
+}
+
+function isParkLayer(id) {
+  const l = state.layers.find((x) => x.id === id);
+  return id === 'park' || (l && l.kind === 'park');
+}
+
+function applyLayerVisibility(id) {
+  const on = state.visible.has(id) && !hiddenByMode(id);
   for (const lid of [clusterLayerId(id), pointLayerId(id), `${id}-areas`]) {
     if (map && map.getLayer(lid)) map.setLayoutProperty(lid, 'visibility', on ? 'visible' : 'none');
   }
+}
+
+function setLayerVisible(id, on) {
+  if (on) state.visible.add(id); else state.visible.delete(id);
+  applyLayerVisibility(id);
   renderLayerChips();
   updateClusterMarkers();
+  if (planner) planner.visibilityChanged();
 }
 
 // ---------------------------------------------------------------------------
@@ -456,7 +478,7 @@ function updateClusterMarkers() {
     clusterFrame = 0;
     const seen = new Set();
     for (const l of state.layers) {
-      if (!state.visible.has(l.id) || !map.getSource(sourceId(l.id))) continue;
+      if (!state.visible.has(l.id) || hiddenByMode(l.id) || !map.getSource(sourceId(l.id))) continue;
       const feats = map.querySourceFeatures(sourceId(l.id), { filter: ['has', 'point_count'] });
       for (const f of feats) {
         const p = f.properties;
@@ -552,7 +574,7 @@ function renderLayerChips() {
     b.addEventListener('click', () => setLayerVisible(l.id, !state.visible.has(l.id)));
     box.appendChild(b);
   });
-  const hasPark = state.layers.some((l) => (l.kind === 'park' || l.id === 'park') && state.visible.has(l.id));
+  const hasPark = state.mode !== 'coverage' && state.layers.some((l) => (l.kind === 'park' || l.id === 'park') && state.visible.has(l.id));
   const lg = $('park-legend');
   lg.hidden = !hasPark;
   lg.innerHTML = `<span class="lg-title">${esc(t('legend_parks'))}</span>` +
@@ -628,6 +650,17 @@ function popupHTML(f) {
     }
     row(t('union_founded'), esc(p.union_founded || ''));
     row(t('counts_as_of'), esc(p.counts_as_of || ''));
+    // Added by /api/v1/coverage/parks (coverage mode).
+    if (p.nearest_m && typeof p.nearest_m === 'object') {
+      if (p.ununionised_workers != null) row(t('ununionised_workers'), esc(fmtNumber(p.ununionised_workers)));
+      for (const [lid2, d] of Object.entries(p.nearest_m)) {
+        const r = p.radius_m && p.radius_m[lid2];
+        const n = p.count_within && p.count_within[lid2];
+        const within = r != null && n != null ? ` <span class="muted">(${esc(t('cov_within', fmtNumber(n), fmtDistance(r)))})</span>` : '';
+        row(t('cov_nearest', word(LAYER_ONE, lid2)), d == null ? esc(t('cov_none_layer')) : `${esc(fmtDistance(d))}${within}`);
+      }
+      if (p.gap_score != null) row(t('gap_score'), `<strong>${esc(fmtNumber(Math.round(p.gap_score)))}</strong>`);
+    }
   } else {
     const am = asArray(p.amenities);
     if (am.length) {
@@ -672,24 +705,43 @@ function openPopup(featureWgs, { enrich = false, fit = false } = {}) {
     .setLngLat(disp)
     .setHTML(popupHTML(f))
     .addTo(map);
+  const sheet = activeSheet();
   state.popup.on('close', () => {
     if (state.popupFeature === f) { state.popupFeature = null; highlight(null); }
     if (state.foldedForPopup) {
       state.foldedForPopup = false;
-      $('panel').classList.remove('collapsed');
-      $('sheet-handle').setAttribute('aria-expanded', 'true');
+      sheet.el.classList.remove('collapsed');
+      sheet.handle.setAttribute('aria-expanded', 'true');
       keepVisible(disp);
     }
   });
   highlight(wgs);
   // On a phone the sheet would cover the popup: fold it down to its header.
-  if (!isDesktop() && !$('panel').hidden && !$('panel').classList.contains('collapsed')) {
+  if (!isDesktop() && !sheet.el.hidden && !sheet.el.classList.contains('collapsed')) {
     state.foldedForPopup = true;
-    $('panel').classList.add('collapsed');
-    $('sheet-handle').setAttribute('aria-expanded', 'false');
+    sheet.el.classList.add('collapsed');
+    sheet.handle.setAttribute('aria-expanded', 'false');
   }
   if (fit) requestAnimationFrame(fitPopup);
   if (enrich && f.properties._enriching) enrichFeature(f, fit);
+}
+
+// The bottom sheet / side panel of the current mode, and its fold button.
+function activeSheet() {
+  return state.mode === 'coverage'
+    ? { el: $('planner'), handle: $('planner-handle') }
+    : { el: $('panel'), handle: $('sheet-handle') };
+}
+
+// A popup with ready-made HTML (a grid cell's figures, in coverage mode).
+function openHTMLPopup(lngLat, html) {
+  if (state.popup) state.popup.remove();
+  state.popupFeature = null;
+  state.popup = new maplibregl.Popup({ maxWidth: '320px', focusAfterOpen: false, className: 'ws-popup' })
+    .setLngLat(lngLat)
+    .setHTML(html)
+    .addTo(map);
+  requestAnimationFrame(fitPopup);
 }
 
 // Pans the map so that the open popup lies inside the free part of the map
@@ -700,7 +752,8 @@ function fitPopup() {
   const box = el.getBoundingClientRect();
   const mapBox = map.getContainer().getBoundingClientRect();
   const pad = viewPadding();
-  const top = mapBox.top + Math.min(pad.top, 70);
+  // Coverage mode's legend is taller: keep the popup below all of it.
+  const top = mapBox.top + (state.mode === 'coverage' ? pad.top : Math.min(pad.top, 70));
   const bottom = mapBox.bottom - pad.bottom + 30;
   const left = mapBox.left + 8;
   const right = mapBox.right - 8;
@@ -753,6 +806,8 @@ function highlight(wgs) {
 const INTERACTIVE = () => state.layers.flatMap((l) => [pointLayerId(l.id), clusterLayerId(l.id), `${l.id}-areas`]).filter((id) => map.getLayer(id));
 
 function onMapClick(e) {
+  // Coverage mode: its parks come first (they are what a planner clicks).
+  if (state.mode === 'coverage' && planner && planner.clickPark(e)) return;
   const pad = e.originalEvent && e.originalEvent.pointerType === 'touch' ? 12 : 6;
   const bbox = [[e.point.x - pad, e.point.y - pad], [e.point.x + pad, e.point.y + pad]];
   const feats = map.queryRenderedFeatures(bbox, { layers: INTERACTIVE() });
@@ -776,6 +831,10 @@ function onMapClick(e) {
       return;
     }
   }
+  if (state.mode === 'coverage') {
+    if (planner) planner.clickGrid(e);
+    return;
+  }
   if (EMBED) return;
   const wgs = state.conv.fromDisplay([e.lngLat.lng, e.lngLat.lat]);
   runNearest(wgs, { fromMe: false });
@@ -789,7 +848,7 @@ function setupLongPress() {
   let start = null;
   const cancel = () => { clearTimeout(timer); timer = null; };
   map.on('touchstart', (e) => {
-    if (EMBED || e.points.length !== 1) return cancel();
+    if (EMBED || state.mode === 'coverage' || e.points.length !== 1) return cancel();
     start = e.point;
     const lngLat = e.lngLat;
     timer = setTimeout(() => {
@@ -859,7 +918,7 @@ function setPanel(open) {
 
 // Padding that keeps points clear of the side panel / bottom sheet.
 function viewPadding() {
-  const panel = $('panel');
+  const panel = activeSheet().el;
   const pad = { top: 70, right: 40, bottom: 40, left: 40 };
   const bar = $('layerbar');
   if (bar) pad.top = Math.min(bar.offsetHeight + 24, 160);
@@ -1154,6 +1213,8 @@ async function main() {
     layerIds: Object.fromEntries(layers.map((l) => [l.id, [clusterLayerId(l.id), pointLayerId(l.id)]])),
     nearest: (lon, lat) => runNearest([lon, lat], { fromMe: false }),
     setLang,
+    setMode,
+    planner: null,
   };
 
   // Layer data, all in parallel.
@@ -1179,11 +1240,21 @@ async function main() {
   });
   renderLayerChips();
 
+  planner = createPlanner({
+    get map() { return map; },
+    state, t, word, esc, fmtNumber, fmtDistance, layerName, layerColour, featureName,
+    openPopup, openHTMLPopup, getJSON, problemError, isDesktop, representativePoint, viewPadding,
+    UNION_COLOURS,
+  });
+  window.__waystation.planner = planner;
+
   map.on('click', onMapClick);
   setupLongPress();
   map.on('mousemove', (e) => {
-    const f = map.queryRenderedFeatures([[e.point.x - 4, e.point.y - 4], [e.point.x + 4, e.point.y + 4]], { layers: INTERACTIVE() });
-    map.getCanvas().style.cursor = f.length ? 'pointer' : (EMBED ? '' : 'crosshair');
+    const cov = state.mode === 'coverage';
+    const layers = cov ? [...INTERACTIVE(), ...planner.interactiveLayers().filter((id) => id !== 'cov-grid-fill')] : INTERACTIVE();
+    const f = map.queryRenderedFeatures([[e.point.x - 4, e.point.y - 4], [e.point.x + 4, e.point.y + 4]], { layers });
+    map.getCanvas().style.cursor = f.length ? 'pointer' : (EMBED || cov ? '' : 'crosshair');
   });
   map.on('render', updateClusterMarkers);
   map.on('moveend', declutterPlaces);
@@ -1202,12 +1273,45 @@ async function main() {
     declutterPlaces();
     window.__waystation.ready = true;
     document.body.dataset.ready = 'true';
+    if (!EMBED && (params.get('mode') || '') === 'coverage') setMode('coverage');
   };
   map.on('render', checkReady);
   map.triggerRepaint();
 }
 
+// ---------------------------------------------------------------------------
+// Modes: 'find' (the nearest-facility map) and 'coverage' (planner.js).
+
+let panelWasOpen = false;
+
+function setMode(mode) {
+  const cov = mode === 'coverage';
+  if (cov === (state.mode === 'coverage')) return;
+  if (cov && !planner) return; // the map is not ready yet
+  state.mode = cov ? 'coverage' : 'find';
+  document.body.classList.toggle('coverage', cov);
+  $('btn-mode').setAttribute('aria-pressed', String(cov));
+  if (state.popup) state.popup.remove();
+  if (cov) {
+    panelWasOpen = !$('panel').hidden;
+    setPanel(false);
+    hideToast();
+    planner.enter();
+  } else {
+    planner.exit();
+    if (panelWasOpen || isDesktop()) setPanel(true);
+  }
+  for (const l of state.layers) applyLayerVisibility(l.id);
+  renderLayerChips();
+  updateClusterMarkers();
+  const u = new URL(location.href);
+  if (cov) u.searchParams.set('mode', 'coverage'); else u.searchParams.delete('mode');
+  history.replaceState(null, '', u);
+  setTimeout(() => { map.resize(); declutterPlaces(); }, 0);
+}
+
 // UI wiring that needs no map.
+$('btn-mode').addEventListener('click', () => setMode(state.mode === 'coverage' ? 'find' : 'coverage'));
 $('btn-lang').addEventListener('click', () => setLang(state.lang === 'zh' ? 'en' : 'zh'));
 $('btn-near').addEventListener('click', locateMe);
 $('btn-list').addEventListener('click', () => setPanel($('panel').hidden));
