@@ -18,7 +18,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use waystation::coverage::grid::{self, GridResolution};
 use waystation::coverage::siting::{self, Weight};
 use waystation::coverage::{self, FacilityLayer, Order, ParkFilter, Radii, SortKey};
-use waystation::geodata::{self, r#gen::GenOptions};
+use waystation::geodata::{self, generate::GenOptions};
 use waystation::index::{Atlas, sphere};
 use waystation::model::Layer;
 
@@ -33,7 +33,7 @@ fn load() -> Atlas {
             parks: PARKS,
             seed: 42,
         };
-        geodata::r#gen::generate(&opts, &dir).expect("generate");
+        geodata::generate::generate(&opts, &dir).expect("generate");
     }
     let t = Instant::now();
     let atlas = Atlas::new(geodata::load_dir(&dir).expect("load"));

@@ -11,7 +11,7 @@ use chrono::Utc;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use waystation::geodata::{self, Dataset, coords::nav_links, r#gen::GenOptions};
+use waystation::geodata::{self, Dataset, coords::nav_links, generate::GenOptions};
 use waystation::http::geojson::{self, Extra};
 use waystation::index::{Atlas, BBox, NearestQuery};
 use waystation::model::{Amenity, AmenitySet, LayerSet, LonLat};
@@ -21,7 +21,7 @@ const FACILITIES: usize = 1_000_000;
 fn load() -> Dataset {
     let dir = std::env::temp_dir().join(format!("waystation-bench-{FACILITIES}"));
     if !dir.join("courier_station.synthetic.geojson").exists() {
-        geodata::r#gen::generate(
+        geodata::generate::generate(
             &GenOptions {
                 facilities: FACILITIES,
                 parks: 1_000,

@@ -33,4 +33,5 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/map.test.mjs
+WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/planner.test.mjs
 echo "== all tests passed"

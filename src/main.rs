@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
-use waystation::geodata::{self, r#gen::GenOptions};
+use waystation::geodata::{self, generate::GenOptions};
 use waystation::http::{self, AppState, Basemap};
 use waystation::index::Atlas;
 
@@ -118,7 +118,7 @@ fn validate(dir: &Path) -> Result<(), String> {
 
 fn gen_data(opts: &GenOptions, out: &Path) -> Result<(), String> {
     let started = std::time::Instant::now();
-    let summary = geodata::r#gen::generate(opts, out).map_err(|e| e.to_string())?;
+    let summary = geodata::generate::generate(opts, out).map_err(|e| e.to_string())?;
     println!(
         "wrote {} facilities and {} parks to {} in {:.1} s",
         summary.facilities,

@@ -4,14 +4,14 @@
 use chrono::{TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use waystation::geodata::{self, r#gen::GenOptions};
+use waystation::geodata::{self, generate::GenOptions};
 use waystation::index::{Atlas, NearestQuery, sphere};
 use waystation::model::{Amenity, AmenitySet, Layer, LayerSet, LonLat};
 
 #[test]
 fn nearest_equals_brute_force_on_100k() {
     let dir = tempfile::tempdir().unwrap();
-    geodata::r#gen::generate(
+    geodata::generate::generate(
         &GenOptions {
             facilities: 100_000,
             parks: 1_000,

@@ -1,5 +1,5 @@
 //! Cities of mainland China: place-name labels for the web map and the anchors
-//! around which [`super::gen`] scatters its synthetic facilities and parks.
+//! around which [`super::generate`] scatters its synthetic facilities and parks.
 //!
 //! The list covers all 31 provincial-level divisions of the mainland: dense in
 //! the populous east and south, sparse in the west. Most entries are

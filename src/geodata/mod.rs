@@ -2,7 +2,7 @@
 
 pub mod cities;
 pub mod coords;
-pub mod r#gen;
+pub mod generate;
 mod load;
 
 pub use load::{CALENDAR_FILE, Dataset, FeatureRef, LoadError, Problem, load_dir};
