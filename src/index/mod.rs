@@ -225,23 +225,25 @@ impl Atlas {
         if q.k == 0 {
             return hits;
         }
-        self.packed.nearest(origin, want, limit2, |item, d2| {
-            let f = &self.data.facilities[item.id as usize];
-            let open = f.hours.and_then(|h| open_at.get(h));
-            if q.open_now && open != Some(true) {
-                return Walk::Continue;
-            }
-            hits.push(Hit {
-                facility: item.id,
-                distance_m: sphere::chord2_to_metres(d2),
-                open,
+        let takes_first = (!q.open_now).then_some(q.k);
+        self.packed
+            .nearest(origin, want, limit2, takes_first, |item, d2| {
+                let f = &self.data.facilities[item.id as usize];
+                let open = f.hours.and_then(|h| open_at.get(h));
+                if q.open_now && open != Some(true) {
+                    return Walk::Continue;
+                }
+                hits.push(Hit {
+                    facility: item.id,
+                    distance_m: sphere::chord2_to_metres(d2),
+                    open,
+                });
+                if hits.len() == q.k {
+                    Walk::Stop
+                } else {
+                    Walk::Continue
+                }
             });
-            if hits.len() == q.k {
-                Walk::Stop
-            } else {
-                Walk::Continue
-            }
-        });
         hits
     }
 

@@ -7,7 +7,7 @@
 //! also stores the OR of its items' masks (amenity bits and layer bits), so a
 //! subtree that holds no facility with a shower is never opened.
 //!
-//! Layout (after flatbush): the items sorted along a 3-D Morton curve, then each
+//! Layout (after flatbush): the items sorted along a Hilbert curve, then each
 //! level of nodes over groups of [`NODE_SIZE`] children, all in flat arrays. The
 //! query is the classic best-first search: a min-heap of nodes and items keyed by
 //! squared chord distance (a lower bound for nodes, exact for items); items come
@@ -104,19 +104,36 @@ thread_local! {
     static HEAP: RefCell<BinaryHeap<Queued>> = const { RefCell::new(BinaryHeap::new()) };
 }
 
-fn morton3(xyz: &[f64; 3]) -> u64 {
-    // 21 bits per axis, interleaved.
-    fn spread(v: u64) -> u64 {
-        let mut x = v & 0x1f_ffff;
-        x = (x | x << 32) & 0x1f_0000_0000_ffff;
-        x = (x | x << 16) & 0x1f_0000_ff00_00ff;
-        x = (x | x << 8) & 0x100f_00f0_0f00_f00f;
-        x = (x | x << 4) & 0x10c3_0c30_c30c_30c3;
-        x = (x | x << 2) & 0x1249_2492_4924_9249;
-        x
+/// Position of a point along a Hilbert curve over longitude × latitude (16 bits
+/// each). Groups of consecutive points are compact, so node boxes stay tight; where
+/// the curve is cut (±180°, the poles) boxes only grow, answers stay exact.
+fn hilbert_key(xyz: &[f64; 3]) -> u64 {
+    let lon = xyz[1].atan2(xyz[0]).to_degrees();
+    let lat = xyz[2].clamp(-1.0, 1.0).asin().to_degrees();
+    let x = ((lon + 180.0) / 360.0 * 65535.0).clamp(0.0, 65535.0) as u32;
+    let y = ((lat + 90.0) / 180.0 * 65535.0).clamp(0.0, 65535.0) as u32;
+    hilbert_d(x, y)
+}
+
+/// The classic rotate-and-accumulate Hilbert index of (x, y) on a 2^16 grid.
+fn hilbert_d(mut x: u32, mut y: u32) -> u64 {
+    let n: u32 = 1 << 16;
+    let mut d: u64 = 0;
+    let mut s = n / 2;
+    while s > 0 {
+        let rx = u32::from(x & s > 0);
+        let ry = u32::from(y & s > 0);
+        d += u64::from(s) * u64::from(s) * u64::from((3 * rx) ^ ry);
+        if ry == 0 {
+            if rx == 1 {
+                x = n - 1 - x;
+                y = n - 1 - y;
+            }
+            std::mem::swap(&mut x, &mut y);
+        }
+        s /= 2;
     }
-    let q = |v: f64| (((v + 1.0) * 0.5).clamp(0.0, 1.0) * 2_097_151.0) as u64;
-    spread(q(xyz[0])) | spread(q(xyz[1])) << 1 | spread(q(xyz[2])) << 2
+    d
 }
 
 fn box_d2(n: &Node, q: &[f64; 3]) -> f64 {
@@ -141,7 +158,7 @@ fn chord2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
 impl PackedTree {
     /// Packs the items (any order) into a tree.
     pub fn new(mut items: Vec<Item>) -> Self {
-        items.sort_by_cached_key(|i| morton3(&i.xyz));
+        items.sort_by_cached_key(|i| hilbert_key(&i.xyz));
         let mut nodes: Vec<Node> = Vec::new();
         let mut levels = Vec::new();
         // Level 1 over the items.
@@ -200,15 +217,30 @@ impl PackedTree {
 
     /// Calls `visit(item, squared chord)` for the items admitted by `want`, nearest
     /// first, until it returns [`Walk::Stop`] or the next is beyond `limit2`.
+    ///
+    /// `takes_first`: `Some(k)` promises that `visit` takes every item it is given and
+    /// stops after `k`. The walk then keeps the `k` nearest item distances seen so far
+    /// and pushes nothing farther than the k-th: far fewer heap operations.
     pub fn nearest(
         &self,
         q: [f64; 3],
         want: Want,
         limit2: f64,
+        takes_first: Option<usize>,
         mut visit: impl FnMut(&Item, f64) -> Walk,
     ) {
         let Some(top) = self.levels.last() else {
             return;
+        };
+        let k = takes_first.unwrap_or(usize::MAX);
+        // The k smallest item distances pushed so far, ascending (k is small).
+        let mut best: Vec<f64> = Vec::with_capacity(k.min(128));
+        let bound = |best: &Vec<f64>| {
+            if best.len() >= k {
+                best[best.len() - 1].min(limit2)
+            } else {
+                limit2
+            }
         };
         HEAP.with(|heap| {
             let mut heap = heap.borrow_mut();
@@ -225,7 +257,7 @@ impl PackedTree {
                 }
             }
             while let Some(e) = heap.pop() {
-                if e.d2 > limit2 {
+                if e.d2 > bound(&best) {
                     break;
                 }
                 if e.level == 0 {
@@ -240,7 +272,12 @@ impl PackedTree {
                     for (i, it) in self.items[first..end].iter().enumerate() {
                         if want.admits(it.mask) {
                             let d2 = chord2(&it.xyz, &q);
-                            if d2 <= limit2 {
+                            if d2 <= bound(&best) {
+                                if takes_first.is_some() {
+                                    let at = best.partition_point(|b| *b <= d2);
+                                    best.insert(at, d2);
+                                    best.truncate(k);
+                                }
                                 heap.push(Queued {
                                     d2,
                                     level: 0,
@@ -256,7 +293,7 @@ impl PackedTree {
                         let n = &self.nodes[range.start + i];
                         if want.admits(n.mask) {
                             let d2 = box_d2(n, &q);
-                            if d2 <= limit2 {
+                            if d2 <= bound(&best) {
                                 heap.push(Queued {
                                     d2,
                                     level: e.level - 1,
@@ -287,6 +324,7 @@ mod tests {
             all in 0u32..4,
             any in 1u32..16,
             limit in prop::option::of(0.0..4.0f64),
+            k in 1usize..30,
         ) {
             let items: Vec<Item> = pts.iter().enumerate().map(|(i, (lon, lat, m))| Item {
                 xyz: unit_vector(LonLat::new(*lon, *lat).unwrap()), id: i as u32, mask: *m,
@@ -296,7 +334,17 @@ mod tests {
             let want = Want { all, any };
             let limit2 = limit.unwrap_or(f64::INFINITY);
             let mut got = Vec::new();
-            tree.nearest(qv, want, limit2, |it, d2| { got.push((it.id, d2)); Walk::Continue });
+            tree.nearest(qv, want, limit2, None, |it, d2| { got.push((it.id, d2)); Walk::Continue });
+            // With the k promise: the first k are the same distances.
+            let mut first = Vec::new();
+            tree.nearest(qv, want, limit2, Some(k), |it, d2| {
+                first.push((it.id, d2));
+                if first.len() == k { Walk::Stop } else { Walk::Continue }
+            });
+            prop_assert_eq!(first.len(), got.len().min(k));
+            for (f, g) in first.iter().zip(&got) {
+                prop_assert_eq!(f.1, g.1);
+            }
             let mut expected: Vec<(u32, f64)> = items.iter()
                 .filter(|it| want.admits(it.mask))
                 .map(|it| (it.id, chord2(&it.xyz, &qv)))

@@ -14,9 +14,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc, Weekday};
 use compact_calendar::CompactCalendar;
+use opening_hours::RuleKind;
 use opening_hours::{Context, ContextHolidays, OpeningHours};
 use serde::Deserialize;
 
@@ -88,12 +91,27 @@ impl HoursId {
     }
 }
 
-#[derive(Clone)]
 struct Schedule {
     text: Box<str>,
     with_holidays: OpeningHours,
     without_holidays: OpeningHours,
     always_open: bool,
+    /// The last answer: `minute << 2 | state` (state 1 open, 2 closed, 3 unknown).
+    /// Evaluating an expression costs microseconds and opening hours change on whole
+    /// minutes, so every query of the same minute shares one evaluation, across threads.
+    last: AtomicU64,
+}
+
+impl Clone for Schedule {
+    fn clone(&self) -> Self {
+        Schedule {
+            text: self.text.clone(),
+            with_holidays: self.with_holidays.clone(),
+            without_holidays: self.without_holidays.clone(),
+            always_open: self.always_open,
+            last: AtomicU64::new(0),
+        }
+    }
 }
 
 /// The table of distinct opening-hours expressions of a dataset, with the calendar.
@@ -146,6 +164,7 @@ impl Schedules {
                 .with_context(Context::default().with_holidays(self.holidays.clone())),
             without_holidays: parsed,
             always_open: text.trim() == "24/7",
+            last: AtomicU64::new(0),
         });
         self.by_text.insert(text.into(), id);
         Ok(id)
@@ -173,6 +192,24 @@ impl Schedules {
         if s.always_open {
             return Some(true);
         }
+        let minute = (at.timestamp().div_euclid(60) as u64) << 2;
+        let last = s.last.load(Relaxed);
+        let state = if last & !3 == minute && last & 3 != 0 {
+            last & 3
+        } else {
+            let state = self.evaluate(s, at);
+            s.last.store(minute | state, Relaxed);
+            state
+        };
+        match state {
+            1 => Some(true),
+            2 => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Evaluates a schedule at `at`: 1 open, 2 closed, 3 unknown.
+    fn evaluate(&self, s: &Schedule, at: DateTime<Utc>) -> u64 {
         let local = at.with_timezone(&chrono_tz::Asia::Shanghai).naive_local();
         let day = local.date();
         let (oh, when) = if self.calendar.is_makeup_workday(day) {
@@ -186,10 +223,10 @@ impl Schedules {
         } else {
             (&s.with_holidays, local)
         };
-        if oh.is_unknown(when) {
-            None
-        } else {
-            Some(oh.is_open(when))
+        match oh.state(when).0 {
+            RuleKind::Open => 1,
+            RuleKind::Closed => 2,
+            RuleKind::Unknown => 3,
         }
     }
 
@@ -281,6 +318,18 @@ mod tests {
         assert_eq!(s.is_open(id, shanghai(2026, 10, 10, 10, 0)), Some(true));
         // An ordinary Saturday stays closed.
         assert_eq!(s.is_open(id, shanghai(2026, 10, 17, 10, 0)), Some(false));
+    }
+
+    #[test]
+    fn cached_minute_follows_the_clock() {
+        let (s, id) = table();
+        // Alternate between open and closed minutes: the cache must never answer stale.
+        for _ in 0..3 {
+            assert_eq!(s.is_open(id, shanghai(2026, 11, 23, 19, 59)), Some(true));
+            assert_eq!(s.is_open(id, shanghai(2026, 11, 23, 20, 0)), Some(false));
+        }
+        let copy = s.clone();
+        assert_eq!(copy.is_open(id, shanghai(2026, 11, 23, 19, 59)), Some(true));
     }
 
     #[test]
