@@ -28,7 +28,6 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 pub use problem::{ApiError, InvalidParam};
 
@@ -121,7 +120,6 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
                 "handler panicked".into(),
             ))
         }))
-        .layer(TraceLayer::new_for_http())
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains connections.
