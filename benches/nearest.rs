@@ -11,8 +11,8 @@ use chrono::Utc;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use waystation::geodata::{self, Dataset, coords::nav_links, generate::GenOptions};
-use waystation::http::geojson::{self, Extra};
+use waystation::geodata::{self, Dataset, generate::GenOptions};
+use waystation::http::geojson;
 use waystation::index::{Atlas, BBox, NearestQuery};
 use waystation::model::{Amenity, AmenitySet, LayerSet, LonLat};
 
@@ -140,25 +140,13 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    let hits = atlas.nearest(&query(
-        LonLat::new(121.47, 31.23).expect("Shanghai"),
-        5,
-        AmenitySet::default(),
-    ));
+    let shanghai = LonLat::new(121.47, 31.23).expect("Shanghai");
+    let hits = atlas.nearest(&query(shanghai, 5, AmenitySet::default()));
     c.bench_function("geojson_5_features", |b| {
         b.iter(|| {
             let features: Vec<_> = hits
                 .iter()
-                .map(|h| {
-                    let f = atlas.facility(h.facility);
-                    let extra = Extra {
-                        distance_m: h.distance_m.round() as u64,
-                        bearing_deg: 90.0,
-                        open_now: h.open,
-                        links: nav_links(f.position, &f.name),
-                    };
-                    geojson::facility(&atlas, f, extra)
-                })
+                .map(|h| geojson::hit(&atlas, shanghai, h))
                 .collect();
             black_box(geojson::collection(&features, features.len()).expect("serialise"))
         })

@@ -22,10 +22,11 @@ cargo test
 echo "== benches compile"
 cargo bench --no-run
 
-echo "== browser tests"
+echo "== browser tests (release server: the coverage analyses are heavy in debug)"
+cargo build --release
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-target/debug/waystation serve --bind "127.0.0.1:$port" >target/browser-server.log 2>&1 &
+target/release/waystation serve --bind "127.0.0.1:$port" >target/browser-server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do

@@ -66,7 +66,7 @@ pub mod park_coverage;
 pub mod siting;
 pub mod summary;
 #[cfg(test)]
-mod test_data;
+pub(crate) mod test_data;
 
 use std::fmt;
 use std::ops::{Index, IndexMut};

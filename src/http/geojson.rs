@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::value::RawValue;
 
-use crate::geodata::coords::NavLinks;
-use crate::index::Atlas;
+use crate::geodata::coords::{NavLinks, nav_links};
+use crate::index::{Atlas, Hit, sphere};
 use crate::model::{
     AmenitySet, Facility, Grade, Layer, LonLat, Park, ParkType, Provenance, UnionStatus,
 };
@@ -24,6 +24,19 @@ pub struct Extra {
     pub open_now: Option<bool>,
     /// Links to navigate there.
     pub links: NavLinks,
+}
+
+/// A nearest-query hit as a Feature: the facility plus distance, bearing,
+/// open-now and navigation links.
+pub fn hit<'a>(atlas: &'a Atlas, origin: LonLat, hit: &Hit) -> Feature<'a, impl Serialize + 'a> {
+    let f = atlas.facility(hit.facility);
+    let extra = Extra {
+        distance_m: hit.distance_m.round() as u64,
+        bearing_deg: (sphere::initial_bearing_deg(origin, f.position) * 10.0).round() / 10.0,
+        open_now: hit.open,
+        links: nav_links(f.position, &f.name),
+    };
+    facility(atlas, f, extra)
 }
 
 /// Detail added to a single-feature answer.

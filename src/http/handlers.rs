@@ -12,13 +12,13 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::AppState;
-use super::geojson::{self, Detail, Extra, NoExtra};
+use super::geojson::{self, Detail, NoExtra};
 use super::params::Params;
 use super::problem::ApiError;
 use crate::geodata::FeatureRef;
 use crate::geodata::cities::CITIES;
 use crate::geodata::coords::nav_links;
-use crate::index::{Atlas, NearestQuery, sphere};
+use crate::index::{Atlas, NearestQuery};
 use crate::model::{Amenity, Layer, LayerSet};
 
 /// The most features one layer response may hold; past it, ask for a bbox or a limit.
@@ -216,17 +216,7 @@ pub async fn nearest(State(state): State<Arc<AppState>>, RawQuery(query): RawQue
     let hits = atlas.nearest(&q);
     let features: Vec<_> = hits
         .iter()
-        .map(|h| {
-            let f = atlas.facility(h.facility);
-            let extra = Extra {
-                distance_m: h.distance_m.round() as u64,
-                bearing_deg: (sphere::initial_bearing_deg(origin, f.position) * 10.0).round()
-                    / 10.0,
-                open_now: h.open,
-                links: nav_links(f.position, &f.name),
-            };
-            geojson::facility(atlas, f, extra)
-        })
+        .map(|h| geojson::hit(atlas, origin, h))
         .collect();
     let body = geojson::collection(&features, features.len()).map_err(internal)?;
     Ok(json_bytes(body, "public, max-age=30"))

@@ -1,17 +1,16 @@
 //! The index against brute force: random datasets (poles and the antimeridian
 //! included) and random queries must give exactly the brute-force geodesic answer.
 
-use std::sync::Arc;
-
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 
 use super::*;
+use crate::model::Amenity;
 use crate::model::hours::{Calendar, HoursId, Schedules};
-use crate::model::{Amenity, PositionAccuracy, Provenance};
 
 const HOURS: [&str; 3] = ["24/7", "Mo-Fr 08:00-20:00; PH off", "Sa,Su 10:00-16:00"];
 
+/// A test facility (see `coverage::test_data`) with the given amenities and hours.
 fn facility(
     i: usize,
     layer: Layer,
@@ -20,26 +19,9 @@ fn facility(
     hours: Option<HoursId>,
 ) -> Facility {
     Facility {
-        id: format!("f{i}").into(),
-        layer,
-        position: p,
-        name: format!("设施{i}").into(),
-        name_en: None,
-        address: None,
-        city: None,
-        district: None,
         amenities,
         hours,
-        phone: None,
-        operator: None,
-        grade: None,
-        provenance: Provenance {
-            source: Arc::from("test"),
-            position_accuracy: PositionAccuracy::Approximate,
-            synthetic: true,
-            updated: None,
-            notes: None,
-        },
+        ..crate::coverage::test_data::facility(i, layer, p)
     }
 }
 

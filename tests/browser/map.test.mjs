@@ -7,56 +7,15 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { BASE, READY_TIMEOUT, SHOTS, Session, TEST_TIMEOUT } from './harness.mjs';
 
-const BASE = (process.env.WAYSTATION_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SHOTS = path.join(ROOT, 'target', 'screenshots');
+const session = new Session((url, text) => url.includes(`lon=${BAD_LON}`) && /status of 400/.test(text));
+
 const LAYERS = ['driver_home', 'courier_station', 'fitness_station', 'park'];
 const BEIJING = { latitude: 39.9042, longitude: 116.4074 };
-const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-const READY_TIMEOUT = 90_000;
-const TEST_TIMEOUT = 240_000;
 // The deliberately invalid query of test 2b; its 400 response is expected.
 const BAD_LON = 200;
-
-let browser;
-const requests = []; // every request URL of the whole session, all pages
-const consoleErrors = []; // console errors and uncaught page errors, all pages
-
-function watch(context, label) {
-  context.on('request', (req) => requests.push({ label, url: req.url() }));
-  context.on('page', (page) => watchPage(page, label));
-}
-
-function watchPage(page, label) {
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const url = (msg.location() && msg.location().url) || '';
-    // Chromium logs every non-2xx fetch as a console error; the one 400 that
-    // test 2b provokes on purpose is not a fault.
-    if (url.includes(`lon=${BAD_LON}`) && /status of 400/.test(msg.text())) return;
-    consoleErrors.push(`[${label}] ${msg.text()} ${url}`);
-  });
-  page.on('pageerror', (err) => consoleErrors.push(`[${label}] uncaught: ${err.message}`));
-}
-
-async function newContext(label, options = {}) {
-  const context = await browser.newContext({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai', ...options });
-  watch(context, label);
-  return context;
-}
-
-async function openMap(context, query = '') {
-  const page = await context.newPage();
-  await page.goto(`${BASE}/${query}`, { waitUntil: 'load' });
-  await page.waitForFunction(() => window.__waystation && window.__waystation.ready === true, null, { timeout: READY_TIMEOUT });
-  return page;
-}
 
 // Waits until the map has finished drawing (forces one frame so 'idle' fires).
 async function idle(page) {
@@ -109,35 +68,12 @@ function assertListMatches(shown, answer) {
   });
 }
 
-before(async () => {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  const health = await fetch(`${BASE}/healthz`).then((r) => r.text()).catch((e) => `unreachable: ${e.message}`);
-  assert.equal(health.trim(), 'ok', `server at ${BASE} is not healthy`);
-  // Wait until the data is loaded (/readyz answers 503 before; 404 if the server has no /readyz).
-  for (let i = 0; i < 120; i++) {
-    const st = await fetch(`${BASE}/readyz`).then((r) => r.status).catch(() => 0);
-    if (st === 200 || st === 404) break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  // launch() runs Chromium on a fresh temporary profile (user data dir).
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--enable-unsafe-swiftshader', '--disable-quic',
-      '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
-});
-
-after(async () => {
-  if (browser) await browser.close();
-});
-
+before(() => session.start());
+after(() => session.close());
 // 1. Proves the page loads and the map renders features of all four layers (offline style, no glyphs).
 test('1. map draws all four layers', { timeout: TEST_TIMEOUT }, async () => {
-  const context = await newContext('desktop', { viewport: { width: 1280, height: 800 } });
-  const page = await openMap(context);
+  const context = await session.newContext('desktop', { viewport: { width: 1280, height: 800 } });
+  const page = await session.openMap(context);
   const ids = await page.evaluate(() => Object.keys(window.__waystation.layerIds));
   for (const id of LAYERS) assert.ok(ids.includes(id), `layer ${id} is on the page`);
   const counts = await renderedCounts(page);
@@ -198,12 +134,12 @@ test('1. map draws all four layers', { timeout: TEST_TIMEOUT }, async () => {
 
 // 2. Proves a nearest query (geolocation at Beijing, then a click on the map) lists the API's answer in distance order, and a click on an item opens its popup.
 test('2. nearest to me and to a clicked point', { timeout: TEST_TIMEOUT }, async () => {
-  const context = await newContext('nearest', {
+  const context = await session.newContext('nearest', {
     viewport: { width: 1280, height: 800 },
     geolocation: BEIJING,
     permissions: ['geolocation'],
   });
-  const page = await openMap(context);
+  const page = await session.openMap(context);
 
   // a) Geolocation path.
   const respP = page.waitForResponse((r) => r.url().includes('/api/v1/nearest?'));
@@ -290,7 +226,7 @@ test('2. nearest to me and to a clicked point', { timeout: TEST_TIMEOUT }, async
 
 // 4. Proves that at 360×740 there is no horizontal scroll, touch targets are ≥ 40 px, the nearest sheet works, and the English switch changes UI strings (and is remembered).
 test('4. phone: 360 px, nearest sheet, English switch', { timeout: TEST_TIMEOUT }, async () => {
-  const context = await newContext('mobile', {
+  const context = await session.newContext('mobile', {
     viewport: { width: 360, height: 740 },
     deviceScaleFactor: 1,
     isMobile: true,
@@ -298,7 +234,7 @@ test('4. phone: 360 px, nearest sheet, English switch', { timeout: TEST_TIMEOUT 
     geolocation: BEIJING,
     permissions: ['geolocation'],
   });
-  const page = await openMap(context);
+  const page = await session.openMap(context);
   const noSideScroll = async (what) => {
     const m = await page.evaluate(() => {
       const w = window.innerWidth;
@@ -384,8 +320,8 @@ test('4. phone: 360 px, nearest sheet, English switch', { timeout: TEST_TIMEOUT 
 
 // 6. Proves ?embed=1 hides the chrome but keeps the map and layer toggles, ?layers= picks the layers, and ?lang=en starts in English.
 test('6. embed mode with ?layers= and ?lang=en', { timeout: TEST_TIMEOUT }, async () => {
-  const context = await newContext('embed', { viewport: { width: 600, height: 400 } });
-  const page = await openMap(context, '?embed=1&lang=en&layers=driver_home,courier_station');
+  const context = await session.newContext('embed', { viewport: { width: 600, height: 400 } });
+  const page = await session.openMap(context, '?embed=1&lang=en&layers=driver_home,courier_station');
   assert.equal(await page.locator('#topbar').isVisible(), false, 'no header');
   assert.equal(await page.locator('#panel').isVisible(), false, 'no panel');
   const chips = await page.$$eval('.chip', (bs) => bs.map((b) => b.dataset.layer));
@@ -400,16 +336,10 @@ test('6. embed mode with ?layers= and ?lang=en', { timeout: TEST_TIMEOUT }, asyn
 
 // 3. Proves no request of the whole session went to any host but this machine (data: and blob: allowed).
 test('3. no request leaves 127.0.0.1', { timeout: TEST_TIMEOUT }, () => {
-  assert.ok(requests.length > 10, 'requests were recorded');
-  const outside = requests.filter(({ url }) => {
-    const u = new URL(url);
-    if (u.protocol === 'data:' || u.protocol === 'blob:') return false;
-    return !LOCAL_HOSTS.has(u.hostname);
-  });
-  assert.deepEqual(outside, [], 'requests to other hosts');
+  session.assertNoOutsideRequests();
 });
 
 // 5. Proves no console error or uncaught exception happened on any page of the session.
 test('5. no console errors', { timeout: TEST_TIMEOUT }, () => {
-  assert.deepEqual(consoleErrors, []);
+  session.assertNoConsoleErrors();
 });

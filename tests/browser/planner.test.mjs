@@ -11,56 +11,17 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { BASE, READY_TIMEOUT, SHOTS, Session, TEST_TIMEOUT } from './harness.mjs';
 
-const BASE = (process.env.WAYSTATION_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SHOTS = path.join(ROOT, 'target', 'screenshots');
-const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-const READY_TIMEOUT = 90_000;
-const TEST_TIMEOUT = 240_000;
+const session = new Session((url, text) => expectSiting400 && url.includes('/api/v1/siting') && /status of 400/.test(text));
+
 // A region with parks, facilities of every layer and few enough of them for
 // the catchments: around Beijing.
 const BEIJING = [116.4074, 39.9042];
 // The siting radius of test 2's deliberate error: more than the server's 500 km.
 const BAD_RADIUS_KM = 600;
 
-let browser;
-const requests = []; // every request URL of the whole session, all pages
-const consoleErrors = []; // console errors and uncaught page errors, all pages
 let expectSiting400 = false; // while test 2 provokes its 400 on purpose
-
-function watch(context, label) {
-  context.on('request', (req) => requests.push({ label, url: req.url() }));
-  context.on('page', (page) => watchPage(page, label));
-}
-
-function watchPage(page, label) {
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const url = (msg.location() && msg.location().url) || '';
-    // Chromium logs every non-2xx fetch as a console error; the one 400 that
-    // test 2 provokes on purpose is not a fault.
-    if (expectSiting400 && url.includes('/api/v1/siting') && /status of 400/.test(msg.text())) return;
-    consoleErrors.push(`[${label}] ${msg.text()} ${url}`);
-  });
-  page.on('pageerror', (err) => consoleErrors.push(`[${label}] uncaught: ${err.message}`));
-}
-
-async function newContext(label, options = {}) {
-  const context = await browser.newContext({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai', ...options });
-  watch(context, label);
-  return context;
-}
-
-async function openMap(context, query = '') {
-  const page = await context.newPage();
-  await page.goto(`${BASE}/${query}`, { waitUntil: 'load' });
-  await page.waitForFunction(() => window.__waystation && window.__waystation.ready === true, null, { timeout: READY_TIMEOUT });
-  return page;
-}
 
 // Waits until no coverage request is under way and the map has drawn.
 async function settle(page) {
@@ -105,36 +66,14 @@ async function tableRows(page) {
   }));
 }
 
-before(async () => {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  const health = await fetch(`${BASE}/healthz`).then((r) => r.text()).catch((e) => `unreachable: ${e.message}`);
-  assert.equal(health.trim(), 'ok', `server at ${BASE} is not healthy`);
-  for (let i = 0; i < 120; i++) {
-    const st = await fetch(`${BASE}/readyz`).then((r) => r.status).catch(() => 0);
-    if (st === 200 || st === 404) break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  // launch() runs Chromium on a fresh temporary profile (user data dir).
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--enable-unsafe-swiftshader', '--disable-quic',
-      '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
-});
-
-after(async () => {
-  if (browser) await browser.close();
-});
-
+before(() => session.start());
+after(() => session.close());
 // 1. Proves the header switch opens Coverage mode; parks (by status, sized by workers), the H3 grid (resolution from
 //    the zoom, for the visible bbox, two measures with their legends), the catchments and the gap table render; the
 //    table matches the API, sorts, filters, exports CSV / XLSX, and a row click flies to its park and opens its popup.
 test('1. coverage mode: parks, grid, catchments, gap table', { timeout: TEST_TIMEOUT }, async () => {
-  const context = await newContext('coverage', { viewport: { width: 1280, height: 800 } });
-  const page = await openMap(context);
+  const context = await session.newContext('coverage', { viewport: { width: 1280, height: 800 } });
+  const page = await session.openMap(context);
   assert.equal(await page.getAttribute('#btn-mode', 'aria-pressed'), 'false');
   await page.click('#btn-mode');
   await page.waitForFunction(() => document.body.classList.contains('coverage'));
@@ -322,8 +261,8 @@ async function idleShot(page, name) {
 //    lists them with gains in non-increasing order and the before / after totals, all as the API answers; a problem
 //    the server refuses shows its problem+json detail.
 test('2. siting: proposed sites on the map and in the list', { timeout: TEST_TIMEOUT }, async () => {
-  const context = await newContext('siting', { viewport: { width: 1280, height: 800 } });
-  const page = await openMap(context, '?mode=coverage');
+  const context = await session.newContext('siting', { viewport: { width: 1280, height: 800 } });
+  const page = await session.openMap(context, '?mode=coverage');
   await page.waitForFunction(() => document.body.classList.contains('coverage'));
   await settle(page);
   await page.click('#tab-siting');
@@ -400,8 +339,8 @@ test('2. siting: proposed sites on the map and in the list', { timeout: TEST_TIM
 // 3. Proves Coverage mode is usable at 360 px: no horizontal page scroll (the table scrolls in its own box), touch
 //    targets of at least 40 px, and the English switch translates the planner.
 test('3. phone: 360 px coverage mode, English', { timeout: TEST_TIMEOUT }, async () => {
-  const context = await newContext('phone', { viewport: { width: 360, height: 740 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
-  const page = await openMap(context, `?mode=coverage&center=${BEIJING.join(',')}&zoom=9`);
+  const context = await session.newContext('phone', { viewport: { width: 360, height: 740 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
+  const page = await session.openMap(context, `?mode=coverage&center=${BEIJING.join(',')}&zoom=9`);
   await page.waitForFunction(() => document.body.classList.contains('coverage'));
   await settle(page);
   const check = async (what) => {
@@ -446,9 +385,9 @@ test('3. phone: 360 px coverage mode, English', { timeout: TEST_TIMEOUT }, async
 // 4. Proves the report page shows the summary of /coverage/summary, a static map image and the top-gap table of
 //    /coverage/parks, and prints to A4 (no controls, repeated table header, PDF written).
 test('4. printable report', { timeout: TEST_TIMEOUT }, async () => {
-  const context = await newContext('report', { viewport: { width: 1000, height: 900 } });
+  const context = await session.newContext('report', { viewport: { width: 1000, height: 900 } });
   // The link as Coverage mode makes it.
-  const mapPage = await openMap(context, '?mode=coverage');
+  const mapPage = await session.openMap(context, '?mode=coverage');
   await mapPage.waitForFunction(() => document.body.classList.contains('coverage'));
   await settle(mapPage);
   const href = await mapPage.getAttribute('#report-link', 'href');
@@ -513,16 +452,10 @@ test('4. printable report', { timeout: TEST_TIMEOUT }, async () => {
 
 // 5. Proves no request of the whole session went to any host but this machine (data: and blob: allowed).
 test('5. no request leaves 127.0.0.1', { timeout: TEST_TIMEOUT }, () => {
-  assert.ok(requests.length > 10, 'requests were recorded');
-  const outside = requests.filter(({ url }) => {
-    const u = new URL(url);
-    if (u.protocol === 'data:' || u.protocol === 'blob:') return false;
-    return !LOCAL_HOSTS.has(u.hostname);
-  });
-  assert.deepEqual(outside, [], 'requests to other hosts');
+  session.assertNoOutsideRequests();
 });
 
 // 6. Proves no console error or uncaught exception happened on any page of the session.
 test('6. no console errors', { timeout: TEST_TIMEOUT }, () => {
-  assert.deepEqual(consoleErrors, []);
+  session.assertNoConsoleErrors();
 });
