@@ -1,5 +1,5 @@
-//! Nearest over a generated 100,000-facility national set equals a brute-force
-//! geodesic scan, for random points and filters.
+//! Nearest over the bundled data and over a generated 100,000-facility national
+//! set equals a brute-force geodesic scan, for random points and filters.
 
 use chrono::{TimeZone, Utc};
 use rand::{Rng, SeedableRng};
@@ -8,6 +8,15 @@ use waystation::geodata::{self, generate::GenOptions};
 use waystation::index::{Atlas, NearestQuery, sphere};
 use waystation::model::{Amenity, AmenitySet, Layer, LayerSet, LonLat};
 
+/// The bundled `geodata/`: reported places and the synthetic demo set.
+#[test]
+fn nearest_equals_brute_force_on_bundled_data() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/geodata");
+    let atlas = Atlas::new(geodata::load_dir(std::path::Path::new(dir)).unwrap());
+    agrees_with_brute_force(&atlas, 300);
+}
+
+/// A generated national set of 100,000 facilities.
 #[test]
 fn nearest_equals_brute_force_on_100k() {
     let dir = tempfile::tempdir().unwrap();
@@ -21,10 +30,14 @@ fn nearest_equals_brute_force_on_100k() {
     )
     .unwrap();
     let atlas = Atlas::new(geodata::load_dir(dir.path()).unwrap());
+    assert_eq!(atlas.data().facilities.len(), 100_000);
+    agrees_with_brute_force(&atlas, 150);
+}
+
+fn agrees_with_brute_force(atlas: &Atlas, rounds: usize) {
     let data = atlas.data();
-    assert_eq!(data.facilities.len(), 100_000);
     let mut rng = ChaCha8Rng::seed_from_u64(99);
-    for round in 0..150 {
+    for round in 0..rounds {
         let origin =
             LonLat::new(rng.random_range(73.0..135.0), rng.random_range(18.0..54.0)).unwrap();
         let layers: LayerSet = Layer::FACILITIES
