@@ -586,9 +586,15 @@ function renderLayerChips() {
 // ---------------------------------------------------------------------------
 // Popups
 
-function linkRow(p, coordsWgs) {
+// Navigation links come from the server (nearest answers and /features/{id}),
+// which converts each to the app's own coordinate system.
+function serverLinks(p) {
+  return (p.links && typeof p.links === 'object') ? p.links : {};
+}
+
+function linkRow(p) {
   if (p._enriching) return '<div class="navrow muted">…</div>';
-  const links = (p.links && typeof p.links === 'object') ? p.links : fallbackLinks(p, coordsWgs);
+  const links = serverLinks(p);
   const order = ['amap', 'baidu', 'apple', 'osm'];
   const names = { amap: state.lang === 'zh' ? '高德' : 'Amap', baidu: state.lang === 'zh' ? '百度' : 'Baidu', apple: 'Apple', osm: 'OSM' };
   const items = order.filter((k) => links[k] && safeUrl(links[k]))
@@ -597,26 +603,14 @@ function linkRow(p, coordsWgs) {
   return `<div class="navrow" role="group" aria-label="${esc(t('nav'))}">${items.join(' ')}</div>`;
 }
 
-// When the API did not give links: Amap's URI API accepts WGS-84 (coordinate=wgs84).
-function fallbackLinks(p, c) {
-  if (!c) return {};
-  const [lon, lat] = c.map((x) => (+x).toFixed(6));
-  const name = encodeURIComponent(p.name || '');
-  return {
-    amap: `https://uri.amap.com/marker?position=${lon},${lat}&name=${name}&coordinate=wgs84&callnative=1`,
-    osm: `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=17/${lat}/${lon}`,
-  };
-}
-
-function goLink(p, coordsWgs) {
-  const links = (p.links && typeof p.links === 'object') ? p.links : fallbackLinks(p, coordsWgs);
+function goLink(p) {
+  const links = serverLinks(p);
   const href = safeUrl(links.amap || links.baidu || links.apple || links.osm || '');
   return href;
 }
 
 function popupHTML(f) {
   const p = f.properties || {};
-  const c = f.geometry && f.geometry.coordinates;
   const isPark = p.layer === 'park' || p._layer === 'park' || p.union_status != null;
   const lid = p.layer || p._layer;
   const rows = [];
@@ -632,7 +626,7 @@ function popupHTML(f) {
   if (p.distance_m != null) {
     html += `<div class="pop-dist">${esc(fmtDistance(p.distance_m))} · ${esc(fmtBearing(p.bearing_deg))}</div>`;
   }
-  html += linkRow(p, f._wgs || c);
+  html += linkRow(p);
   if (isPark) {
     row(t('park_type'), esc(word(VALUES, p.park_type)));
     row(t('union_status'), p.union_status
@@ -1040,7 +1034,7 @@ function renderResults() {
     li.dataset.index = String(i);
     li.dataset.id = String(p.id ?? f.id ?? '');
     const am = asArray(p.amenities).slice(0, 6).map((a) => `<li>${esc(word(AMENITIES, a))}</li>`).join('');
-    const go = goLink(p, f.geometry.coordinates);
+    const go = goLink(p);
     li.innerHTML =
       `<button type="button" class="result-main" aria-label="${esc(t('show_on_map'))}: ${esc(name)}">` +
         `<span class="num" style="background:${layerColour(p.layer)}">${i + 1}</span>` +
