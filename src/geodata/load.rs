@@ -347,7 +347,7 @@ impl Builder {
             problems: &mut self.problems,
         };
         if raw.kind.as_deref() != Some("Feature") {
-            f.problem("type", "expected \"Feature\"".into());
+            f.problem_at("type", "expected \"Feature\"".into());
         }
         let id = f.required_str("id");
         if let (Some(id), Some(top)) = (&id, raw.id)
@@ -367,7 +367,7 @@ impl Builder {
         let position = match &geometry {
             Ok(p) => Some(*p),
             Err(reason) => {
-                f.problem("geometry", reason.clone());
+                f.problem_at("geometry", reason.clone());
                 None
             }
         };
@@ -481,18 +481,9 @@ impl Fields<'_> {
         });
     }
 
+    /// A problem with a property.
     fn problem(&mut self, field: &str, reason: String) {
-        let field = if matches!(field, "type" | "geometry" | "json") {
-            field.to_owned()
-        } else {
-            format!("properties.{field}")
-        };
-        self.problems.push(Problem {
-            file: self.path.to_owned(),
-            feature: Some(self.feature.to_owned()),
-            field,
-            reason,
-        });
+        self.problem_at(&format!("properties.{field}"), reason);
     }
 
     fn optional_str(&mut self, key: &str) -> Option<String> {
