@@ -65,13 +65,14 @@ fn agrees_with_brute_force(atlas: &Atlas, rounds: usize) {
                 .random_bool(0.3)
                 .then(|| rng.random_range(1_000.0..300_000.0)),
         };
-        let mut open_at = data.schedules.at(q.at);
         let mut expected: Vec<(u32, f64)> = data
             .facilities
             .iter()
             .enumerate()
             .filter(|(_, f)| q.layers.contains(f.layer) && f.amenities.contains_all(q.amenities))
-            .filter(|(_, f)| !q.open_now || f.hours.and_then(|h| open_at.get(h)) == Some(true))
+            .filter(|(_, f)| {
+                !q.open_now || f.hours.and_then(|h| data.schedules.is_open(h, q.at)) == Some(true)
+            })
             .map(|(i, f)| (i as u32, sphere::haversine_m(q.origin, f.position)))
             .filter(|(_, d)| q.max_distance_m.is_none_or(|m| *d <= m))
             .collect();

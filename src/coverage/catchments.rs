@@ -23,7 +23,7 @@
 use rayon::prelude::*;
 
 use super::{FacilityLayer, Radius};
-use crate::index::{Atlas, sphere};
+use crate::index::{Atlas, Walk, sphere};
 use crate::model::LonLat;
 
 use super::grid::continuous_longitudes;
@@ -144,14 +144,14 @@ pub fn catchment(atlas: &Atlas, layer: FacilityLayer, facility: u32, radius: Rad
     let mut cell = disc.clone();
     let mut reach = max_radius(&cell);
     let mut cut_by = 0;
-    for (other, d2) in atlas.layer_nearest_iter(layer.layer(), frame.f) {
+    atlas.layer_nearest_walk(layer.layer(), frame.f, |other, d2| {
         if other == facility || d2 <= 0.0 {
-            continue; // itself, or a facility at the very same point: one shared cell
+            return Walk::Continue; // itself, or a facility at the very same point: one shared cell
         }
         // The bisector lies θ/2 from the facility; tan(θ/2) in the gnomonic plane.
         let half = (d2.sqrt() / 2.0).min(1.0).asin();
         if half.tan() > reach || cell.len() < 3 {
-            break;
+            return Walk::Stop;
         }
         let q = sphere::unit_vector(atlas.facility(other).position);
         let clipped = clip(&cell, frame.nearer_than(&q));
@@ -160,7 +160,8 @@ pub fn catchment(atlas: &Atlas, layer: FacilityLayer, facility: u32, radius: Rad
             cell = clipped;
             reach = max_radius(&cell);
         }
-    }
+        Walk::Continue
+    });
     Catchment {
         facility,
         ring: closed_ring(&frame, &disc),
@@ -185,12 +186,10 @@ pub fn catchments(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
     use crate::geodata::Dataset;
     use crate::model::hours::{Calendar, Schedules};
-    use crate::model::{AmenitySet, Facility, Layer, PositionAccuracy, Provenance};
+    use crate::model::{Facility, Layer};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -199,28 +198,7 @@ mod tests {
     }
 
     fn facility(i: usize, p: LonLat) -> Facility {
-        Facility {
-            id: format!("c{i}").into(),
-            layer: Layer::CourierStation,
-            position: p,
-            name: format!("驿站{i}").into(),
-            name_en: None,
-            address: None,
-            city: None,
-            district: None,
-            amenities: AmenitySet::default(),
-            hours: None,
-            phone: None,
-            operator: None,
-            grade: None,
-            provenance: Provenance {
-                source: Arc::from("test"),
-                position_accuracy: PositionAccuracy::Approximate,
-                synthetic: true,
-                updated: None,
-                notes: None,
-            },
-        }
+        crate::coverage::test_data::facility(i, Layer::CourierStation, p)
     }
 
     #[test]

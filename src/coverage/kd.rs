@@ -17,69 +17,12 @@
 
 use rayon::join;
 
-use crate::index::sphere;
+use crate::index::{Aabb, sphere};
 
 /// Points per leaf.
 const LEAF: usize = 16;
 /// Below this many points the partition is not split across threads.
 const PARALLEL: usize = 32_768;
-
-#[derive(Clone, Copy, Debug)]
-struct Aabb {
-    min: [f64; 3],
-    max: [f64; 3],
-}
-
-impl Aabb {
-    const EMPTY: Aabb = Aabb {
-        min: [f64::INFINITY; 3],
-        max: [f64::NEG_INFINITY; 3],
-    };
-
-    fn of(points: &[[f64; 3]]) -> Self {
-        let mut b = Aabb::EMPTY;
-        for p in points {
-            for ((lo, hi), v) in b.min.iter_mut().zip(b.max.iter_mut()).zip(p) {
-                *lo = lo.min(*v);
-                *hi = hi.max(*v);
-            }
-        }
-        b
-    }
-
-    fn union(a: Aabb, b: Aabb) -> Self {
-        Aabb {
-            min: std::array::from_fn(|i| a.min[i].min(b.min[i])),
-            max: std::array::from_fn(|i| a.max[i].max(b.max[i])),
-        }
-    }
-
-    /// Squared distance from `q` to the nearest point of the box.
-    fn min_d2(&self, q: &[f64; 3]) -> f64 {
-        let mut d2 = 0.0;
-        for ((lo, hi), v) in self.min.iter().zip(&self.max).zip(q) {
-            let d = if v < lo {
-                lo - v
-            } else if v > hi {
-                v - hi
-            } else {
-                0.0
-            };
-            d2 += d * d;
-        }
-        d2
-    }
-
-    /// Squared distance from `q` to the farthest corner: no point of the box is farther.
-    fn max_d2(&self, q: &[f64; 3]) -> f64 {
-        let mut d2 = 0.0;
-        for ((lo, hi), v) in self.min.iter().zip(&self.max).zip(q) {
-            let d = (v - lo).abs().max((hi - v).abs());
-            d2 += d * d;
-        }
-        d2
-    }
-}
 
 /// The tree.
 #[derive(Clone, Debug)]

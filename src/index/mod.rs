@@ -9,42 +9,26 @@
 //! Nearest: one packed tree over all facilities yields them in exact geodesic
 //! order (see [`sphere`]); each node carries the OR of its facilities' amenity and
 //! layer bits, so subtrees without a wanted amenity or layer are never opened; the
-//! open-now test (evaluated once per distinct schedule) comes last. Nothing is
+//! open-now test (evaluated once per distinct schedule and minute) comes last. Nothing is
 //! sorted: the walk stops after `k` hits or at the distance limit.
 //!
-//! Per-layer `rstar` trees serve the coverage analyses (counts within a radius,
-//! unfiltered nearest), and lon/lat `rstar` trees the bbox queries.
+//! The same tree answers the coverage analyses (unfiltered nearest of one layer,
+//! counts within a radius); lon/lat `rstar` trees answer the bbox queries.
 
+mod aabb;
 mod packed;
 pub mod sphere;
 
+pub(crate) use aabb::Aabb;
+
 use chrono::{DateTime, Utc};
 use rstar::primitives::GeomWithData;
-use rstar::{AABB, PointDistance, RTree, RTreeObject};
+use rstar::{AABB, RTree};
 
-use self::packed::{PackedTree, Walk, Want};
+pub use self::packed::Walk;
+use self::packed::{PackedTree, Want};
 use crate::geodata::Dataset;
 use crate::model::{AmenitySet, Facility, Layer, LayerSet, LonLat, Park};
-
-/// A facility in a per-layer tree: its unit vector and its index.
-#[derive(Clone, Copy, Debug)]
-struct Entry {
-    xyz: [f64; 3],
-    facility: u32,
-}
-
-impl RTreeObject for Entry {
-    type Envelope = AABB<[f64; 3]>;
-    fn envelope(&self) -> Self::Envelope {
-        AABB::from_point(self.xyz)
-    }
-}
-
-impl PointDistance for Entry {
-    fn distance_2(&self, point: &[f64; 3]) -> f64 {
-        sphere::chord2(&self.xyz, point)
-    }
-}
 
 /// A point on the lon/lat plane, for bounding-box queries.
 type PlanePoint = GeomWithData<[f64; 2], u32>;
@@ -135,8 +119,6 @@ pub struct LayerStats {
 #[derive(Debug)]
 pub struct Atlas {
     data: Dataset,
-    /// Geodesic trees, one per facility layer (indexed by `Layer as usize`).
-    nearest: [RTree<Entry>; 3],
     /// One filtered-nearest tree over all facilities.
     packed: PackedTree,
     /// Lon/lat trees, one per layer, for bbox queries.
@@ -147,7 +129,6 @@ pub struct Atlas {
 impl Atlas {
     /// Builds the trees (bulk-loaded: packed and balanced).
     pub fn new(data: Dataset) -> Self {
-        let mut entries: [Vec<Entry>; 3] = Default::default();
         let mut items = Vec::with_capacity(data.facilities.len());
         let mut points: [Vec<PlanePoint>; 4] = Default::default();
         for (i, f) in data.facilities.iter().enumerate() {
@@ -157,10 +138,6 @@ impl Atlas {
                 xyz,
                 id: i as u32,
                 mask: f.amenities.bits() | layer_bit(f.layer),
-            });
-            entries[slot].push(Entry {
-                xyz,
-                facility: i as u32,
             });
             points[slot].push(PlanePoint::new(
                 [f.position.lon(), f.position.lat()],
@@ -183,7 +160,6 @@ impl Atlas {
         });
         Atlas {
             packed: PackedTree::new(items),
-            nearest: entries.map(RTree::bulk_load),
             plane: points.map(RTree::bulk_load),
             stats,
             data,
@@ -220,7 +196,6 @@ impl Atlas {
             all: q.amenities.bits(),
             any: q.layers.iter().map(layer_bit).fold(0, |a, b| a | b),
         };
-        let mut open_at = self.data.schedules.at(q.at);
         let mut hits = Vec::with_capacity(q.k.min(128));
         if q.k == 0 {
             return hits;
@@ -229,7 +204,7 @@ impl Atlas {
         self.packed
             .nearest(origin, want, limit2, takes_first, |item, d2| {
                 let f = &self.data.facilities[item.id as usize];
-                let open = f.hours.and_then(|h| open_at.get(h));
+                let open = f.hours.and_then(|h| self.data.schedules.is_open(h, q.at));
                 if q.open_now && open != Some(true) {
                     return Walk::Continue;
                 }
@@ -268,45 +243,59 @@ impl Atlas {
         all
     }
 
-    /// The geodesic tree of a facility layer; `None` for the park layer.
-    fn facility_tree(&self, layer: Layer) -> Option<&RTree<Entry>> {
-        layer.is_facility().then(|| &self.nearest[layer as usize])
-    }
-
     /// The facility of `layer` nearest to the unit vector `xyz` (see [`sphere::unit_vector`]),
     /// with its squared chord; `None` when the layer has no facility (or is the park layer).
     /// No filter: this is the coverage analyses' question, "how far is the service".
     pub fn layer_nearest(&self, layer: Layer, xyz: [f64; 3]) -> Option<(u32, f64)> {
-        let tree = self.facility_tree(layer)?;
-        tree.nearest_neighbor_iter_with_distance_2(xyz)
-            .next()
-            .map(|(e, d2)| (e.facility, d2))
+        let mut found = None;
+        self.packed.nearest(
+            xyz,
+            Want::layer(layer),
+            f64::INFINITY,
+            Some(1),
+            |item, d2| {
+                found = Some((item.id, d2));
+                Walk::Stop
+            },
+        );
+        found
     }
 
-    /// The facilities of `layer` in increasing geodesic distance from `xyz`, each with
-    /// its squared chord (empty for the park layer).
-    pub fn layer_nearest_iter(
+    /// Calls `visit(facility, squared chord)` for the facilities of `layer` in increasing
+    /// geodesic distance from `xyz`, until it returns [`Walk::Stop`].
+    pub fn layer_nearest_walk(
         &self,
         layer: Layer,
         xyz: [f64; 3],
-    ) -> impl Iterator<Item = (u32, f64)> + '_ {
-        self.facility_tree(layer)
-            .into_iter()
-            .flat_map(move |t| t.nearest_neighbor_iter_with_distance_2(xyz))
-            .map(|(e, d2)| (e.facility, d2))
+        mut visit: impl FnMut(u32, f64) -> Walk,
+    ) {
+        self.packed
+            .nearest(xyz, Want::layer(layer), f64::INFINITY, None, |item, d2| {
+                visit(item.id, d2)
+            });
     }
 
     /// How many facilities of `layer` lie within the squared chord `max_chord2` of `xyz`
     /// (edge included; see [`sphere::metres_to_chord2`]).
     pub fn layer_count_within(&self, layer: Layer, xyz: [f64; 3], max_chord2: f64) -> usize {
-        self.facility_tree(layer)
-            .map_or(0, |t| t.locate_within_distance(xyz, max_chord2).count())
+        self.packed
+            .count_within(xyz, Want::layer(layer), max_chord2)
     }
 }
 
 /// A facility layer's bit in a packed-tree mask (above the amenity bits).
 fn layer_bit(layer: Layer) -> u32 {
     1 << (24 + layer as u32)
+}
+
+impl Want {
+    /// Every facility of one layer, whatever it offers.
+    fn layer(layer: Layer) -> Self {
+        Want {
+            all: 0,
+            any: layer_bit(layer),
+        }
+    }
 }
 
 fn extent(points: &[PlanePoint]) -> Option<BBox> {

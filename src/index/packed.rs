@@ -17,6 +17,8 @@ use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+use super::Aabb;
+
 /// Children per node.
 pub const NODE_SIZE: usize = 16;
 
@@ -48,9 +50,15 @@ pub struct Item {
 
 #[derive(Clone, Copy, Debug)]
 struct Node {
-    min: [f64; 3],
-    max: [f64; 3],
+    bounds: Aabb,
     mask: u32,
+}
+
+impl Node {
+    const EMPTY: Node = Node {
+        bounds: Aabb::EMPTY,
+        mask: 0,
+    };
 }
 
 /// Whether a nearest walk goes on.
@@ -136,21 +144,6 @@ fn hilbert_d(mut x: u32, mut y: u32) -> u64 {
     d
 }
 
-fn box_d2(n: &Node, q: &[f64; 3]) -> f64 {
-    let mut d2 = 0.0;
-    for ((lo, hi), v) in n.min.iter().zip(&n.max).zip(q) {
-        let d = if v < lo {
-            lo - v
-        } else if v > hi {
-            v - hi
-        } else {
-            0.0
-        };
-        d2 += d * d;
-    }
-    d2
-}
-
 fn chord2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
     super::sphere::chord2(a, b)
 }
@@ -165,19 +158,11 @@ impl PackedTree {
         let mut below: Vec<Node> = items
             .chunks(NODE_SIZE)
             .map(|group| {
-                let mut n = Node {
-                    min: [f64::INFINITY; 3],
-                    max: [f64::NEG_INFINITY; 3],
-                    mask: 0,
-                };
-                for it in group {
-                    for a in 0..3 {
-                        n.min[a] = n.min[a].min(it.xyz[a]);
-                        n.max[a] = n.max[a].max(it.xyz[a]);
-                    }
+                group.iter().fold(Node::EMPTY, |mut n, it| {
+                    n.bounds.extend(&it.xyz);
                     n.mask |= it.mask;
-                }
-                n
+                    n
+                })
             })
             .collect();
         while !below.is_empty() {
@@ -190,21 +175,10 @@ impl PackedTree {
             below = below
                 .chunks(NODE_SIZE)
                 .map(|group| {
-                    group.iter().fold(
-                        Node {
-                            min: [f64::INFINITY; 3],
-                            max: [f64::NEG_INFINITY; 3],
-                            mask: 0,
-                        },
-                        |mut acc, c| {
-                            for a in 0..3 {
-                                acc.min[a] = acc.min[a].min(c.min[a]);
-                                acc.max[a] = acc.max[a].max(c.max[a]);
-                            }
-                            acc.mask |= c.mask;
-                            acc
-                        },
-                    )
+                    group.iter().fold(Node::EMPTY, |n, c| Node {
+                        bounds: Aabb::union(n.bounds, c.bounds),
+                        mask: n.mask | c.mask,
+                    })
                 })
                 .collect();
         }
@@ -250,7 +224,7 @@ impl PackedTree {
                 let n = &self.nodes[i];
                 if want.admits(n.mask) {
                     heap.push(Queued {
-                        d2: box_d2(n, &q),
+                        d2: n.bounds.min_d2(&q),
                         level: top_level,
                         index: (i - top.start) as u32,
                     });
@@ -292,7 +266,7 @@ impl PackedTree {
                     for i in first..end {
                         let n = &self.nodes[range.start + i];
                         if want.admits(n.mask) {
-                            let d2 = box_d2(n, &q);
+                            let d2 = n.bounds.min_d2(&q);
                             if d2 <= bound(&best) {
                                 heap.push(Queued {
                                     d2,
@@ -305,6 +279,37 @@ impl PackedTree {
                 }
             }
         });
+    }
+}
+
+impl PackedTree {
+    /// How many items admitted by `want` lie within the squared chord `r2` of `q`
+    /// (edge included): a depth-first walk that skips subtrees out of reach.
+    pub fn count_within(&self, q: [f64; 3], want: Want, r2: f64) -> usize {
+        let Some(top) = self.levels.last() else {
+            return 0;
+        };
+        let top_level = self.levels.len();
+        let mut stack: Vec<(usize, usize)> = (0..top.len()).map(|i| (top_level, i)).collect();
+        let mut count = 0;
+        while let Some((level, index)) = stack.pop() {
+            let node = &self.nodes[self.levels[level - 1].start + index];
+            if !want.admits(node.mask) || node.bounds.min_d2(&q) > r2 {
+                continue;
+            }
+            let first = index * NODE_SIZE;
+            if level == 1 {
+                let end = (first + NODE_SIZE).min(self.items.len());
+                count += self.items[first..end]
+                    .iter()
+                    .filter(|it| want.admits(it.mask) && chord2(&it.xyz, &q) <= r2)
+                    .count();
+            } else {
+                let end = (first + NODE_SIZE).min(self.levels[level - 2].len());
+                stack.extend((first..end).map(|i| (level - 1, i)));
+            }
+        }
+        count
     }
 }
 
@@ -354,6 +359,9 @@ mod tests {
             prop_assert_eq!(got.len(), expected.len());
             for (g, e) in got.iter().zip(&expected) {
                 prop_assert_eq!(g.1, e.1);
+            }
+            if let Some(r2) = limit {
+                prop_assert_eq!(tree.count_within(qv, want, r2), expected.len());
             }
         }
     }

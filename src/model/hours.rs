@@ -10,7 +10,8 @@
 //!   Sunday → Monday), evaluated without holidays.
 //!
 //! Many facilities share a schedule (`24/7` above all), so schedules are interned:
-//! a facility holds a [`HoursId`], and a query evaluates each distinct schedule once.
+//! a facility holds a [`HoursId`], and each distinct schedule is evaluated once per
+//! minute (opening hours change on whole minutes), whatever the number of queries.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -229,42 +230,6 @@ impl Schedules {
             RuleKind::Unknown => 3,
         }
     }
-
-    /// A per-query evaluator that computes each distinct schedule at most once.
-    pub fn at(&self, at: DateTime<Utc>) -> OpenAt<'_> {
-        OpenAt {
-            schedules: self,
-            at,
-            cache: vec![0; self.entries.len()],
-        }
-    }
-}
-
-/// Opening state of every schedule at one instant, computed lazily.
-pub struct OpenAt<'a> {
-    schedules: &'a Schedules,
-    at: DateTime<Utc>,
-    /// 0 = not yet computed, 1 = open, 2 = closed, 3 = unknown.
-    cache: Vec<u8>,
-}
-
-impl OpenAt<'_> {
-    /// The opening state of `id` at this instant.
-    pub fn get(&mut self, id: HoursId) -> Option<bool> {
-        let slot = &mut self.cache[id.index()];
-        if *slot == 0 {
-            *slot = match self.schedules.is_open(id, self.at) {
-                Some(true) => 1,
-                Some(false) => 2,
-                None => 3,
-            };
-        }
-        match *slot {
-            1 => Some(true),
-            2 => Some(false),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -339,7 +304,6 @@ mod tests {
         assert_eq!(s.intern("24/7").unwrap(), a);
         assert_eq!(s.len(), 1);
         assert!(s.intern("Mo-Fr 25:00-26:99 nonsense").is_err());
-        let mut at = s.at(shanghai(2026, 1, 1, 3, 0));
-        assert_eq!(at.get(a), Some(true));
+        assert_eq!(s.is_open(a, shanghai(2026, 1, 1, 3, 0)), Some(true));
     }
 }
