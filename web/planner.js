@@ -1022,15 +1022,22 @@ export function createPlanner(ctx) {
 
   // --- what app.js calls -----------------------------------------------------------
 
+  // Map moves are debounced; the wait counts as pending work, so idle() does not
+  // resolve between a move and the requests it starts.
   let moveTimer = 0;
+  let moveWait = null;
   function onMoveEnd() {
     if (!ps.active) return;
     clearTimeout(moveTimer);
+    if (!moveWait) track(new Promise((resolve) => { moveWait = resolve; }));
     moveTimer = setTimeout(() => {
       track(refreshGrid());
       track(refreshCatchments());
       if (ps.filters.in_view) filtersChanged({ now: true });
       else updateLinks();
+      const done = moveWait;
+      moveWait = null;
+      if (done) done();
     }, 200);
   }
 
@@ -1120,6 +1127,7 @@ export function createPlanner(ctx) {
         check();
       });
     },
+    busy: () => ps.pending > 0,
     runSiting,
   };
   return api;

@@ -26,15 +26,18 @@ let expectSiting400 = false; // while test 2 provokes its 400 on purpose
 // Waits until no coverage request is under way and the map has drawn.
 async function settle(page) {
   await page.waitForFunction(() => document.body.dataset.coverage === 'ready', null, { timeout: READY_TIMEOUT });
-  await page.evaluate(() => window.__waystation.planner.idle());
-  await page.evaluate(() => new Promise((r) => {
-    const m = window.__waystation.map;
-    m.once('idle', () => r());
-    m.triggerRepaint();
-  }));
-  // A moveend may have started new requests (grid, catchments) in the meantime.
-  await page.waitForTimeout(300);
-  await page.evaluate(() => window.__waystation.planner.idle());
+  // Requests finish, the map draws what they brought; a redraw may move the map and start
+  // new requests (grid, catchments), so go round until nothing is under way after a draw.
+  for (let round = 0; round < 10; round++) {
+    await page.evaluate(() => window.__waystation.planner.idle());
+    await page.evaluate(() => new Promise((r) => {
+      const m = window.__waystation.map;
+      m.once('idle', () => r());
+      m.triggerRepaint();
+    }));
+    if (!await page.evaluate(() => window.__waystation.planner.busy())) return;
+  }
+  throw new Error('the planner never settled');
 }
 
 async function jumpTo(page, [lon, lat], zoom) {
