@@ -9,6 +9,12 @@ use waystation::geodata::{self, generate::GenOptions};
 use waystation::http::{self, AppState, Basemap};
 use waystation::index::Atlas;
 
+/// mimalloc: hands freed pages back to the system (the loader's temporaries would
+/// otherwise stay resident) and is quicker than glibc for the many small buffers of
+/// a response.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// 驿站地图: union facilities and industrial parks on a map.
 #[derive(Parser)]
 #[command(version, about)]

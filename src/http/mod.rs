@@ -87,11 +87,7 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
         .route("/nearest", get(handlers::nearest))
         .route("/places", get(handlers::places))
         .route("/config", get(handlers::config))
-        .route("/coverage/parks", get(coverage::parks))
-        .route("/coverage/grid", get(coverage::grid))
-        .route("/coverage/catchments", get(coverage::catchments))
-        .route("/coverage/summary", get(coverage::summary))
-        .route("/siting", axum::routing::post(coverage::siting))
+        .merge(analyses())
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed);
     let files = ServeDir::new(web_dir)
@@ -111,15 +107,27 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
                 .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
                 .allow_headers(Any),
         )
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
-        ))
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(ApiError::Internal(
                 "handler panicked".into(),
             ))
         }))
+}
+
+/// The coverage analyses and siting: the only routes that can take long, so the
+/// only ones behind a timeout (a timer per request costs the cheap routes a fifth
+/// of their throughput).
+fn analyses() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/coverage/parks", get(coverage::parks))
+        .route("/coverage/grid", get(coverage::grid))
+        .route("/coverage/catchments", get(coverage::catchments))
+        .route("/coverage/summary", get(coverage::summary))
+        .route("/siting", axum::routing::post(coverage::siting))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains connections.

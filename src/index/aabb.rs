@@ -1,5 +1,6 @@
-//! Axis-aligned boxes around points on the unit sphere: the bounds both static
-//! trees (the packed nearest tree and the coverage k-d tree) prune with.
+//! Axis-aligned boxes around points on the unit sphere, in `f64`: the bounds the
+//! coverage k-d tree prunes with (the packed nearest tree keeps its own `f32`
+//! copies, column-wise, see `packed`).
 
 /// An axis-aligned box around points on the unit sphere, and the squared chord
 /// distances from a query point that prune a tree walk.

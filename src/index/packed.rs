@@ -9,18 +9,34 @@
 //!
 //! Layout (after flatbush): the items sorted along a Hilbert curve, then each
 //! level of nodes over groups of [`NODE_SIZE`] children, all in flat arrays. The
-//! query is the classic best-first search: a min-heap of nodes and items keyed by
-//! squared chord distance (a lower bound for nodes, exact for items); items come
-//! out in exact nearest-first order.
+//! children of one node sit together in a [`Block`], column by column in `f32`,
+//! so one pass computes all sixteen lower bounds (the compiler vectorises it).
+//! `f32` boxes are rounded outward and widened by [`SLACK`], and every bound is
+//! shrunk by a relative [`BOUND_MARGIN`]: a node's bound never exceeds the exact
+//! distance of anything under it, so answers stay exact (items are measured in
+//! `f64`, with the same arithmetic as the brute force in the tests).
+//!
+//! The query is the classic best-first search: a min-heap of nodes and items keyed
+//! by squared chord distance (a lower bound for nodes, exact for items); items come
+//! out in exact nearest-first order. When the caller promises to take the first
+//! `k`, items never enter the heap: the `k` best so far sit in a short sorted list,
+//! and the walk ends when no node can beat the k-th.
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use super::Aabb;
-
 /// Children per node.
 pub const NODE_SIZE: usize = 16;
+
+/// How far `f32` node boxes are widened beyond their rounded-outward corners:
+/// more than the rounding of a query point to `f32` (2⁻²⁴ on the unit sphere) and of
+/// one subtraction, about 6 m on the ground.
+const SLACK: f32 = 1e-6;
+
+/// Relative shrink of every `f32` lower bound, more than the rounding of three
+/// squares and two sums in `f32`.
+const BOUND_MARGIN: f64 = 1.0 - 1e-6;
 
 /// What a query wants: all of `amenities`, and any of `layers` (bit sets).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,17 +64,87 @@ pub struct Item {
     pub mask: u32,
 }
 
+/// The boxes and masks of up to [`NODE_SIZE`] sibling nodes, column-wise. An unused
+/// slot has an empty box and mask 0, so no query admits it.
 #[derive(Clone, Copy, Debug)]
-struct Node {
-    bounds: Aabb,
+#[repr(C, align(64))]
+struct Block {
+    lo: [[f32; NODE_SIZE]; 3],
+    hi: [[f32; NODE_SIZE]; 3],
+    mask: [u32; NODE_SIZE],
+}
+
+impl Block {
+    const EMPTY: Block = Block {
+        lo: [[f32::INFINITY; NODE_SIZE]; 3],
+        hi: [[f32::NEG_INFINITY; NODE_SIZE]; 3],
+        mask: [0; NODE_SIZE],
+    };
+
+    /// A block over `nodes` (at most [`NODE_SIZE`]): each box rounded outward to
+    /// `f32` and widened by [`SLACK`].
+    fn new(nodes: &[Bounds]) -> Self {
+        let mut b = Block::EMPTY;
+        for (j, n) in nodes.iter().enumerate() {
+            for a in 0..3 {
+                b.lo[a][j] = down(n.lo[a]) - SLACK;
+                b.hi[a][j] = up(n.hi[a]) + SLACK;
+            }
+            b.mask[j] = n.mask;
+        }
+        b
+    }
+
+    /// Lower bounds (in `f32`, before [`BOUND_MARGIN`]) of the squared chord from
+    /// `q` to each slot's box.
+    #[inline]
+    fn lower_bounds(&self, q: [f32; 3]) -> [f32; NODE_SIZE] {
+        let mut out = [0.0f32; NODE_SIZE];
+        for ((lo, hi), q) in self.lo.iter().zip(&self.hi).zip(q) {
+            for ((o, lo), hi) in out.iter_mut().zip(lo).zip(hi) {
+                let d = (lo - q).max(q - hi).max(0.0);
+                *o += d * d;
+            }
+        }
+        out
+    }
+}
+
+/// The nearest `f32` at or below `v`.
+fn down(v: f64) -> f32 {
+    let f = v as f32;
+    if f64::from(f) > v { f.next_down() } else { f }
+}
+
+/// The nearest `f32` at or above `v`.
+fn up(v: f64) -> f32 {
+    let f = v as f32;
+    if f64::from(f) < v { f.next_up() } else { f }
+}
+
+/// A node's exact box and mask, while building.
+#[derive(Clone, Copy, Debug)]
+struct Bounds {
+    lo: [f64; 3],
+    hi: [f64; 3],
     mask: u32,
 }
 
-impl Node {
-    const EMPTY: Node = Node {
-        bounds: Aabb::EMPTY,
+impl Bounds {
+    const EMPTY: Bounds = Bounds {
+        lo: [f64::INFINITY; 3],
+        hi: [f64::NEG_INFINITY; 3],
         mask: 0,
     };
+
+    fn add(mut self, lo: &[f64; 3], hi: &[f64; 3], mask: u32) -> Self {
+        for a in 0..3 {
+            self.lo[a] = self.lo[a].min(lo[a]);
+            self.hi[a] = self.hi[a].max(hi[a]);
+        }
+        self.mask |= mask;
+        self
+    }
 }
 
 /// Whether a nearest walk goes on.
@@ -73,9 +159,10 @@ pub enum Walk {
 #[derive(Debug, Default)]
 pub struct PackedTree {
     items: Vec<Item>,
-    /// Nodes of all levels, lowest level first; `levels[l]` is the range of level l + 1.
-    nodes: Vec<Node>,
-    levels: Vec<std::ops::Range<usize>>,
+    /// `levels[l]`: the nodes of level `l + 1` (level 1 holds items), in blocks of
+    /// siblings: block `i` holds the children of node `i` of the level above. The
+    /// last level has a single block, the root's children.
+    levels: Vec<Vec<Block>>,
 }
 
 #[derive(Clone, Copy)]
@@ -148,53 +235,115 @@ fn chord2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
     super::sphere::chord2(a, b)
 }
 
+/// The `k` nearest admitted items seen so far, ascending by distance (k is small).
+struct Best {
+    k: usize,
+    found: Vec<(f64, u32)>,
+}
+
+impl Best {
+    /// The distance an item must not exceed to get in.
+    fn bound(&self, limit2: f64) -> f64 {
+        if self.found.len() >= self.k {
+            self.found[self.k - 1].0.min(limit2)
+        } else {
+            limit2
+        }
+    }
+
+    fn offer(&mut self, d2: f64, at: u32) {
+        let i = self.found.partition_point(|(b, _)| *b <= d2);
+        if i < self.k {
+            self.found.insert(i, (d2, at));
+            self.found.truncate(self.k);
+        }
+    }
+}
+
 impl PackedTree {
     /// Packs the items (any order) into a tree.
     pub fn new(mut items: Vec<Item>) -> Self {
         items.sort_by_cached_key(|i| hilbert_key(&i.xyz));
-        let mut nodes: Vec<Node> = Vec::new();
-        let mut levels = Vec::new();
-        // Level 1 over the items.
-        let mut below: Vec<Node> = items
+        let mut below: Vec<Bounds> = items
             .chunks(NODE_SIZE)
             .map(|group| {
-                group.iter().fold(Node::EMPTY, |mut n, it| {
-                    n.bounds.extend(&it.xyz);
-                    n.mask |= it.mask;
-                    n
-                })
+                group
+                    .iter()
+                    .fold(Bounds::EMPTY, |n, it| n.add(&it.xyz, &it.xyz, it.mask))
             })
             .collect();
+        let mut levels = Vec::new();
         while !below.is_empty() {
-            let start = nodes.len();
-            nodes.extend_from_slice(&below);
-            levels.push(start..nodes.len());
-            if below.len() == 1 {
+            levels.push(below.chunks(NODE_SIZE).map(Block::new).collect::<Vec<_>>());
+            if below.len() <= NODE_SIZE {
                 break;
             }
             below = below
                 .chunks(NODE_SIZE)
                 .map(|group| {
-                    group.iter().fold(Node::EMPTY, |n, c| Node {
-                        bounds: Aabb::union(n.bounds, c.bounds),
-                        mask: n.mask | c.mask,
-                    })
+                    group
+                        .iter()
+                        .fold(Bounds::EMPTY, |n, c| n.add(&c.lo, &c.hi, c.mask))
                 })
                 .collect();
         }
-        PackedTree {
-            items,
-            nodes,
-            levels,
+        PackedTree { items, levels }
+    }
+
+    /// The items under level-1 node `node`.
+    fn leaf(&self, node: usize) -> &[Item] {
+        let first = node * NODE_SIZE;
+        &self.items[first..(first + NODE_SIZE).min(self.items.len())]
+    }
+
+    /// Pushes the admitted children of node `node` of level `level + 1` (the root when
+    /// `level` is the top) whose bound is within `bound`.
+    fn push_children(
+        &self,
+        heap: &mut BinaryHeap<Queued>,
+        level: usize,
+        node: usize,
+        q: [f32; 3],
+        want: Want,
+        bound: f64,
+    ) {
+        let block = &self.levels[level - 1][node];
+        let lb = block.lower_bounds(q);
+        for (j, (lb, mask)) in lb.iter().zip(&block.mask).enumerate() {
+            let d2 = f64::from(*lb) * BOUND_MARGIN;
+            if want.admits(*mask) && d2 <= bound {
+                heap.push(Queued {
+                    d2,
+                    level: level as u32,
+                    index: (node * NODE_SIZE + j) as u32,
+                });
+            }
         }
+    }
+
+    /// The level-1 node reached from the root by always stepping into the admitted
+    /// child with the smallest bound; `None` at a dead end (a node's mask is the OR
+    /// of its children's, so it can admit a query no single child admits).
+    fn descend(&self, q: [f32; 3], want: Want) -> Option<usize> {
+        let mut node = 0;
+        for level in (1..=self.levels.len()).rev() {
+            let block = &self.levels[level - 1][node];
+            let lb = block.lower_bounds(q);
+            let (j, _) = (0..NODE_SIZE)
+                .filter(|&j| want.admits(block.mask[j]))
+                .map(|j| (j, lb[j]))
+                .min_by(|a, b| a.1.total_cmp(&b.1))?;
+            node = node * NODE_SIZE + j;
+        }
+        Some(node)
     }
 
     /// Calls `visit(item, squared chord)` for the items admitted by `want`, nearest
     /// first, until it returns [`Walk::Stop`] or the next is beyond `limit2`.
     ///
     /// `takes_first`: `Some(k)` promises that `visit` takes every item it is given and
-    /// stops after `k`. The walk then keeps the `k` nearest item distances seen so far
-    /// and pushes nothing farther than the k-th: far fewer heap operations.
+    /// stops after `k`. The walk then finds the `k` nearest without queueing items,
+    /// and hands them over at the end.
     pub fn nearest(
         &self,
         q: [f64; 3],
@@ -203,76 +352,90 @@ impl PackedTree {
         takes_first: Option<usize>,
         mut visit: impl FnMut(&Item, f64) -> Walk,
     ) {
-        let Some(top) = self.levels.last() else {
+        let top = self.levels.len();
+        if top == 0 || takes_first == Some(0) {
             return;
-        };
-        let k = takes_first.unwrap_or(usize::MAX);
-        // The k smallest item distances pushed so far, ascending (k is small).
-        let mut best: Vec<f64> = Vec::with_capacity(k.min(128));
-        let bound = |best: &Vec<f64>| {
-            if best.len() >= k {
-                best[best.len() - 1].min(limit2)
-            } else {
-                limit2
-            }
-        };
+        }
+        let qf = q.map(|v| v as f32);
         HEAP.with(|heap| {
             let mut heap = heap.borrow_mut();
             heap.clear();
-            let top_level = self.levels.len() as u32;
-            for i in top.clone() {
-                let n = &self.nodes[i];
-                if want.admits(n.mask) {
-                    heap.push(Queued {
-                        d2: n.bounds.min_d2(&q),
-                        level: top_level,
-                        index: (i - top.start) as u32,
-                    });
-                }
-            }
-            while let Some(e) = heap.pop() {
-                if e.d2 > bound(&best) {
-                    break;
-                }
-                if e.level == 0 {
-                    if let Walk::Stop = visit(&self.items[e.index as usize], e.d2) {
-                        break;
-                    }
-                    continue;
-                }
-                let first = e.index as usize * NODE_SIZE;
-                if e.level == 1 {
-                    let end = (first + NODE_SIZE).min(self.items.len());
-                    for (i, it) in self.items[first..end].iter().enumerate() {
-                        if want.admits(it.mask) {
-                            let d2 = chord2(&it.xyz, &q);
-                            if d2 <= bound(&best) {
-                                if takes_first.is_some() {
-                                    let at = best.partition_point(|b| *b <= d2);
-                                    best.insert(at, d2);
-                                    best.truncate(k);
+            self.push_children(&mut heap, top, 0, qf, want, limit2);
+            match takes_first {
+                Some(k) => {
+                    let mut best = Best {
+                        k,
+                        found: Vec::with_capacity(k.min(128) + 1),
+                    };
+                    let take_leaf = |best: &mut Best, node: usize| {
+                        let first = node * NODE_SIZE;
+                        for (i, it) in self.leaf(node).iter().enumerate() {
+                            if want.admits(it.mask) {
+                                let d2 = chord2(&it.xyz, &q);
+                                if d2 <= best.bound(limit2) {
+                                    best.offer(d2, (first + i) as u32);
                                 }
-                                heap.push(Queued {
-                                    d2,
-                                    level: 0,
-                                    index: (first + i) as u32,
-                                });
                             }
                         }
+                    };
+                    // A first bound before the search: the items of the leaf reached by
+                    // always stepping into the nearest admitted child. Far fewer nodes
+                    // get queued once `best` is full.
+                    let seed = self.descend(qf, want);
+                    if let Some(leaf) = seed {
+                        take_leaf(&mut best, leaf);
                     }
-                } else {
-                    let range = &self.levels[e.level as usize - 2];
-                    let end = (first + NODE_SIZE).min(range.len());
-                    for i in first..end {
-                        let n = &self.nodes[range.start + i];
-                        if want.admits(n.mask) {
-                            let d2 = n.bounds.min_d2(&q);
-                            if d2 <= bound(&best) {
-                                heap.push(Queued {
-                                    d2,
-                                    level: e.level - 1,
-                                    index: i as u32,
-                                });
+                    while let Some(e) = heap.pop() {
+                        let bound = best.bound(limit2);
+                        if e.d2 > bound {
+                            break;
+                        }
+                        let node = e.index as usize;
+                        if e.level == 1 {
+                            if seed != Some(node) {
+                                take_leaf(&mut best, node);
+                            }
+                        } else {
+                            let level = e.level as usize - 1;
+                            self.push_children(&mut heap, level, node, qf, want, bound);
+                        }
+                    }
+                    for (d2, at) in best.found {
+                        if let Walk::Stop = visit(&self.items[at as usize], d2) {
+                            break;
+                        }
+                    }
+                }
+                None => {
+                    while let Some(e) = heap.pop() {
+                        if e.d2 > limit2 {
+                            break;
+                        }
+                        let node = e.index as usize;
+                        match e.level {
+                            0 => {
+                                if let Walk::Stop = visit(&self.items[node], e.d2) {
+                                    break;
+                                }
+                            }
+                            1 => {
+                                let first = node * NODE_SIZE;
+                                for (i, it) in self.leaf(node).iter().enumerate() {
+                                    if want.admits(it.mask) {
+                                        let d2 = chord2(&it.xyz, &q);
+                                        if d2 <= limit2 {
+                                            heap.push(Queued {
+                                                d2,
+                                                level: 0,
+                                                index: (first + i) as u32,
+                                            });
+                                        }
+                                    }
+                                }
+                            }
+                            level => {
+                                let level = level as usize - 1;
+                                self.push_children(&mut heap, level, node, qf, want, limit2);
                             }
                         }
                     }
@@ -280,33 +443,35 @@ impl PackedTree {
             }
         });
     }
-}
 
-impl PackedTree {
     /// How many items admitted by `want` lie within the squared chord `r2` of `q`
     /// (edge included): a depth-first walk that skips subtrees out of reach.
     pub fn count_within(&self, q: [f64; 3], want: Want, r2: f64) -> usize {
-        let Some(top) = self.levels.last() else {
+        let top = self.levels.len();
+        if top == 0 {
             return 0;
-        };
-        let top_level = self.levels.len();
-        let mut stack: Vec<(usize, usize)> = (0..top.len()).map(|i| (top_level, i)).collect();
+        }
+        let qf = q.map(|v| v as f32);
+        // (level of the children, parent index): the children are block `parent` of that level.
+        let mut stack: Vec<(usize, usize)> = vec![(top, 0)];
         let mut count = 0;
-        while let Some((level, index)) = stack.pop() {
-            let node = &self.nodes[self.levels[level - 1].start + index];
-            if !want.admits(node.mask) || node.bounds.min_d2(&q) > r2 {
-                continue;
-            }
-            let first = index * NODE_SIZE;
-            if level == 1 {
-                let end = (first + NODE_SIZE).min(self.items.len());
-                count += self.items[first..end]
-                    .iter()
-                    .filter(|it| want.admits(it.mask) && chord2(&it.xyz, &q) <= r2)
-                    .count();
-            } else {
-                let end = (first + NODE_SIZE).min(self.levels[level - 2].len());
-                stack.extend((first..end).map(|i| (level - 1, i)));
+        while let Some((level, parent)) = stack.pop() {
+            let block = &self.levels[level - 1][parent];
+            let lb = block.lower_bounds(qf);
+            for (j, (lb, mask)) in lb.iter().zip(&block.mask).enumerate() {
+                if !want.admits(*mask) || f64::from(*lb) * BOUND_MARGIN > r2 {
+                    continue;
+                }
+                let node = parent * NODE_SIZE + j;
+                if level == 1 {
+                    count += self
+                        .leaf(node)
+                        .iter()
+                        .filter(|it| want.admits(it.mask) && chord2(&it.xyz, &q) <= r2)
+                        .count();
+                } else {
+                    stack.push((level - 1, node));
+                }
             }
         }
         count
