@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
-use waystation::geodata::{self, generate::GenOptions};
+use waystation::geodata::{self, generate::GenOptions, snapshot};
 use waystation::http::{self, AppState, Basemap};
 use waystation::index::Atlas;
 
@@ -160,17 +160,34 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let data_dir = args.data.clone();
         tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
-            match geodata::load_dir(&data_dir) {
+            let (loaded, from) = match snapshot::read(&data_dir) {
+                Ok(data) => (Ok(data), "snapshot"),
+                Err(why) => {
+                    if !matches!(why, snapshot::SnapshotError::Stale) {
+                        tracing::warn!("{why}; reading the GeoJSON");
+                    }
+                    (geodata::load_dir(&data_dir), "GeoJSON")
+                }
+            };
+            match loaded {
                 Ok(data) => {
                     let counts = (data.facilities.len(), data.parks.len());
-                    state.set_atlas(Atlas::new(data));
+                    let atlas = state.set_atlas(Atlas::new(data));
                     tracing::info!(
                         facilities = counts.0,
                         parks = counts.1,
                         seconds = started.elapsed().as_secs_f64(),
-                        "data loaded from {}; ready",
+                        "data loaded from {} ({from}); ready",
                         data_dir.display()
                     );
+                    if from == "GeoJSON" {
+                        match snapshot::write(&data_dir, atlas.data()) {
+                            Ok(path) => tracing::info!("wrote {}", path.display()),
+                            Err(e) => tracing::warn!(
+                                "no snapshot written (next start reads the GeoJSON again): {e}"
+                            ),
+                        }
+                    }
                 }
                 Err(e) => {
                     let _ =

@@ -7,6 +7,7 @@ mod common;
 use std::collections::HashMap;
 use std::io::Cursor;
 use std::sync::Arc;
+use waystation::model::Shared;
 
 use axum::Router;
 use axum::body::Body;
@@ -20,7 +21,8 @@ use waystation::http::{AppState, Basemap, router};
 use waystation::index::{Atlas, sphere};
 use waystation::model::hours::{Calendar, Schedules};
 use waystation::model::{
-    AmenitySet, Facility, Layer, LonLat, Park, ParkCounts, PositionAccuracy, Provenance,
+    AmenitySet, Facility, FacilityText, Layer, LonLat, Park, ParkCounts, PositionAccuracy,
+    Provenance, TextFields,
 };
 
 fn header_of(r: &axum::http::Response<Body>, name: header::HeaderName) -> String {
@@ -67,7 +69,7 @@ async fn post_json(
 
 fn provenance() -> Provenance {
     Provenance {
-        source: Arc::from("tests/coverage.rs"),
+        source: Shared::new("tests/coverage.rs"),
         position_accuracy: PositionAccuracy::Approximate,
         synthetic: true,
         updated: None,
@@ -81,17 +83,17 @@ fn app_with(facilities: &[(Layer, LonLat)], parks: &[(LonLat, u32)]) -> Router {
         .iter()
         .enumerate()
         .map(|(i, (layer, p))| Facility {
-            id: format!("t-f{i}").into(),
+            text: FacilityText::new(TextFields {
+                id: &format!("t-f{i}"),
+                name: &format!("测试设施{i}"),
+                ..TextFields::default()
+            }),
             layer: *layer,
             position: *p,
-            name: format!("测试设施{i}").into(),
-            name_en: None,
-            address: None,
             city: None,
             district: None,
             amenities: AmenitySet::default(),
             hours: None,
-            phone: None,
             operator: None,
             grade: None,
             provenance: provenance(),
@@ -540,7 +542,7 @@ async fn catchments_rings_and_cells() {
         .facilities
         .iter()
         .filter(|f| f.layer == Layer::CourierStation)
-        .map(|f| (&*f.id, f.position))
+        .map(|f| (f.id(), f.position))
         .collect();
     for (ring, cell) in rings.iter().zip(&cells) {
         let id = ring["properties"]["facility_id"].as_str().unwrap();

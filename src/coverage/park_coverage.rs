@@ -10,6 +10,7 @@
 //!    when the parks are many;
 //! 3. [`sort`] by the requested key, nulls last, ties by park order.
 
+use crate::model::Shared;
 use std::cmp::Ordering;
 use std::str::FromStr;
 
@@ -46,7 +47,7 @@ impl ParkFilter {
             .min_workers
             .is_none_or(|min| park.counts.workers.is_some_and(|w| w >= min));
         let bbox_ok = self.bbox.is_none_or(|b| b.contains(park.position));
-        let named = |want: &Option<String>, have: &Option<std::sync::Arc<str>>| {
+        let named = |want: &Option<String>, have: &Option<Shared>| {
             want.as_deref()
                 .is_none_or(|w| have.as_deref().is_some_and(|h| h == w))
         };

@@ -6,9 +6,9 @@
 //! with both worker and member counts, the share of workers within reach over parks with
 //! a worker count. Each share is `None` when no park has what it needs.
 
+use crate::model::Shared;
 use std::collections::BTreeMap;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use super::{FacilityLayer, ParkCoverage, ParkFilter, PerLayer, Radii};
 use crate::index::Atlas;
@@ -40,9 +40,9 @@ impl FromStr for GroupBy {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Group {
     /// The city (`None` for the whole, or for features with no city).
-    pub city: Option<Arc<str>>,
+    pub city: Option<Shared>,
     /// The district (when grouping by district).
-    pub district: Option<Arc<str>>,
+    pub district: Option<Shared>,
     /// Parks.
     pub parks: u32,
     /// Enterprises (parks with a known count).
@@ -70,7 +70,7 @@ fn share(part: u64, whole: u64) -> Option<f64> {
 }
 
 impl Group {
-    fn new(city: Option<Arc<str>>, district: Option<Arc<str>>) -> Self {
+    fn new(city: Option<Shared>, district: Option<Shared>) -> Self {
         Group {
             city,
             district,
@@ -138,7 +138,7 @@ pub struct Summary {
     pub total: Group,
 }
 
-type Key = (Option<Arc<str>>, Option<Arc<str>>);
+type Key = (Option<Shared>, Option<Shared>);
 
 /// Sums the parks' coverage rows (see [`super::parks`]) into groups, and counts the
 /// facilities that pass the place conditions of `filter` (bbox, city, district) into
@@ -151,11 +151,11 @@ pub fn summarise(
     group_by: GroupBy,
     filter: &ParkFilter,
 ) -> Summary {
-    let key = |c: &Option<Arc<str>>, d: &Option<Arc<str>>| -> Key {
+    let key = |c: &Option<Shared>, d: &Option<Shared>| -> Key {
         match group_by {
             GroupBy::All => (None, None),
-            GroupBy::City => (c.clone(), None),
-            GroupBy::District => (c.clone(), d.clone()),
+            GroupBy::City => (*c, None),
+            GroupBy::District => (*c, *d),
         }
     };
     // `None` sorts first in a BTreeMap; named groups should lead.
@@ -165,7 +165,7 @@ pub fn summarise(
         let p = atlas.park(row.park);
         let k = key(&p.city, &p.district);
         groups
-            .entry((k.0.is_none(), k.clone()))
+            .entry((k.0.is_none(), k))
             .or_insert_with(|| Group::new(k.0, k.1))
             .add_park(atlas, row, radii);
         total.add_park(atlas, row, radii);
@@ -174,7 +174,7 @@ pub fn summarise(
         let Ok(l) = FacilityLayer::new(f.layer) else {
             continue;
         };
-        let named = |want: &Option<String>, have: &Option<Arc<str>>| {
+        let named = |want: &Option<String>, have: &Option<Shared>| {
             want.as_deref().is_none_or(|w| have.as_deref() == Some(w))
         };
         let inside = filter.bbox.is_none_or(|b| b.contains(f.position));

@@ -2,7 +2,7 @@
 //! with partly known counts, clustered so radius counts are not all 0, with some near
 //! the poles and the antimeridian.
 
-use std::sync::Arc;
+use crate::model::Shared;
 
 use proptest::prelude::*;
 
@@ -10,13 +10,13 @@ use crate::geodata::Dataset;
 use crate::index::Atlas;
 use crate::model::hours::{Calendar, Schedules};
 use crate::model::{
-    AmenitySet, Facility, Layer, LonLat, Park, ParkCounts, PositionAccuracy, Provenance,
-    UnionStatus,
+    AmenitySet, Facility, FacilityText, Layer, LonLat, Park, ParkCounts, PositionAccuracy,
+    Provenance, TextFields, UnionStatus,
 };
 
 fn provenance() -> Provenance {
     Provenance {
-        source: Arc::from("test"),
+        source: Shared::new("test"),
         position_accuracy: PositionAccuracy::Approximate,
         synthetic: true,
         updated: None,
@@ -27,13 +27,14 @@ fn provenance() -> Provenance {
 /// A facility with nothing but a layer and a place.
 pub fn facility(i: usize, layer: Layer, p: LonLat) -> Facility {
     Facility {
-        id: format!("f{i}").into(),
+        text: FacilityText::new(TextFields {
+            id: &format!("f{i}"),
+            name: &format!("设施{i}"),
+            ..TextFields::default()
+        }),
         layer,
         position: p,
-        name: format!("设施{i}").into(),
-        name_en: None,
-        address: None,
-        city: Some(Arc::from(if i.is_multiple_of(2) {
+        city: Some(Shared::new(if i.is_multiple_of(2) {
             "甲市"
         } else {
             "乙市"
@@ -41,7 +42,6 @@ pub fn facility(i: usize, layer: Layer, p: LonLat) -> Facility {
         district: None,
         amenities: AmenitySet::default(),
         hours: None,
-        phone: None,
         operator: None,
         grade: None,
         provenance: provenance(),
@@ -60,12 +60,12 @@ pub fn park(i: usize, p: LonLat, workers: Option<u32>, members: Option<u32>) -> 
         id: format!("p{i}").into(),
         name: format!("园区{i}").into(),
         name_en: None,
-        city: Some(Arc::from(if i.is_multiple_of(3) {
+        city: Some(Shared::new(if i.is_multiple_of(3) {
             "甲市"
         } else {
             "乙市"
         })),
-        district: Some(Arc::from(if i.is_multiple_of(2) {
+        district: Some(Shared::new(if i.is_multiple_of(2) {
             "东区"
         } else {
             "西区"

@@ -9,22 +9,23 @@
 //!
 //! A dataset with any problem is refused whole: the server never starts on half the data.
 
+use crate::model::Shared;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::{DefaultHasher, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use chrono::NaiveDate;
 use geo::Centroid;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::ids::IdIndex;
 use crate::model::hours::{Calendar, Schedules};
 use crate::model::{
-    Amenity, AmenitySet, Facility, Grade, Layer, LonLat, Park, ParkCounts, ParkType, Provenance,
-    UnionStatus,
+    Amenity, AmenitySet, Facility, FacilityText, Grade, Layer, LonLat, Park, ParkCounts, ParkType,
+    Provenance, TextFields, UnionStatus,
 };
 
 /// The holiday calendar's file name inside a data directory.
@@ -89,29 +90,44 @@ pub struct Dataset {
     pub parks: Vec<Park>,
     /// The distinct opening-hours expressions and the holiday calendar.
     pub schedules: Schedules,
-    ids: HashMap<Box<str>, FeatureRef>,
+    ids: IdIndex,
     fingerprint: u64,
 }
 
 impl Dataset {
     /// Finds a feature by id.
     pub fn get(&self, id: &str) -> Option<FeatureRef> {
-        self.ids.get(id).copied()
+        self.ids.get(id, &self.facilities, &self.parks)
+    }
+
+    /// A dataset read back from a snapshot of a validated one.
+    pub(super) fn restored(
+        facilities: Vec<Facility>,
+        parks: Vec<Park>,
+        schedules: Schedules,
+        fingerprint: u64,
+    ) -> Self {
+        let ids = IdIndex::of(&facilities, &parks);
+        Dataset {
+            facilities,
+            parks,
+            schedules,
+            ids,
+            fingerprint,
+        }
     }
 
     /// A dataset built in code rather than read from files (tests, benchmarks).
     /// It is not validated: [`load_dir`] is the checked path.
     pub fn from_parts(facilities: Vec<Facility>, parks: Vec<Park>, schedules: Schedules) -> Self {
-        let mut ids = HashMap::new();
         let mut hasher = DefaultHasher::new();
-        for (i, f) in facilities.iter().enumerate() {
-            hasher.write(f.id.as_bytes());
-            ids.insert(f.id.clone(), FeatureRef::Facility(i as u32));
+        for f in &facilities {
+            hasher.write(f.id().as_bytes());
         }
-        for (i, p) in parks.iter().enumerate() {
+        for p in &parks {
             hasher.write(p.id.as_bytes());
-            ids.insert(p.id.clone(), FeatureRef::Park(i as u32));
         }
+        let ids = IdIndex::of(&facilities, &parks);
         Dataset {
             facilities,
             parks,
@@ -220,6 +236,25 @@ impl<'de: 'a, 'a> Deserialize<'de> for Props<'a> {
     }
 }
 
+/// The `*.geojson` files of `dir`, sorted.
+pub(super) fn data_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "geojson"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The holiday calendar of `dir` (`holidays_cn.json`), else the bundled one.
+pub(super) fn read_calendar(dir: &Path) -> Result<Calendar, String> {
+    match std::fs::read_to_string(dir.join(CALENDAR_FILE)) {
+        Ok(text) => Calendar::from_json(&text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Calendar::bundled()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Loads and validates every `*.geojson` file of `dir`, and its holiday calendar
 /// (`holidays_cn.json`, else the one bundled into the binary).
 pub fn load_dir(dir: &Path) -> Result<Dataset, LoadError> {
@@ -227,12 +262,7 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, LoadError> {
         dir: dir.to_owned(),
         source,
     };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io_err)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "geojson"))
-        .collect();
-    files.sort();
+    let files = data_files(dir).map_err(io_err)?;
 
     let mut problems = Vec::new();
     let mut hasher = DefaultHasher::new();
@@ -258,7 +288,7 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, LoadError> {
         facilities: Vec::new(),
         parks: Vec::new(),
         schedules: Schedules::new(calendar),
-        ids: HashMap::new(),
+        ids: IdIndex::default(),
         invalid_ids: HashSet::new(),
         strings: HashMap::new(),
         problems,
@@ -285,11 +315,11 @@ struct Builder {
     facilities: Vec<Facility>,
     parks: Vec<Park>,
     schedules: Schedules,
-    ids: HashMap<Box<str>, FeatureRef>,
+    ids: IdIndex,
     /// Ids of refused features (valid ones are in `ids`), to report duplicates of them too.
     invalid_ids: HashSet<Box<str>>,
     /// Repeated strings (city, operator, source, dates) are stored once.
-    strings: HashMap<Box<str>, Arc<str>>,
+    strings: HashMap<Box<str>, Shared>,
     problems: Vec<Problem>,
 }
 
@@ -356,7 +386,8 @@ impl Builder {
             f.problem_at("id", format!("feature id {top} differs from properties.id"));
         }
         if let Some(id) = &id
-            && (self.ids.contains_key(id.as_str()) || self.invalid_ids.contains(id.as_str()))
+            && (self.ids.get(id, &self.facilities, &self.parks).is_some()
+                || self.invalid_ids.contains(id.as_str()))
         {
             f.problem_at(
                 "id",
@@ -421,11 +452,7 @@ impl Builder {
             return;
         }
         if let Some(target) = target {
-            let id = match target {
-                FeatureRef::Facility(i) => self.facilities[i as usize].id.clone(),
-                FeatureRef::Park(i) => self.parks[i as usize].id.clone(),
-            };
-            self.ids.insert(id, target);
+            self.ids.insert(target, &self.facilities, &self.parks);
         }
     }
 }
@@ -513,7 +540,7 @@ impl Fields<'_> {
         v
     }
 
-    fn shared(&mut self, key: &str, strings: &mut HashMap<Box<str>, Arc<str>>) -> Option<Arc<str>> {
+    fn shared(&mut self, key: &str, strings: &mut HashMap<Box<str>, Shared>) -> Option<Shared> {
         let s = self.optional_str(key)?;
         Some(intern(strings, &s))
     }
@@ -523,7 +550,7 @@ impl Fields<'_> {
         s.parse().map_err(|e| self.problem(key, e)).ok()
     }
 
-    fn date(&mut self, key: &str, strings: &mut HashMap<Box<str>, Arc<str>>) -> Option<Arc<str>> {
+    fn date(&mut self, key: &str, strings: &mut HashMap<Box<str>, Shared>) -> Option<Shared> {
         let s = self.optional_str(key)?;
         match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
             Ok(_) => Some(intern(strings, &s)),
@@ -548,7 +575,7 @@ impl Fields<'_> {
         }
     }
 
-    fn provenance(&mut self, strings: &mut HashMap<Box<str>, Arc<str>>) -> Option<Provenance> {
+    fn provenance(&mut self, strings: &mut HashMap<Box<str>, Shared>) -> Option<Provenance> {
         let source = self.required_str("source");
         let accuracy = match self.optional_str("position_accuracy") {
             Some(s) => s
@@ -592,7 +619,7 @@ impl Fields<'_> {
         position: LonLat,
         provenance: Provenance,
         schedules: &mut Schedules,
-        strings: &mut HashMap<Box<str>, Arc<str>>,
+        strings: &mut HashMap<Box<str>, Shared>,
     ) -> Option<Facility> {
         let id = self.optional_str("id");
         let name = self.required_str("name");
@@ -608,18 +635,25 @@ impl Fields<'_> {
             self.problem("grade", "only fitness stations have a grade".into());
         }
         self.layer_matches(layer);
+        let (name_en, address, phone) = (
+            self.optional_str("name_en"),
+            self.optional_str("address"),
+            self.optional_str("phone"),
+        );
         Some(Facility {
-            id: id?.into(),
+            text: FacilityText::new(TextFields {
+                id: &id?,
+                name: &name?,
+                name_en: name_en.as_deref(),
+                address: address.as_deref(),
+                phone: phone.as_deref(),
+            }),
             layer,
             position,
-            name: name?.into(),
-            name_en: self.optional_str("name_en").map(Into::into),
-            address: self.optional_str("address").map(Into::into),
             city: self.shared("city", strings),
             district: self.shared("district", strings),
             amenities,
             hours,
-            phone: self.optional_str("phone").map(Into::into),
             operator: self.shared("operator", strings),
             grade,
             provenance,
@@ -661,7 +695,7 @@ impl Fields<'_> {
         &mut self,
         position: LonLat,
         provenance: Provenance,
-        strings: &mut HashMap<Box<str>, Arc<str>>,
+        strings: &mut HashMap<Box<str>, Shared>,
     ) -> Option<Park> {
         let id = self.optional_str("id");
         let name = self.required_str("name");
@@ -716,12 +750,12 @@ impl Fields<'_> {
     }
 }
 
-fn intern(strings: &mut HashMap<Box<str>, Arc<str>>, s: &str) -> Arc<str> {
+fn intern(strings: &mut HashMap<Box<str>, Shared>, s: &str) -> Shared {
     if let Some(a) = strings.get(s) {
-        return a.clone();
+        return *a;
     }
-    let a: Arc<str> = Arc::from(s);
-    strings.insert(s.into(), a.clone());
+    let a: Shared = Shared::new(s);
+    strings.insert(s.into(), a);
     a
 }
 

@@ -3,6 +3,8 @@
 pub mod cities;
 pub mod coords;
 pub mod generate;
+mod ids;
 mod load;
+pub mod snapshot;
 
 pub use load::{CALENDAR_FILE, Dataset, FeatureRef, LoadError, Problem, load_dir};

@@ -492,8 +492,8 @@ pub async fn catchments(
         for c in &cs {
             let f = atlas.facility(c.facility);
             let props = |kind: &'static str, cut_by: Option<u32>| CatchmentProps {
-                facility_id: &f.id,
-                name: &f.name,
+                facility_id: f.id(),
+                name: f.name(),
                 layer: layer.id(),
                 kind,
                 radius_m: r.metres(),
@@ -504,10 +504,14 @@ pub async fn catchments(
                 ring, cell, cut_by, ..
             } = c;
             if kind != Kind::Voronoi {
-                features.push(polygon(format!("ring:{}", f.id), ring, props("ring", None)));
+                features.push(polygon(
+                    format!("ring:{}", f.id()),
+                    ring,
+                    props("ring", None),
+                ));
             }
             if kind != Kind::Ring {
-                let id = format!("voronoi:{}", f.id);
+                let id = format!("voronoi:{}", f.id());
                 features.push(polygon(id, cell, props("voronoi", Some(*cut_by))));
             }
         }

@@ -34,7 +34,7 @@ pub fn hit<'a>(atlas: &'a Atlas, origin: LonLat, hit: &Hit) -> Feature<'a, impl 
         distance_m: hit.distance_m.round() as u64,
         bearing_deg: (sphere::initial_bearing_deg(origin, f.position) * 10.0).round() / 10.0,
         open_now: hit.open,
-        links: nav_links(f.position, &f.name),
+        links: nav_links(f.position, f.name()),
     };
     facility(atlas, f, extra)
 }
@@ -163,20 +163,20 @@ pub fn facility<'a, X: Serialize + 'a>(
 ) -> Feature<'a, impl Serialize + 'a> {
     let schedules = &atlas.data().schedules;
     Feature {
-        id: &f.id,
+        id: f.id(),
         point: f.position,
         raw_geometry: None,
         properties: FacilityProps {
-            id: &f.id,
+            id: f.id(),
             layer: f.layer.id(),
-            name: &f.name,
-            name_en: f.name_en.as_deref(),
-            address: f.address.as_deref(),
+            name: f.name(),
+            name_en: f.name_en(),
+            address: f.address(),
             city: f.city.as_deref(),
             district: f.district.as_deref(),
             amenities: Amenities(f.amenities),
             opening_hours: f.hours.map(|h| schedules.text(h)),
-            phone: f.phone.as_deref(),
+            phone: f.phone(),
             operator: f.operator.as_deref(),
             grade: f.grade,
             provenance: (&f.provenance).into(),

@@ -160,7 +160,7 @@ pub async fn feature(State(state): State<Arc<AppState>>, Path(id): Path<String>)
                 .and_then(|h| atlas.data().schedules.is_open(h, Utc::now()));
             let detail = Detail {
                 open_now,
-                links: nav_links(f.position, &f.name),
+                links: nav_links(f.position, f.name()),
             };
             serde_json::to_vec(&geojson::facility(atlas, f, detail))
         }

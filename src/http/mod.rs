@@ -72,9 +72,10 @@ impl AppState {
         state
     }
 
-    /// Installs the loaded data (once; later calls are ignored).
-    pub fn set_atlas(&self, atlas: Atlas) {
-        let _ = self.atlas.set(Arc::new(atlas));
+    /// Installs the loaded data (once; later calls are ignored) and returns what is
+    /// installed.
+    pub fn set_atlas(&self, atlas: Atlas) -> Arc<Atlas> {
+        self.atlas.get_or_init(|| Arc::new(atlas)).clone()
     }
 }
 

@@ -132,6 +132,9 @@ pub(crate) fn brute_force(atlas: &Atlas, q: &NearestQuery) -> Vec<(u32, f64)> {
 pub(crate) fn assert_same(hits: &[Hit], expected: &[(u32, f64)], max: Option<f64>) {
     // A point right at the distance limit may fall either side of it by rounding.
     let near_limit = |d: f64| max.is_some_and(|m| (d - m).abs() < 1e-6 * m.max(1.0));
+    // Within a few thousand km of the antipode both formulas (asin of the chord,
+    // haversine) lose digits: metres from half a chord near 1 are ill-conditioned.
+    let close = |a: f64, b: f64| (a - b).abs() < if a.max(b) > 19_000_000.0 { 1e-2 } else { 1e-6 };
     let got: Vec<(u32, f64)> = hits.iter().map(|h| (h.facility, h.distance_m)).collect();
     if got.len() != expected.len() {
         let extra = if got.len() > expected.len() {
@@ -146,18 +149,16 @@ pub(crate) fn assert_same(hits: &[Hit], expected: &[(u32, f64)], max: Option<f64
     }
     for (g, e) in got.iter().zip(expected) {
         assert!(
-            (g.1 - e.1).abs() < 1e-6,
+            close(g.1, e.1),
             "distance {} vs {}\ngot {got:?}\nexpected {expected:?}",
             g.1,
             e.1
         );
         if g.0 != e.0 {
             // A tie: the expected facility must be at the same distance.
-            let tied = expected
-                .iter()
-                .any(|x| x.0 == g.0 && (x.1 - g.1).abs() < 1e-6);
+            let tied = expected.iter().any(|x| x.0 == g.0 && close(x.1, g.1));
             assert!(
-                tied || (g.1 - e.1).abs() < 1e-6,
+                tied || close(g.1, e.1),
                 "got {got:?}\nexpected {expected:?}"
             );
         }
@@ -230,7 +231,7 @@ fn longitude_is_not_latitude() {
         open_now: false,
         max_distance_m: None,
     });
-    assert_eq!(atlas.facility(hits[0].facility).id.as_ref(), "f0");
+    assert_eq!(atlas.facility(hits[0].facility).id(), "f0");
     assert!(
         (hits[0].distance_m - 76_700.0).abs() < 500.0,
         "{}",

@@ -114,6 +114,10 @@ impl AmenitySet {
     pub fn bits(self) -> u32 {
         self.0
     }
+    /// The set of [`AmenitySet::bits`]; bits beyond the vocabulary are dropped.
+    pub fn from_bits(bits: u32) -> Self {
+        AmenitySet(bits & ((1u32 << Amenity::ALL.len()) - 1))
+    }
 }
 
 impl FromIterator<Amenity> for AmenitySet {

@@ -90,6 +90,11 @@ impl HoursId {
     pub fn index(self) -> usize {
         self.0 as usize
     }
+
+    /// The handle at position `i` (the caller checks it is in its table's range).
+    pub(crate) fn from_index(i: usize) -> Self {
+        HoursId(i as u32)
+    }
 }
 
 struct Schedule {

@@ -5,6 +5,7 @@
 //! - [`position`]: a validated WGS-84 position ([`LonLat`]) and position accuracy.
 //! - [`facility`] and [`park`]: the two kinds of feature.
 //! - [`hours`]: opening hours and China's holiday calendar.
+//! - [`Shared`]: strings many records repeat, stored once.
 
 mod amenity;
 mod facility;
@@ -12,9 +13,11 @@ pub mod hours;
 mod layer;
 mod park;
 mod position;
+mod shared;
 
 pub use amenity::{Amenity, AmenitySet, UnknownAmenity};
-pub use facility::{Facility, Grade};
+pub use facility::{Facility, FacilityText, Grade, TextFields};
 pub use layer::{Layer, LayerSet, UnknownLayer};
 pub use park::{Park, ParkCounts, ParkType, UnionStatus};
 pub use position::{CoordError, LonLat, PositionAccuracy, Provenance};
+pub use shared::Shared;

@@ -4,15 +4,15 @@
 //! Linyi's Lanshan district the reported unionisation rate was 61.3 % but a field
 //! count found about 40 %.
 
+use super::Shared;
 use std::str::FromStr;
-use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{LonLat, Provenance};
 
 /// What kind of park.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ParkType {
     /// 工业园区
@@ -53,7 +53,7 @@ impl FromStr for ParkType {
 }
 
 /// Whether the park's enterprises have unions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnionStatus {
     /// No enterprise has a union (未建会).
@@ -115,9 +115,9 @@ pub struct Park {
     /// English name, when known.
     pub name_en: Option<Box<str>>,
     /// City.
-    pub city: Option<Arc<str>>,
+    pub city: Option<Shared>,
     /// District.
-    pub district: Option<Arc<str>>,
+    pub district: Option<Shared>,
     /// Kind of park.
     pub park_type: Option<ParkType>,
     /// The counts behind the status.
@@ -125,9 +125,9 @@ pub struct Park {
     /// Derived from the counts when they are given, else as reported.
     pub union_status: Option<UnionStatus>,
     /// When the park union was founded.
-    pub union_founded: Option<Arc<str>>,
+    pub union_founded: Option<Shared>,
     /// When the counts were taken.
-    pub counts_as_of: Option<Arc<str>>,
+    pub counts_as_of: Option<Shared>,
     /// A representative point (the point itself, or the centroid of a polygon).
     pub position: LonLat,
     /// The geometry as given (Point, Polygon or MultiPolygon), re-emitted unchanged.

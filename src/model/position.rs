@@ -1,8 +1,8 @@
 //! A validated WGS-84 position and the provenance every feature carries.
 
+use super::Shared;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 
 /// Why a pair of numbers is not a WGS-84 position.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -126,13 +126,13 @@ impl fmt::Display for PositionAccuracy {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Provenance {
     /// The report, import file or edit the feature comes from.
-    pub source: Arc<str>,
+    pub source: Shared,
     /// How exact the position is.
     pub position_accuracy: PositionAccuracy,
     /// Generated demo data.
     pub synthetic: bool,
     /// When the record was last updated (`YYYY-MM-DD`).
-    pub updated: Option<Arc<str>>,
+    pub updated: Option<Shared>,
     /// Free-text notes (the reported facts).
     pub notes: Option<Box<str>>,
 }

@@ -1,0 +1,423 @@
+//! A binary snapshot of a validated [`Dataset`], next to the GeoJSON it was read
+//! from, so a restart skips parsing and validating a million features.
+//!
+//! The file (`.waystation.snapshot` in the data directory) starts with a key: a
+//! hash of the snapshot format, this build's version, and the name, size and
+//! modification time of every `*.geojson` file and of the holiday calendar. Any
+//! change to the data gives another key, and the snapshot is ignored (and written
+//! anew after the GeoJSON is loaded). A snapshot that cannot be read or does not
+//! check out is ignored the same way: the GeoJSON is always the source of truth.
+//!
+//! Layout (postcard): a [`Header`] with the shared strings and the distinct
+//! opening-hours texts, then one record per facility and per park, read one at a
+//! time straight into the in-memory records.
+
+use crate::model::Shared;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::Hasher;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::Dataset;
+use super::load::{CALENDAR_FILE, data_files, read_calendar};
+use crate::model::hours::{HoursId, Schedules};
+use crate::model::{
+    AmenitySet, Facility, FacilityText, Grade, Layer, LonLat, Park, ParkCounts, ParkType,
+    PositionAccuracy, Provenance, UnionStatus,
+};
+
+/// The snapshot's file name in the data directory.
+pub const SNAPSHOT_FILE: &str = ".waystation.snapshot";
+
+const MAGIC: &str = "waystation snapshot";
+/// Bump when the layout below changes.
+const FORMAT: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Header<'a> {
+    magic: &'a str,
+    key: u64,
+    fingerprint: u64,
+    #[serde(borrow)]
+    strings: Vec<&'a str>,
+    #[serde(borrow)]
+    schedules: Vec<&'a str>,
+    facilities: u32,
+    parks: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ProvenanceRec<'a> {
+    source: u32,
+    accuracy: &'a str,
+    synthetic: bool,
+    updated: u32,
+    notes: Option<&'a str>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct FacilityRec<'a> {
+    text: &'a str,
+    ends: [u32; 5],
+    present: u8,
+    layer: &'a str,
+    lon: f64,
+    lat: f64,
+    city: u32,
+    district: u32,
+    amenities: u32,
+    hours: Option<u32>,
+    operator: u32,
+    grade: Option<Grade>,
+    #[serde(borrow)]
+    provenance: ProvenanceRec<'a>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ParkRec<'a> {
+    id: &'a str,
+    name: &'a str,
+    name_en: Option<&'a str>,
+    city: u32,
+    district: u32,
+    park_type: Option<ParkType>,
+    counts: [Option<u32>; 4],
+    union_status: Option<UnionStatus>,
+    union_founded: u32,
+    counts_as_of: u32,
+    lon: f64,
+    lat: f64,
+    geometry: Option<&'a str>,
+    #[serde(borrow)]
+    provenance: ProvenanceRec<'a>,
+}
+
+/// Why a snapshot was not used (logged; the GeoJSON is loaded instead).
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// No snapshot, or one for other data or another build.
+    #[error("no snapshot for this data")]
+    Stale,
+    /// Reading or writing the file failed.
+    #[error("snapshot file: {0}")]
+    Io(#[from] std::io::Error),
+    /// The bytes do not decode or do not check out.
+    #[error("snapshot is damaged: {0}")]
+    Damaged(String),
+}
+
+fn damaged(e: impl std::fmt::Display) -> SnapshotError {
+    SnapshotError::Damaged(e.to_string())
+}
+
+/// The key of the data in `dir` as it is on disk now.
+fn key(dir: &Path) -> Result<u64, SnapshotError> {
+    let mut h = DefaultHasher::new();
+    h.write(MAGIC.as_bytes());
+    h.write_u32(FORMAT);
+    h.write(env!("CARGO_PKG_VERSION").as_bytes());
+    let files = data_files(dir).map_err(SnapshotError::Io)?;
+    for path in files.iter().chain([&dir.join(CALENDAR_FILE)]) {
+        h.write(path.as_os_str().as_encoded_bytes());
+        match std::fs::metadata(path) {
+            Ok(m) => {
+                h.write_u64(m.len());
+                let modified = m.modified()?;
+                let since = modified
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                h.write_u128(since.as_nanos());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => h.write_u8(0),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(h.finish())
+}
+
+/// Strings shared between records, numbered from 1 (0 = absent).
+#[derive(Default)]
+struct Table<'a> {
+    strings: Vec<&'a str>,
+    index: std::collections::HashMap<&'a str, u32>,
+}
+
+impl<'a> Table<'a> {
+    fn id(&mut self, s: Option<&'a str>) -> u32 {
+        let Some(s) = s else { return 0 };
+        if let Some(i) = self.index.get(s) {
+            return *i;
+        }
+        self.strings.push(s);
+        let i = self.strings.len() as u32;
+        self.index.insert(s, i);
+        i
+    }
+
+    fn provenance(&mut self, p: &'a Provenance) -> ProvenanceRec<'a> {
+        ProvenanceRec {
+            source: self.id(Some(&p.source)),
+            accuracy: p.position_accuracy.id(),
+            synthetic: p.synthetic,
+            updated: self.id(p.updated.as_deref()),
+            notes: p.notes.as_deref(),
+        }
+    }
+}
+
+/// Writes the snapshot of `data`, loaded from `dir` (atomically: a temporary file,
+/// then a rename).
+pub fn write(dir: &Path, data: &Dataset) -> Result<PathBuf, SnapshotError> {
+    let key = key(dir)?;
+    let mut table = Table::default();
+    let facilities: Vec<FacilityRec<'_>> = data
+        .facilities
+        .iter()
+        .map(|f| {
+            let (text, ends, present) = f.text.raw();
+            FacilityRec {
+                text,
+                ends,
+                present,
+                layer: f.layer.id(),
+                lon: f.position.lon(),
+                lat: f.position.lat(),
+                city: table.id(f.city.as_deref()),
+                district: table.id(f.district.as_deref()),
+                amenities: f.amenities.bits(),
+                hours: f.hours.map(|h| h.index() as u32),
+                operator: table.id(f.operator.as_deref()),
+                grade: f.grade,
+                provenance: table.provenance(&f.provenance),
+            }
+        })
+        .collect();
+    let parks: Vec<ParkRec<'_>> = data
+        .parks
+        .iter()
+        .map(|p| ParkRec {
+            id: &p.id,
+            name: &p.name,
+            name_en: p.name_en.as_deref(),
+            city: table.id(p.city.as_deref()),
+            district: table.id(p.district.as_deref()),
+            park_type: p.park_type,
+            counts: [
+                p.counts.enterprises,
+                p.counts.unionised_enterprises,
+                p.counts.workers,
+                p.counts.union_members,
+            ],
+            union_status: p.union_status,
+            union_founded: table.id(p.union_founded.as_deref()),
+            counts_as_of: table.id(p.counts_as_of.as_deref()),
+            lon: p.position.lon(),
+            lat: p.position.lat(),
+            geometry: p.geometry.as_deref().map(RawValue::get),
+            provenance: table.provenance(&p.provenance),
+        })
+        .collect();
+    let header = Header {
+        magic: MAGIC,
+        key,
+        fingerprint: data.fingerprint(),
+        strings: table.strings,
+        schedules: (0..data.schedules.len())
+            .map(|i| data.schedules.text(HoursId::from_index(i)))
+            .collect(),
+        facilities: facilities.len() as u32,
+        parks: parks.len() as u32,
+    };
+
+    let path = dir.join(SNAPSHOT_FILE);
+    let tmp = dir.join(format!("{SNAPSHOT_FILE}.{}.tmp", std::process::id()));
+    let result = (|| -> Result<(), SnapshotError> {
+        let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        postcard::to_io(&header, &mut out).map_err(damaged)?;
+        for f in &facilities {
+            postcard::to_io(f, &mut out).map_err(damaged)?;
+        }
+        for p in &parks {
+            postcard::to_io(p, &mut out).map_err(damaged)?;
+        }
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map(|()| path)
+}
+
+/// Reads the snapshot of `dir` if it matches the data there now.
+pub fn read(dir: &Path) -> Result<Dataset, SnapshotError> {
+    let bytes = match std::fs::read(dir.join(SNAPSHOT_FILE)) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(SnapshotError::Stale),
+        Err(e) => return Err(e.into()),
+    };
+    let (header, mut rest) =
+        postcard::take_from_bytes::<Header<'_>>(&bytes).map_err(|_| SnapshotError::Stale)?;
+    if header.magic != MAGIC || header.key != key(dir)? {
+        return Err(SnapshotError::Stale);
+    }
+    let shared: Vec<Shared> = header.strings.iter().map(|s| Shared::new(s)).collect();
+    let string = |i: u32| -> Result<Option<Shared>, SnapshotError> {
+        match i {
+            0 => Ok(None),
+            i => shared
+                .get(i as usize - 1)
+                .cloned()
+                .map(Some)
+                .ok_or_else(|| damaged(format!("string {i} out of range"))),
+        }
+    };
+    let provenance = |p: ProvenanceRec<'_>| -> Result<Provenance, SnapshotError> {
+        Ok(Provenance {
+            source: string(p.source)?.ok_or_else(|| damaged("source missing"))?,
+            position_accuracy: p.accuracy.parse::<PositionAccuracy>().map_err(damaged)?,
+            synthetic: p.synthetic,
+            updated: string(p.updated)?,
+            notes: p.notes.map(Into::into),
+        })
+    };
+
+    let mut schedules = Schedules::new(read_calendar(dir).map_err(damaged)?);
+    for (i, text) in header.schedules.iter().enumerate() {
+        let id = schedules.intern(text).map_err(damaged)?;
+        if id.index() != i {
+            return Err(damaged("opening hours out of order"));
+        }
+    }
+
+    let mut facilities = Vec::with_capacity(header.facilities as usize);
+    for _ in 0..header.facilities {
+        let (f, next) = postcard::take_from_bytes::<FacilityRec<'_>>(rest).map_err(damaged)?;
+        rest = next;
+        let hours = match f.hours {
+            Some(i) if (i as usize) < schedules.len() => Some(HoursId::from_index(i as usize)),
+            Some(_) => return Err(damaged("opening hours out of range")),
+            None => None,
+        };
+        facilities.push(Facility {
+            text: FacilityText::from_raw(f.text, f.ends, f.present).map_err(damaged)?,
+            layer: f.layer.parse::<Layer>().map_err(damaged)?,
+            position: LonLat::new(f.lon, f.lat).map_err(damaged)?,
+            city: string(f.city)?,
+            district: string(f.district)?,
+            amenities: AmenitySet::from_bits(f.amenities),
+            hours,
+            operator: string(f.operator)?,
+            grade: f.grade,
+            provenance: provenance(f.provenance)?,
+        });
+    }
+    let mut parks = Vec::with_capacity(header.parks as usize);
+    for _ in 0..header.parks {
+        let (p, next) = postcard::take_from_bytes::<ParkRec<'_>>(rest).map_err(damaged)?;
+        rest = next;
+        let [enterprises, unionised_enterprises, workers, union_members] = p.counts;
+        parks.push(Park {
+            id: p.id.into(),
+            name: p.name.into(),
+            name_en: p.name_en.map(Into::into),
+            city: string(p.city)?,
+            district: string(p.district)?,
+            park_type: p.park_type,
+            counts: ParkCounts {
+                enterprises,
+                unionised_enterprises,
+                workers,
+                union_members,
+            },
+            union_status: p.union_status,
+            union_founded: string(p.union_founded)?,
+            counts_as_of: string(p.counts_as_of)?,
+            position: LonLat::new(p.lon, p.lat).map_err(damaged)?,
+            geometry: p
+                .geometry
+                .map(|g| RawValue::from_string(g.to_owned()))
+                .transpose()
+                .map_err(damaged)?,
+            provenance: provenance(p.provenance)?,
+        });
+    }
+    if !rest.is_empty() {
+        return Err(damaged("trailing bytes"));
+    }
+    Ok(Dataset::restored(
+        facilities,
+        parks,
+        schedules,
+        header.fingerprint,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy_bundled(to: &Path) {
+        for e in std::fs::read_dir("geodata").unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if name.ends_with(".geojson") || name == CALENDAR_FILE {
+                std::fs::copy(&p, to.join(name)).unwrap();
+            }
+        }
+    }
+
+    /// The snapshot gives back the very records the GeoJSON gave, and goes stale
+    /// when a file changes.
+    #[test]
+    fn round_trip_and_staleness() {
+        let dir = tempfile::tempdir().unwrap();
+        copy_bundled(dir.path());
+        assert!(matches!(read(dir.path()), Err(SnapshotError::Stale)));
+        let loaded = super::super::load_dir(dir.path()).unwrap();
+        write(dir.path(), &loaded).unwrap();
+        let restored = read(dir.path()).unwrap();
+        assert_eq!(restored.fingerprint(), loaded.fingerprint());
+        assert_eq!(restored.facilities.len(), loaded.facilities.len());
+        assert_eq!(restored.parks.len(), loaded.parks.len());
+        for (a, b) in restored.facilities.iter().zip(&loaded.facilities) {
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        }
+        for (a, b) in restored.parks.iter().zip(&loaded.parks) {
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        }
+        let some = &loaded.facilities[7];
+        assert_eq!(
+            restored.get(some.id()),
+            Some(super::super::FeatureRef::Facility(7))
+        );
+
+        // Touch a file: same bytes, new time — stale.
+        let file = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "geojson"))
+            .unwrap();
+        let f = std::fs::File::options().write(true).open(&file).unwrap();
+        f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+            .unwrap();
+        assert!(matches!(read(dir.path()), Err(SnapshotError::Stale)));
+    }
+
+    /// A damaged snapshot is refused, never half-read.
+    #[test]
+    fn damaged_snapshot_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        copy_bundled(dir.path());
+        let loaded = super::super::load_dir(dir.path()).unwrap();
+        let path = write(dir.path(), &loaded).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
+        // Keep the key valid: only the body is cut.
+        assert!(matches!(read(dir.path()), Err(SnapshotError::Damaged(_))));
+    }
+}
