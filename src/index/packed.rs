@@ -24,10 +24,11 @@
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 /// Children per node.
-pub const NODE_SIZE: usize = 16;
+pub const NODE_SIZE: usize = 8;
 
 /// How far `f32` node boxes are widened beyond their rounded-outward corners:
 /// more than the rounding of a query point to `f32` (2⁻²⁴ on the unit sphere) and of
@@ -197,6 +198,25 @@ impl Ord for Queued {
 thread_local! {
     /// The search heap, kept between queries so a query allocates nothing.
     static HEAP: RefCell<BinaryHeap<Queued>> = const { RefCell::new(BinaryHeap::new()) };
+    /// The node queue of a k-nearest search, as packed keys (see [`node_key`]).
+    static NODES: RefCell<BinaryHeap<Reverse<u64>>> = const { RefCell::new(BinaryHeap::new()) };
+}
+
+/// A queued node as one integer, ordered as the queue needs: its `f32` bound (the
+/// bits of a non-negative float order like the float), then level and index.
+fn node_key(lb: f32, level: usize, index: usize) -> u64 {
+    (u64::from(lb.to_bits()) << 32) | ((level as u64) << 28) | index as u64
+}
+
+/// The bound (with [`BOUND_MARGIN`]), level and index of a [`node_key`].
+fn unpack_node_key(key: u64) -> (f64, usize, usize) {
+    let lb = f32::from_bits((key >> 32) as u32);
+    let low = key as u32;
+    (
+        f64::from(lb) * BOUND_MARGIN,
+        (low >> 28) as usize,
+        (low & 0x0fff_ffff) as usize,
+    )
 }
 
 /// Position of a point along a Hilbert curve over longitude × latitude (16 bits
@@ -321,21 +341,49 @@ impl PackedTree {
         }
     }
 
-    /// The level-1 node reached from the root by always stepping into the admitted
-    /// child with the smallest bound; `None` at a dead end (a node's mask is the OR
-    /// of its children's, so it can admit a query no single child admits).
-    fn descend(&self, q: [f32; 3], want: Want) -> Option<usize> {
-        let mut node = 0;
-        for level in (1..=self.levels.len()).rev() {
+    /// The `k` nearest admitted items within `limit2`: best first over nodes only;
+    /// items go to the short `best` list, and the search ends when no queued node
+    /// can beat the k-th.
+    fn k_nearest(&self, k: usize, q: [f64; 3], qf: [f32; 3], want: Want, limit2: f64) -> Best {
+        let mut best = Best {
+            k,
+            found: Vec::with_capacity(k.min(128) + 1),
+        };
+        let push = |heap: &mut BinaryHeap<Reverse<u64>>, level: usize, node: usize, bound: f64| {
             let block = &self.levels[level - 1][node];
-            let lb = block.lower_bounds(q);
-            let (j, _) = (0..NODE_SIZE)
-                .filter(|&j| want.admits(block.mask[j]))
-                .map(|j| (j, lb[j]))
-                .min_by(|a, b| a.1.total_cmp(&b.1))?;
-            node = node * NODE_SIZE + j;
-        }
-        Some(node)
+            let lb = block.lower_bounds(qf);
+            for (j, (lb, mask)) in lb.iter().zip(&block.mask).enumerate() {
+                if want.admits(*mask) && f64::from(*lb) * BOUND_MARGIN <= bound {
+                    heap.push(Reverse(node_key(*lb, level, node * NODE_SIZE + j)));
+                }
+            }
+        };
+        NODES.with(|heap| {
+            let mut heap = heap.borrow_mut();
+            heap.clear();
+            push(&mut heap, self.levels.len(), 0, limit2);
+            while let Some(Reverse(key)) = heap.pop() {
+                let (d2, level, node) = unpack_node_key(key);
+                let bound = best.bound(limit2);
+                if d2 > bound {
+                    break;
+                }
+                if level == 1 {
+                    let first = node * NODE_SIZE;
+                    for (i, it) in self.leaf(node).iter().enumerate() {
+                        if want.admits(it.mask) {
+                            let d2 = chord2(&it.xyz, &q);
+                            if d2 <= best.bound(limit2) {
+                                best.offer(d2, (first + i) as u32);
+                            }
+                        }
+                    }
+                } else {
+                    push(&mut heap, level - 1, node, bound);
+                }
+            }
+        });
+        best
     }
 
     /// Calls `visit(item, squared chord)` for the items admitted by `want`, nearest
@@ -357,56 +405,21 @@ impl PackedTree {
             return;
         }
         let qf = q.map(|v| v as f32);
+        if let Some(k) = takes_first {
+            let best = self.k_nearest(k, q, qf, want, limit2);
+            for (d2, at) in best.found {
+                if let Walk::Stop = visit(&self.items[at as usize], d2) {
+                    break;
+                }
+            }
+            return;
+        }
         HEAP.with(|heap| {
             let mut heap = heap.borrow_mut();
             heap.clear();
             self.push_children(&mut heap, top, 0, qf, want, limit2);
-            match takes_first {
-                Some(k) => {
-                    let mut best = Best {
-                        k,
-                        found: Vec::with_capacity(k.min(128) + 1),
-                    };
-                    let take_leaf = |best: &mut Best, node: usize| {
-                        let first = node * NODE_SIZE;
-                        for (i, it) in self.leaf(node).iter().enumerate() {
-                            if want.admits(it.mask) {
-                                let d2 = chord2(&it.xyz, &q);
-                                if d2 <= best.bound(limit2) {
-                                    best.offer(d2, (first + i) as u32);
-                                }
-                            }
-                        }
-                    };
-                    // A first bound before the search: the items of the leaf reached by
-                    // always stepping into the nearest admitted child. Far fewer nodes
-                    // get queued once `best` is full.
-                    let seed = self.descend(qf, want);
-                    if let Some(leaf) = seed {
-                        take_leaf(&mut best, leaf);
-                    }
-                    while let Some(e) = heap.pop() {
-                        let bound = best.bound(limit2);
-                        if e.d2 > bound {
-                            break;
-                        }
-                        let node = e.index as usize;
-                        if e.level == 1 {
-                            if seed != Some(node) {
-                                take_leaf(&mut best, node);
-                            }
-                        } else {
-                            let level = e.level as usize - 1;
-                            self.push_children(&mut heap, level, node, qf, want, bound);
-                        }
-                    }
-                    for (d2, at) in best.found {
-                        if let Walk::Stop = visit(&self.items[at as usize], d2) {
-                            break;
-                        }
-                    }
-                }
-                None => {
+            {
+                {
                     while let Some(e) = heap.pop() {
                         if e.d2 > limit2 {
                             break;
