@@ -10,7 +10,7 @@
 //! Layout (after flatbush): the items sorted along a Hilbert curve, then each
 //! level of nodes over groups of [`NODE_SIZE`] children, all in flat arrays. The
 //! children of one node sit together in a [`Block`], column by column in `f32`,
-//! so one pass computes all sixteen lower bounds (the compiler vectorises it).
+//! so one pass computes all their lower bounds (the compiler vectorises it).
 //! `f32` boxes are rounded outward and widened by [`SLACK`], and every bound is
 //! shrunk by a relative [`BOUND_MARGIN`]: a node's bound never exceeds the exact
 //! distance of anything under it, so answers stay exact (items are measured in
@@ -20,7 +20,10 @@
 //! by squared chord distance (a lower bound for nodes, exact for items); items come
 //! out in exact nearest-first order. When the caller promises to take the first
 //! `k`, items never enter the heap: the `k` best so far sit in a short sorted list,
-//! and the walk ends when no node can beat the k-th.
+//! the heap holds nodes as single integers (bound bits, level, index: one compare
+//! per sift step), and the walk ends when no node can beat the k-th. Up to 2³¹
+//! items. A depth-first branch-and-bound without a heap was tried and was twice as
+//! slow on sparse regions (it opens far leaves before near ones).
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
