@@ -65,23 +65,89 @@ pub struct NavLinks {
 }
 
 /// Navigation links to `p`, labelled `name`.
+///
+/// Built piece by piece (one percent-encoding of the name, coordinates written as
+/// fixed six-decimal integers): this runs for every hit of every nearest answer.
 pub fn nav_links(p: LonLat, name: &str) -> NavLinks {
     let q: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
     let (glon, glat) = from_wgs84(Crs::Gcj02, p);
     let (blon, blat) = from_wgs84(Crs::Bd09, p);
     let (lon, lat) = (p.lon(), p.lat());
+    let link = |parts: &[Part<'_>]| {
+        let mut s = String::with_capacity(64 + parts.len() * 12 + 3 * q.len());
+        for part in parts {
+            match part {
+                Part::Text(t) => s.push_str(t),
+                Part::Coord(v) => push_fixed6(&mut s, *v),
+            }
+        }
+        s
+    };
+    use Part::{Coord as C, Text as T};
     NavLinks {
-        amap: format!(
-            "https://uri.amap.com/marker?position={glon:.6},{glat:.6}&name={q}&coordinate=gaode&callnative=1"
-        ),
-        baidu: format!(
-            "https://api.map.baidu.com/marker?location={blat:.6},{blon:.6}&title={q}&content={q}&coord_type=bd09ll&output=html&src=waystation"
-        ),
-        apple: format!("https://maps.apple.com/?ll={lat:.6},{lon:.6}&q={q}"),
-        osm: format!(
-            "https://www.openstreetmap.org/?mlat={lat:.6}&mlon={lon:.6}#map=17/{lat:.6}/{lon:.6}"
-        ),
+        amap: link(&[
+            T("https://uri.amap.com/marker?position="),
+            C(glon),
+            T(","),
+            C(glat),
+            T("&name="),
+            T(&q),
+            T("&coordinate=gaode&callnative=1"),
+        ]),
+        baidu: link(&[
+            T("https://api.map.baidu.com/marker?location="),
+            C(blat),
+            T(","),
+            C(blon),
+            T("&title="),
+            T(&q),
+            T("&content="),
+            T(&q),
+            T("&coord_type=bd09ll&output=html&src=waystation"),
+        ]),
+        apple: link(&[
+            T("https://maps.apple.com/?ll="),
+            C(lat),
+            T(","),
+            C(lon),
+            T("&q="),
+            T(&q),
+        ]),
+        osm: link(&[
+            T("https://www.openstreetmap.org/?mlat="),
+            C(lat),
+            T("&mlon="),
+            C(lon),
+            T("#map=17/"),
+            C(lat),
+            T("/"),
+            C(lon),
+        ]),
     }
+}
+
+enum Part<'a> {
+    Text(&'a str),
+    Coord(f64),
+}
+
+/// Appends `v` with six decimals (as `{v:.6}` would, but by integer arithmetic).
+fn push_fixed6(out: &mut String, v: f64) {
+    let scaled = (v.abs() * 1e6).round();
+    if !(scaled < 1e15) {
+        // Not a coordinate; never happens for a valid position.
+        out.push_str(&format!("{v:.6}"));
+        return;
+    }
+    let n = scaled as u64;
+    if v < 0.0 && n != 0 {
+        out.push('-');
+    }
+    let mut digits = itoa::Buffer::new();
+    out.push_str(digits.format(n / 1_000_000));
+    out.push('.');
+    let frac = digits.format(n % 1_000_000 + 1_000_000);
+    out.push_str(&frac[1..]);
 }
 
 #[cfg(test)]
@@ -100,6 +166,17 @@ mod tests {
         let (blon, blat) = from_wgs84(Crs::Bd09, tiananmen);
         let (lon, lat) = to_wgs84(Crs::Bd09, blon, blat);
         assert!(haversine_m(tiananmen, LonLat::new(lon, lat).unwrap()) < 2.0);
+    }
+
+    #[test]
+    fn fixed6_matches_format() {
+        for v in [0.0, 1.5, -1.5, 118.35, 35.1, -0.0000004, 179.9999995, -33.123456, 1e-7] {
+            let mut s = String::new();
+            push_fixed6(&mut s, v);
+            let want = format!("{v:.6}");
+            let want = if want == "-0.000000" { "0.000000".to_owned() } else { want };
+            assert_eq!(s, want, "{v}");
+        }
     }
 
     #[test]

@@ -231,10 +231,16 @@ pub fn collection<F: Serialize>(
         number_returned: usize,
         features: &'a [F],
     }
-    serde_json::to_vec(&Collection {
-        kind: "FeatureCollection",
-        number_matched,
-        number_returned: features.len(),
-        features,
-    })
+    // A nearest hit is about 1.7 kB of JSON: start big enough not to regrow.
+    let mut out = Vec::with_capacity(256 + 2048 * features.len().min(1024));
+    serde_json::to_writer(
+        &mut out,
+        &Collection {
+            kind: "FeatureCollection",
+            number_matched,
+            number_returned: features.len(),
+            features,
+        },
+    )?;
+    Ok(out)
 }
