@@ -120,9 +120,24 @@ N=$(wc -l <"$WORK/facilities.csv")
 ((N == FACILITIES)) || die "extracted $N facilities, expected $FACILITIES"
 
 # --- 2. servers ----------------------------------------------------------------
-log "starting waystation (loads in the background)"
-(cd "$ROOT" && exec "$WS_BIN" serve --data "$WORK/data" --bind "127.0.0.1:$WS_PORT") >"$WORK/waystation.log" 2>&1 &
-WS_PID=$!
+start_waystation() { # log file
+  (cd "$ROOT" && exec "$WS_BIN" serve --data "$WORK/data" --bind "127.0.0.1:$WS_PORT") >"$1" 2>&1 &
+  WS_PID=$!
+}
+wait_ready() { # log file; prints the seconds since $WS_T0
+  for _ in $(seq 6000); do
+    kill -0 "$WS_PID" 2>/dev/null || die "waystation exited: $(tail -n 5 "$1")"
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WS_PORT/readyz") == 200 ]] && break
+    sleep 0.05
+  done
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WS_PORT/readyz") == 200 ]] || die "waystation not ready"
+  python3 -c 'import sys, time; print(f"{time.time() - float(sys.argv[1]):.2f}")' "$WS_T0"
+}
+rss_mb() { echo $(($(ps -o rss= -p "$WS_PID") / 1024)); }
+
+log "starting waystation (loads the GeoJSON in the background)"
+WS_T0=$(date +%s.%N)
+start_waystation "$WORK/waystation.log"
 
 log "starting redis-server"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
@@ -175,13 +190,12 @@ grep -q 'Index Scan using facility_geog_gist' <<<"$PLAN" || die "the KNN query d
 log "postgis $POSTGIS_VERSION: $PN rows, KNN by the geography GiST index"
 
 log "waiting for waystation /readyz"
-for _ in $(seq 600); do
-  kill -0 "$WS_PID" 2>/dev/null || die "waystation exited: $(tail -n 5 "$WORK/waystation.log")"
-  [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WS_PORT/readyz") == 200 ]] && break
-  sleep 0.5
-done
-[[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WS_PORT/readyz") == 200 ]] || die "waystation not ready"
-log "waystation ready"
+wait_ready "$WORK/waystation.log" >/dev/null
+# The server's own figure: this wait began only once PostGIS had loaded.
+READY_GEOJSON=$(sed 's/\x1b\[[0-9;]*m//g' "$WORK/waystation.log" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' | head -n 1)
+READY_GEOJSON=$(printf '%.2f' "${READY_GEOJSON:-0}")
+log "waystation loaded the GeoJSON in ${READY_GEOJSON} s (while Redis and PostGIS loaded too)"
+
 
 # --- 3. correctness -------------------------------------------------------------
 log "correctness: waiting for Redis's answers"
@@ -193,6 +207,21 @@ python3 "$HERE/peers.py" check --csv "$WORK/facilities.csv" --k "$K" --waystatio
   --redis-answers "$WORK/redis-answers.txt" --psql "${PSQL[*]}" --points-file "$WORK/points.csv" \
   --sql-file "$WORK/check.sql" --report "$WORK/check.json" | tee "$WORK/check.txt"
 CHECK_SUMMARY=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["summary"])' "$WORK/check.json")
+
+# --- 3b. restart from the snapshot ----------------------------------------------
+log "waiting for the snapshot, then restarting waystation from it"
+for _ in $(seq 600); do
+  grep -q 'wrote .*waystation.snapshot' "$WORK/waystation.log" && break
+  sleep 0.2
+done
+grep -q 'wrote .*waystation.snapshot' "$WORK/waystation.log" || die "no snapshot written: $(tail -n 3 "$WORK/waystation.log")"
+kill "$WS_PID"
+wait "$WS_PID" 2>/dev/null || true
+WS_T0=$(date +%s.%N)
+start_waystation "$WORK/waystation-2.log"
+READY_SNAPSHOT=$(wait_ready "$WORK/waystation-2.log")
+grep -q '(snapshot); ready' "$WORK/waystation-2.log" || die "the restart did not use the snapshot: $(tail -n 3 "$WORK/waystation-2.log")"
+log "waystation ready ${READY_SNAPSHOT} s after a restart (snapshot)"
 
 # --- 4. load --------------------------------------------------------------------
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -211,7 +240,9 @@ run_wrk() { # name url script [args...]
 }
 
 WS_HEALTH=$(run_wrk healthz "http://127.0.0.1:$WS_PORT/healthz" "$HERE/plain.lua")
+RSS_BEFORE=$(rss_mb)
 WS_NEAR=$(run_wrk nearest "http://127.0.0.1:$WS_PORT/api/v1/nearest" "$HERE/nearest.lua" "$K")
+RSS_AFTER=$(rss_mb)
 
 log "load: redis, $CONNECTIONS connections, ${DURATION}s"
 REDIS_RES=$("$REDIS_LOAD" bench --addr "127.0.0.1:$REDIS_PORT" --key "$REDIS_KEY" --radii "$REDIS_RADII" --k "$K" \
@@ -279,6 +310,7 @@ BLOCK="### $STAMP — $REV, $N facilities
 - Machine: $(nproc) × $CPU; load average before the load runs: $LOAD_BEFORE.
 - $DURATION s per system; same uniform random points in China's bounding box; k = $K; Redis radii $REDIS_RADII km; PostGIS $POSTGIS_VERSION (PostgreSQL 15), Redis $REDIS_VERSION, wrk $WRK_VERSION.
 - Correctness ($CHECK_POINTS points, ties within 1 m equal): $CHECK_SUMMARY.
+- waystation ready after start: $READY_GEOJSON s from the GeoJSON (while Redis and PostGIS loaded), $READY_SNAPSHOT s from its snapshot; RSS $RSS_BEFORE MB before the nearest load, $RSS_AFTER MB after.
 - Whole run: $ELAPSED s.
 
 $REPORT
