@@ -134,7 +134,7 @@ enum Part<'a> {
 /// Appends `v` with six decimals (as `{v:.6}` would, but by integer arithmetic).
 fn push_fixed6(out: &mut String, v: f64) {
     let scaled = (v.abs() * 1e6).round();
-    if !(scaled < 1e15) {
+    if scaled.is_nan() || scaled >= 1e15 {
         // Not a coordinate; never happens for a valid position.
         out.push_str(&format!("{v:.6}"));
         return;
@@ -170,11 +170,25 @@ mod tests {
 
     #[test]
     fn fixed6_matches_format() {
-        for v in [0.0, 1.5, -1.5, 118.35, 35.1, -0.0000004, 179.9999995, -33.123456, 1e-7] {
+        for v in [
+            0.0,
+            1.5,
+            -1.5,
+            118.35,
+            35.1,
+            -0.0000004,
+            179.9999995,
+            -33.123456,
+            1e-7,
+        ] {
             let mut s = String::new();
             push_fixed6(&mut s, v);
             let want = format!("{v:.6}");
-            let want = if want == "-0.000000" { "0.000000".to_owned() } else { want };
+            let want = if want == "-0.000000" {
+                "0.000000".to_owned()
+            } else {
+                want
+            };
             assert_eq!(s, want, "{v}");
         }
     }

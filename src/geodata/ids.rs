@@ -53,7 +53,10 @@ impl IdIndex {
 
     /// Every record of `facilities` and `parks`; later duplicates are left out.
     pub fn of(facilities: &[Facility], parks: &[Park]) -> Self {
-        let mut index = IdIndex::default();
+        let mut index = IdIndex {
+            table: HashTable::with_capacity(facilities.len() + parks.len()),
+            hasher: DefaultHashBuilder::default(),
+        };
         let refs = (0..facilities.len() as u32)
             .map(FeatureRef::Facility)
             .chain((0..parks.len() as u32).map(FeatureRef::Park));

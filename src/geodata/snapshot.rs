@@ -9,8 +9,9 @@
 //! check out is ignored the same way: the GeoJSON is always the source of truth.
 //!
 //! Layout (postcard): a [`Header`] with the shared strings and the distinct
-//! opening-hours texts, then one record per facility and per park, read one at a
-//! time straight into the in-memory records.
+//! opening-hours texts, then the facilities in [`CHUNKS`] chunks and the parks in
+//! one, each chunk its record count and byte length, then one record per feature.
+//! Chunks decode in parallel, each record straight into its in-memory form.
 
 use crate::model::Shared;
 use std::collections::hash_map::DefaultHasher;
@@ -34,7 +35,9 @@ pub const SNAPSHOT_FILE: &str = ".waystation.snapshot";
 
 const MAGIC: &str = "waystation snapshot";
 /// Bump when the layout below changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
+/// Facility chunks (decoded side by side on load).
+const CHUNKS: usize = 8;
 
 #[derive(Serialize, Deserialize)]
 struct Header<'a> {
@@ -47,6 +50,13 @@ struct Header<'a> {
     schedules: Vec<&'a str>,
     facilities: u32,
     parks: u32,
+}
+
+/// What precedes a chunk's records.
+#[derive(Serialize, Deserialize)]
+struct ChunkHead {
+    records: u32,
+    bytes: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -237,12 +247,13 @@ pub fn write(dir: &Path, data: &Dataset) -> Result<PathBuf, SnapshotError> {
     let result = (|| -> Result<(), SnapshotError> {
         let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
         postcard::to_io(&header, &mut out).map_err(damaged)?;
-        for f in &facilities {
-            postcard::to_io(f, &mut out).map_err(damaged)?;
+        let per_chunk = facilities.len().div_ceil(CHUNKS).max(1);
+        let mut chunks: Vec<&[FacilityRec<'_>]> = facilities.chunks(per_chunk).collect();
+        chunks.resize(CHUNKS, &[]);
+        for chunk in chunks {
+            write_chunk(&mut out, chunk)?;
         }
-        for p in &parks {
-            postcard::to_io(p, &mut out).map_err(damaged)?;
-        }
+        write_chunk(&mut out, &parks)?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         std::fs::rename(&tmp, &path)?;
         Ok(())
@@ -251,6 +262,53 @@ pub fn write(dir: &Path, data: &Dataset) -> Result<PathBuf, SnapshotError> {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map(|()| path)
+}
+
+fn write_chunk<T: Serialize>(
+    out: &mut impl std::io::Write,
+    records: &[T],
+) -> Result<(), SnapshotError> {
+    let mut bytes = Vec::new();
+    for r in records {
+        bytes = postcard::to_extend(r, bytes).map_err(damaged)?;
+    }
+    let head = ChunkHead {
+        records: records.len() as u32,
+        bytes: bytes.len() as u64,
+    };
+    postcard::to_io(&head, &mut *out).map_err(damaged)?;
+    out.write_all(&bytes)?;
+    Ok(())
+}
+
+/// The next chunk of `rest`: its record count and bytes.
+fn take_chunk<'a>(rest: &mut &'a [u8]) -> Result<(u32, &'a [u8]), SnapshotError> {
+    let (head, after) = postcard::take_from_bytes::<ChunkHead>(rest).map_err(damaged)?;
+    let len = usize::try_from(head.bytes).map_err(damaged)?;
+    if after.len() < len {
+        return Err(damaged("chunk runs past the end"));
+    }
+    let (chunk, after) = after.split_at(len);
+    *rest = after;
+    Ok((head.records, chunk))
+}
+
+/// Decodes `count` records of `chunk` with `make`, all of it or an error.
+fn decode_chunk<'a, R: Deserialize<'a>, T>(
+    count: u32,
+    mut chunk: &'a [u8],
+    make: impl Fn(R) -> Result<T, SnapshotError>,
+) -> Result<Vec<T>, SnapshotError> {
+    let mut out = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let (r, next) = postcard::take_from_bytes::<R>(chunk).map_err(damaged)?;
+        chunk = next;
+        out.push(make(r)?);
+    }
+    if !chunk.is_empty() {
+        return Err(damaged("trailing bytes in a chunk"));
+    }
+    Ok(out)
 }
 
 /// Reads the snapshot of `dir` if it matches the data there now.
@@ -294,16 +352,13 @@ pub fn read(dir: &Path) -> Result<Dataset, SnapshotError> {
         }
     }
 
-    let mut facilities = Vec::with_capacity(header.facilities as usize);
-    for _ in 0..header.facilities {
-        let (f, next) = postcard::take_from_bytes::<FacilityRec<'_>>(rest).map_err(damaged)?;
-        rest = next;
+    let facility = |f: FacilityRec<'_>| -> Result<Facility, SnapshotError> {
         let hours = match f.hours {
             Some(i) if (i as usize) < schedules.len() => Some(HoursId::from_index(i as usize)),
             Some(_) => return Err(damaged("opening hours out of range")),
             None => None,
         };
-        facilities.push(Facility {
+        Ok(Facility {
             text: FacilityText::from_raw(f.text, f.ends, f.present).map_err(damaged)?,
             layer: f.layer.parse::<Layer>().map_err(damaged)?,
             position: LonLat::new(f.lon, f.lat).map_err(damaged)?,
@@ -314,14 +369,11 @@ pub fn read(dir: &Path) -> Result<Dataset, SnapshotError> {
             operator: string(f.operator)?,
             grade: f.grade,
             provenance: provenance(f.provenance)?,
-        });
-    }
-    let mut parks = Vec::with_capacity(header.parks as usize);
-    for _ in 0..header.parks {
-        let (p, next) = postcard::take_from_bytes::<ParkRec<'_>>(rest).map_err(damaged)?;
-        rest = next;
+        })
+    };
+    let park = |p: ParkRec<'_>| -> Result<Park, SnapshotError> {
         let [enterprises, unionised_enterprises, workers, union_members] = p.counts;
-        parks.push(Park {
+        Ok(Park {
             id: p.id.into(),
             name: p.name.into(),
             name_en: p.name_en.map(Into::into),
@@ -344,11 +396,37 @@ pub fn read(dir: &Path) -> Result<Dataset, SnapshotError> {
                 .transpose()
                 .map_err(damaged)?,
             provenance: provenance(p.provenance)?,
-        });
-    }
+        })
+    };
+
+    let chunks = (0..CHUNKS)
+        .map(|_| take_chunk(&mut rest))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (park_count, park_bytes) = take_chunk(&mut rest)?;
     if !rest.is_empty() {
         return Err(damaged("trailing bytes"));
     }
+    let decoded: Vec<Result<Vec<Facility>, SnapshotError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|&(count, bytes)| s.spawn(move || decode_chunk(count, bytes, facility)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(damaged("a decoding thread panicked")))
+            })
+            .collect()
+    });
+    let mut facilities = Vec::with_capacity(header.facilities as usize);
+    for part in decoded {
+        facilities.append(&mut part?);
+    }
+    if facilities.len() != header.facilities as usize || park_count != header.parks {
+        return Err(damaged("record counts differ from the header"));
+    }
+    let parks = decode_chunk(park_count, park_bytes, park)?;
     Ok(Dataset::restored(
         facilities,
         parks,

@@ -158,9 +158,19 @@ impl Atlas {
                 bbox: extent(pts),
             }
         });
+        // The two kinds of tree are independent: build them side by side.
+        let (packed, plane) = std::thread::scope(|s| {
+            let packed = s.spawn(|| PackedTree::new(items));
+            let plane = points.map(RTree::bulk_load);
+            (packed.join(), plane)
+        });
+        let packed = match packed {
+            Ok(tree) => tree,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
         Atlas {
-            packed: PackedTree::new(items),
-            plane: points.map(RTree::bulk_load),
+            packed,
+            plane,
             stats,
             data,
         }
