@@ -100,7 +100,8 @@ impl Dataset {
         self.ids.get(id, &self.facilities, &self.parks)
     }
 
-    /// A dataset read back from a snapshot of a validated one.
+    /// A dataset from its parts and fingerprint (a snapshot of a validated one, or
+    /// [`Dataset::from_parts`]).
     pub(super) fn restored(
         facilities: Vec<Facility>,
         parks: Vec<Park>,
@@ -127,14 +128,7 @@ impl Dataset {
         for p in &parks {
             hasher.write(p.id.as_bytes());
         }
-        let ids = IdIndex::of(&facilities, &parks);
-        Dataset {
-            facilities,
-            parks,
-            schedules,
-            ids,
-            fingerprint: hasher.finish(),
-        }
+        Self::restored(facilities, parks, schedules, hasher.finish())
     }
 
     /// A hash of every input byte: equal fingerprints mean equal data (used for ETags).
