@@ -160,19 +160,20 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let data_dir = args.data.clone();
         tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
-            let (loaded, from) = match snapshot::read(&data_dir) {
-                Ok(data) => (Ok(data), "snapshot"),
+            let (loaded, from_snapshot) = match snapshot::read(&data_dir) {
+                Ok(data) => (Ok(data), true),
                 Err(why) => {
                     if !matches!(why, snapshot::SnapshotError::Stale) {
                         tracing::warn!("{why}; reading the GeoJSON");
                     }
-                    (geodata::load_dir(&data_dir), "GeoJSON")
+                    (geodata::load_dir(&data_dir), false)
                 }
             };
             match loaded {
                 Ok(data) => {
                     let counts = (data.facilities.len(), data.parks.len());
                     let atlas = state.set_atlas(Atlas::new(data));
+                    let from = if from_snapshot { "snapshot" } else { "GeoJSON" };
                     tracing::info!(
                         facilities = counts.0,
                         parks = counts.1,
@@ -180,7 +181,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                         "data loaded from {} ({from}); ready",
                         data_dir.display()
                     );
-                    if from == "GeoJSON" {
+                    if !from_snapshot {
                         match snapshot::write(&data_dir, atlas.data()) {
                             Ok(path) => tracing::info!("wrote {}", path.display()),
                             Err(e) => tracing::warn!(

@@ -90,9 +90,10 @@ impl FacilityText {
     /// and on character boundaries.
     pub(crate) fn from_raw(buf: &str, ends: [u32; 5], present: u8) -> Result<Self, String> {
         let mut start = 0usize;
-        for end in ends {
-            let end = end as usize;
-            if end < start || buf.get(start..end).is_none() {
+        for (i, end) in ends.iter().enumerate() {
+            let end = *end as usize;
+            let absent = present & (1 << i) == 0;
+            if end < start || buf.get(start..end).is_none() || (absent && end != start) {
                 return Err(format!(
                     "field ends {ends:?} do not fit {} bytes",
                     buf.len()
@@ -202,5 +203,11 @@ mod tests {
         assert_eq!(back.name_en, None);
         assert_eq!(back.address, Some(""));
         assert_eq!(back.phone, Some("0539-1234567"));
+        let (buf, ends, present) = t.raw();
+        assert_eq!(FacilityText::from_raw(buf, ends, present), Ok(t.clone()));
+        // An absent field with bytes, ends out of order, or no id: refused.
+        assert!(FacilityText::from_raw(buf, ends, present & !(1 << 4)).is_err());
+        assert!(FacilityText::from_raw(buf, [9, 4, 4, 4, ends[4]], present).is_err());
+        assert!(FacilityText::from_raw(buf, ends, present & !1).is_err());
     }
 }
