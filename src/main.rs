@@ -160,6 +160,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let data_dir = args.data.clone();
         tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
+            // Before anything is read: a file changed during the load then makes the
+            // snapshot stale instead of wrong.
+            let key = snapshot::current_key(&data_dir);
             let (loaded, from_snapshot) = match snapshot::read(&data_dir) {
                 Ok(data) => (Ok(data), true),
                 Err(why) => {
@@ -181,8 +184,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                         "data loaded from {} ({from}); ready",
                         data_dir.display()
                     );
-                    if !from_snapshot {
-                        match snapshot::write(&data_dir, atlas.data()) {
+                    if let (false, Ok(key)) = (from_snapshot, key) {
+                        match snapshot::write(&data_dir, atlas.data(), key) {
                             Ok(path) => tracing::info!("wrote {}", path.display()),
                             Err(e) => tracing::warn!(
                                 "no snapshot written (next start reads the GeoJSON again): {e}"

@@ -123,7 +123,17 @@ fn damaged(e: impl std::fmt::Display) -> SnapshotError {
     SnapshotError::Damaged(e.to_string())
 }
 
+/// The state of a data directory's files that a snapshot is valid for. Take it
+/// *before* reading the GeoJSON, so a file changed during the load makes the
+/// snapshot stale rather than wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SnapshotKey(u64);
+
 /// The key of the data in `dir` as it is on disk now.
+pub fn current_key(dir: &Path) -> Result<SnapshotKey, SnapshotError> {
+    key(dir).map(SnapshotKey)
+}
+
 fn key(dir: &Path) -> Result<u64, SnapshotError> {
     let mut h = DefaultHasher::new();
     h.write(MAGIC.as_bytes());
@@ -178,10 +188,10 @@ impl<'a> Table<'a> {
     }
 }
 
-/// Writes the snapshot of `data`, loaded from `dir` (atomically: a temporary file,
-/// then a rename).
-pub fn write(dir: &Path, data: &Dataset) -> Result<PathBuf, SnapshotError> {
-    let key = key(dir)?;
+/// Writes the snapshot of `data`, loaded from `dir` when its files were as `key`
+/// says (atomically: a temporary file, then a rename).
+pub fn write(dir: &Path, data: &Dataset, key: SnapshotKey) -> Result<PathBuf, SnapshotError> {
+    let SnapshotKey(key) = key;
     let mut table = Table::default();
     let facilities: Vec<FacilityRec<'_>> = data
         .facilities
@@ -456,8 +466,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         copy_bundled(dir.path());
         assert!(matches!(read(dir.path()), Err(SnapshotError::Stale)));
+        let key = current_key(dir.path()).unwrap();
         let loaded = super::super::load_dir(dir.path()).unwrap();
-        write(dir.path(), &loaded).unwrap();
+        write(dir.path(), &loaded, key).unwrap();
         let restored = read(dir.path()).unwrap();
         assert_eq!(restored.fingerprint(), loaded.fingerprint());
         assert_eq!(restored.facilities.len(), loaded.facilities.len());
@@ -484,6 +495,15 @@ mod tests {
         f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
             .unwrap();
         assert!(matches!(read(dir.path()), Err(SnapshotError::Stale)));
+
+        // A file changed while it was being read: the snapshot written with the key
+        // taken before the load is stale at once.
+        let before = current_key(dir.path()).unwrap();
+        let f = std::fs::File::options().write(true).open(&file).unwrap();
+        f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(9))
+            .unwrap();
+        write(dir.path(), &loaded, before).unwrap();
+        assert!(matches!(read(dir.path()), Err(SnapshotError::Stale)));
     }
 
     /// A damaged snapshot is refused, never half-read.
@@ -491,8 +511,9 @@ mod tests {
     fn damaged_snapshot_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         copy_bundled(dir.path());
+        let key = current_key(dir.path()).unwrap();
         let loaded = super::super::load_dir(dir.path()).unwrap();
-        let path = write(dir.path(), &loaded).unwrap();
+        let path = write(dir.path(), &loaded, key).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
         // Keep the key valid: only the body is cut.
