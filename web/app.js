@@ -260,33 +260,21 @@ function buildStyle(basemap) {
     sources: {},
     layers: [{ id: 'background', type: 'background', paint: { 'background-color': LAND } }],
   };
-  const kind = basemap && basemap.kind;
-  if (kind === 'tianditu' && basemap.key) {
-    const key = encodeURIComponent(basemap.key);
-    const tiles = (layer) => [0, 1, 2, 3, 4, 5, 6, 7].map((n) =>
-      `https://t${n}.tianditu.gov.cn/${layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=${layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=${key}`);
-    const attribution = '© <a href="https://www.tianditu.gov.cn/" target="_blank" rel="noopener">天地图 Tianditu</a>';
-    style.sources.tdt_vec = { type: 'raster', tiles: tiles('vec'), tileSize: 256, maxzoom: 18, attribution };
-    style.sources.tdt_cva = { type: 'raster', tiles: tiles('cva'), tileSize: 256, maxzoom: 18 };
-    style.layers.push({ id: 'tdt_vec', type: 'raster', source: 'tdt_vec' });
-    style.layers.push({ id: 'tdt_cva', type: 'raster', source: 'tdt_cva' });
-  } else if (kind === 'amap') {
-    style.sources.amap = {
-      type: 'raster',
-      tiles: [1, 2, 3, 4].map((n) =>
-        `https://webrd0${n}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}`),
-      tileSize: 256,
-      maxzoom: 18,
-      attribution: '© <a href="https://www.amap.com/" target="_blank" rel="noopener">高德地图 AutoNavi</a>',
-    };
-    style.layers.push({ id: 'amap', type: 'raster', source: 'amap' });
+  // The server describes the opt-in basemap's raster sources (/api/v1/config):
+  // this page names no outside host, and with kind "none" there are none.
+  for (const src of basemapSources(basemap)) {
+    style.sources[src.id] = { type: 'raster', tiles: src.tiles, tileSize: 256, maxzoom: src.maxzoom, attribution: src.attribution };
+    style.layers.push({ id: src.id, type: 'raster', source: src.id });
   }
   return style;
 }
 
+function basemapSources(basemap = state.config && state.config.basemap) {
+  return (basemap && Array.isArray(basemap.sources)) ? basemap.sources : [];
+}
+
 function basemapHasLabels() {
-  const k = state.config && state.config.basemap && state.config.basemap.kind;
-  return k === 'tianditu' || k === 'amap';
+  return basemapSources().length > 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -1158,7 +1146,7 @@ async function main() {
   } catch (e) { fail(e.detail || e.message); return; }
 
   state.config = config || { basemap: { kind: 'none' } };
-  if (state.config.basemap && state.config.basemap.kind === 'amap') state.conv = converterFor('gcj02');
+  if (state.config.basemap && state.config.basemap.crs === 'gcj02') state.conv = converterFor('gcj02');
   state.places = (places && places.features) || [];
 
   let layers = (layersDoc && layersDoc.layers) || [];

@@ -8,6 +8,7 @@
 //! - `handlers`: one function per route; `params`: query parsing; `geojson`:
 //!   output; `problem`: the `application/problem+json` error type.
 
+mod basemap;
 mod coverage;
 pub mod geojson;
 mod handlers;
@@ -23,32 +24,16 @@ use axum::Router;
 use axum::http::{Method, StatusCode};
 use axum::routing::get;
 use axum::serve::ListenerExt;
-use serde::Serialize;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 
+pub use basemap::Basemap;
 pub use problem::{ApiError, InvalidParam};
 
 use crate::index::Atlas;
-
-/// The basemap the web map draws under our layers.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Basemap {
-    /// A plain background with our own place names; no request leaves the server.
-    #[default]
-    None,
-    /// Tianditu Web-Mercator layers (approved, with borders) with the deployer's key.
-    Tianditu {
-        /// The deployer's Tianditu key (`tk`).
-        key: String,
-    },
-    /// Amap raster tiles (GCJ-02: the page converts our points before drawing).
-    Amap,
-}
 
 /// What every handler shares.
 pub struct AppState {
