@@ -7,7 +7,6 @@ mod common;
 use std::collections::HashMap;
 use std::io::Cursor;
 use std::sync::Arc;
-use waystation::model::Shared;
 
 use axum::Router;
 use axum::body::Body;
@@ -19,6 +18,7 @@ use serde_json::{Value, json};
 use waystation::geodata::Dataset;
 use waystation::http::{AppState, Basemap, router};
 use waystation::index::{Atlas, sphere};
+use waystation::model::Shared;
 use waystation::model::hours::{Calendar, Schedules};
 use waystation::model::{
     AmenitySet, Facility, FacilityText, Layer, LonLat, Park, ParkCounts, PositionAccuracy,

@@ -10,7 +10,6 @@
 //!    when the parks are many;
 //! 3. [`sort`] by the requested key, nulls last, ties by park order.
 
-use crate::model::Shared;
 use std::cmp::Ordering;
 use std::str::FromStr;
 
@@ -19,6 +18,7 @@ use rayon::prelude::*;
 use super::kd::KdTree;
 use super::{FacilityLayer, PerLayer, Radii, shortfall};
 use crate::index::{Atlas, BBox, sphere};
+use crate::model::Shared;
 use crate::model::{Layer, Park, UnionStatus};
 
 /// Which parks to analyse; every condition given must hold.

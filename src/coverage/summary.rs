@@ -6,12 +6,12 @@
 //! with both worker and member counts, the share of workers within reach over parks with
 //! a worker count. Each share is `None` when no park has what it needs.
 
-use crate::model::Shared;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use super::{FacilityLayer, ParkCoverage, ParkFilter, PerLayer, Radii};
 use crate::index::Atlas;
+use crate::model::Shared;
 
 /// How to group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

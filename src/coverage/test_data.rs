@@ -2,12 +2,11 @@
 //! with partly known counts, clustered so radius counts are not all 0, with some near
 //! the poles and the antimeridian.
 
-use crate::model::Shared;
-
 use proptest::prelude::*;
 
 use crate::geodata::Dataset;
 use crate::index::Atlas;
+use crate::model::Shared;
 use crate::model::hours::{Calendar, Schedules};
 use crate::model::{
     AmenitySet, Facility, FacilityText, Layer, LonLat, Park, ParkCounts, PositionAccuracy,

@@ -9,7 +9,6 @@
 //!
 //! A dataset with any problem is refused whole: the server never starts on half the data.
 
-use crate::model::Shared;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -22,6 +21,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::ids::IdIndex;
+use crate::model::Shared;
 use crate::model::hours::{Calendar, Schedules};
 use crate::model::{
     Amenity, AmenitySet, Facility, FacilityText, Grade, Layer, LonLat, Park, ParkCounts, ParkType,

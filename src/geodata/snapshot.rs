@@ -13,7 +13,6 @@
 //! one, each chunk its record count and byte length, then one record per feature.
 //! Chunks decode in parallel, each record straight into its in-memory form.
 
-use crate::model::Shared;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::Hasher;
 use std::io::BufWriter;
@@ -24,6 +23,7 @@ use serde_json::value::RawValue;
 
 use super::Dataset;
 use super::load::{CALENDAR_FILE, data_files, read_calendar};
+use crate::model::Shared;
 use crate::model::hours::{HoursId, Schedules};
 use crate::model::{
     AmenitySet, Facility, FacilityText, Grade, Layer, LonLat, Park, ParkCounts, ParkType,

@@ -330,18 +330,36 @@ impl PackedTree {
         want: Want,
         bound: f64,
     ) {
-        let block = &self.levels[level - 1][node];
-        let lb = block.lower_bounds(q);
-        for (j, (lb, mask)) in lb.iter().zip(&block.mask).enumerate() {
-            let d2 = f64::from(*lb) * BOUND_MARGIN;
-            if want.admits(*mask) && d2 <= bound {
-                heap.push(Queued {
-                    d2,
-                    level: level as u32,
-                    index: (node * NODE_SIZE + j) as u32,
-                });
-            }
+        for (d2, _, index) in self.children_within(level, node, q, want, bound) {
+            heap.push(Queued {
+                d2,
+                level: level as u32,
+                index: index as u32,
+            });
         }
+    }
+
+    /// The children of node `parent` of level `level + 1` (the root when `level` is
+    /// the top) that `want` admits and whose bound is within `bound`: (the bound,
+    /// the raw `f32` bound, the child's index in level `level`).
+    fn children_within(
+        &self,
+        level: usize,
+        parent: usize,
+        q: [f32; 3],
+        want: Want,
+        bound: f64,
+    ) -> impl Iterator<Item = (f64, f32, usize)> + '_ {
+        let block = &self.levels[level - 1][parent];
+        let lb = block.lower_bounds(q);
+        (0..NODE_SIZE).filter_map(move |j| {
+            let d2 = f64::from(lb[j]) * BOUND_MARGIN;
+            (want.admits(block.mask[j]) && d2 <= bound).then_some((
+                d2,
+                lb[j],
+                parent * NODE_SIZE + j,
+            ))
+        })
     }
 
     /// The `k` nearest admitted items within `limit2`: best first over nodes only;
@@ -353,12 +371,8 @@ impl PackedTree {
             found: Vec::with_capacity(k.min(128) + 1),
         };
         let push = |heap: &mut BinaryHeap<Reverse<u64>>, level: usize, node: usize, bound: f64| {
-            let block = &self.levels[level - 1][node];
-            let lb = block.lower_bounds(qf);
-            for (j, (lb, mask)) in lb.iter().zip(&block.mask).enumerate() {
-                if want.admits(*mask) && f64::from(*lb) * BOUND_MARGIN <= bound {
-                    heap.push(Reverse(node_key(*lb, level, node * NODE_SIZE + j)));
-                }
+            for (_, lb, index) in self.children_within(level, node, qf, want, bound) {
+                heap.push(Reverse(node_key(lb, level, index)));
             }
         };
         NODES.with(|heap| {
@@ -472,13 +486,7 @@ impl PackedTree {
         let mut stack: Vec<(usize, usize)> = vec![(top, 0)];
         let mut count = 0;
         while let Some((level, parent)) = stack.pop() {
-            let block = &self.levels[level - 1][parent];
-            let lb = block.lower_bounds(qf);
-            for (j, (lb, mask)) in lb.iter().zip(&block.mask).enumerate() {
-                if !want.admits(*mask) || f64::from(*lb) * BOUND_MARGIN > r2 {
-                    continue;
-                }
-                let node = parent * NODE_SIZE + j;
+            for (_, _, node) in self.children_within(level, parent, qf, want, r2) {
                 if level == 1 {
                     count += self
                         .leaf(node)

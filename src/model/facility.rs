@@ -1,10 +1,10 @@
 //! A facility: a driver home, a union rest station or a worker fitness station.
 
-use super::Shared;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::Shared;
 use super::{AmenitySet, Layer, LonLat, Provenance};
 use crate::model::hours::HoursId;
 

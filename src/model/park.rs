@@ -4,11 +4,11 @@
 //! Linyi's Lanshan district the reported unionisation rate was 61.3 % but a field
 //! count found about 40 %.
 
-use super::Shared;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::Shared;
 use super::{LonLat, Provenance};
 
 /// What kind of park.
