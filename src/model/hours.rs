@@ -14,6 +14,7 @@
 //! minute (opening hours change on whole minutes), whatever the number of queries.
 
 use std::collections::{BTreeSet, HashMap};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
@@ -82,18 +83,20 @@ impl Calendar {
 }
 
 /// A handle on one distinct opening-hours expression in a [`Schedules`] table.
+/// Holds the position plus one, so `Option<HoursId>` is four bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct HoursId(u32);
+pub struct HoursId(NonZeroU32);
 
 impl HoursId {
     /// Position in the table (for per-query caches).
     pub fn index(self) -> usize {
-        self.0 as usize
+        self.0.get() as usize - 1
     }
 
-    /// The handle at position `i` (the caller checks it is in its table's range).
+    /// The handle at position `i` (the caller checks it is in its table's range,
+    /// which holds fewer than `u32::MAX` entries).
     pub(crate) fn from_index(i: usize) -> Self {
-        HoursId(i as u32)
+        HoursId(NonZeroU32::MIN.saturating_add(i as u32))
     }
 }
 
@@ -162,7 +165,7 @@ impl Schedules {
                 .join(" ");
             format!("cannot parse opening_hours '{text}': {why}")
         })?;
-        let id = HoursId(self.entries.len() as u32);
+        let id = HoursId::from_index(self.entries.len());
         self.entries.push(Schedule {
             text: text.into(),
             with_holidays: parsed
