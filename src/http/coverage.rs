@@ -28,7 +28,7 @@ use super::geojson;
 use super::params::Params;
 use super::problem::{ApiError, InvalidParam};
 use crate::coverage::catchments::{self, Catchment};
-use crate::coverage::export::{self, ExportError};
+use crate::coverage::export;
 use crate::coverage::grid::{self, GridCell, GridResolution};
 use crate::coverage::siting::{self, Demand, Weight};
 use crate::coverage::summary::{self, Group, GroupBy};
@@ -69,10 +69,6 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
-}
-
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(e.to_string())
 }
 
 fn body(content_type: &'static str, bytes: Vec<u8>) -> Response {
@@ -249,10 +245,6 @@ struct ParkExtra {
     gap_score: Option<f64>,
 }
 
-fn export_error(e: ExportError) -> ApiError {
-    ApiError::Internal(e.to_string())
-}
-
 /// `GET /api/v1/coverage/parks`: every park with its distance to the nearest facility
 /// of each layer, the facilities within each layer's radius, and the gap score.
 pub async fn parks(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> ApiResult {
@@ -296,18 +288,18 @@ pub async fn parks(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery
                         geojson::park(atlas.park(r.park), extra)
                     })
                     .collect();
-                let bytes = geojson::collection(&features, matched).map_err(internal)?;
+                let bytes = geojson::collection(&features, matched).map_err(ApiError::internal)?;
                 body("application/geo+json", bytes)
             }
             Format::Csv => download(
                 "text/csv; charset=utf-8",
                 "park-coverage.csv",
-                export::csv(&atlas, page, &radii, offset + 1).map_err(export_error)?,
+                export::csv(&atlas, page, &radii, offset + 1).map_err(ApiError::internal)?,
             ),
             Format::Xlsx => download(
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 "park-coverage.xlsx",
-                export::xlsx(&atlas, page, &radii, offset + 1).map_err(export_error)?,
+                export::xlsx(&atlas, page, &radii, offset + 1).map_err(ApiError::internal)?,
             ),
         })
     })
@@ -364,7 +356,7 @@ pub async fn grid(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery)
     let bbox = p.bbox("bbox");
     let layer = layer(&mut p, "layer");
     p.finish()?;
-    let res = res.ok_or_else(|| internal("resolution missing without a problem"))?;
+    let res = res.ok_or_else(|| ApiError::internal("resolution missing without a problem"))?;
 
     let area = bbox.or_else(|| data_extent(&atlas));
     if let Some(area) = area {
@@ -414,7 +406,7 @@ pub async fn grid(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery)
                 polygon(h3, &c.ring(), props)
             })
             .collect();
-        let bytes = geojson::collection(&features, features.len()).map_err(internal)?;
+        let bytes = geojson::collection(&features, features.len()).map_err(ApiError::internal)?;
         Ok(body("application/geo+json", bytes))
     })
     .await
@@ -515,7 +507,7 @@ pub async fn catchments(
                 features.push(polygon(id, cell, props("voronoi", Some(*cut_by))));
             }
         }
-        let bytes = geojson::collection(&features, features.len()).map_err(internal)?;
+        let bytes = geojson::collection(&features, features.len()).map_err(ApiError::internal)?;
         Ok(body("application/geo+json", bytes))
     })
     .await
@@ -638,7 +630,7 @@ pub async fn summary(State(state): State<Arc<AppState>>, RawQuery(query): RawQue
                 });
                 body(
                     "application/json",
-                    serde_json::to_vec(&v).map_err(internal)?,
+                    serde_json::to_vec(&v).map_err(ApiError::internal)?,
                 )
             }
             SummaryFormat::Csv => {
@@ -646,7 +638,7 @@ pub async fn summary(State(state): State<Arc<AppState>>, RawQuery(query): RawQue
                 if group_by != GroupBy::All {
                     all.push(&s.total);
                 }
-                let bytes = summary_csv(&all).map_err(internal)?;
+                let bytes = summary_csv(&all).map_err(ApiError::internal)?;
                 download("text/csv; charset=utf-8", "coverage-summary.csv", bytes)
             }
         })

@@ -46,10 +46,6 @@ fn json_bytes(bytes: Vec<u8>, cache: &'static str) -> Response {
         .into_response()
 }
 
-fn internal(e: serde_json::Error) -> ApiError {
-    ApiError::Internal(e.to_string())
-}
-
 /// `GET /healthz`: the process is up.
 pub async fn healthz() -> &'static str {
     "ok"
@@ -109,8 +105,7 @@ pub async fn layer(
             .hash(&mut h);
         format!("W/\"{:016x}\"", h.finish())
     };
-    let etag_header =
-        HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let etag_header = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
     if let Some(inm) = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -142,7 +137,7 @@ pub async fn layer(
             .collect();
         geojson::collection(&features, matched)
     }
-    .map_err(internal)?;
+    .map_err(ApiError::internal)?;
     let mut response = json_bytes(body, "public, max-age=300");
     response.headers_mut().insert(header::ETAG, etag_header);
     Ok(response)
@@ -162,17 +157,17 @@ pub async fn feature(State(state): State<Arc<AppState>>, Path(id): Path<String>)
                 open_now,
                 links: nav_links(f.position, f.name()),
             };
-            serde_json::to_vec(&geojson::facility(atlas, f, detail))
+            geojson::to_vec(&geojson::facility(atlas, f, detail))
         }
         FeatureRef::Park(i) => {
             let p = atlas.park(i);
-            serde_json::to_vec(&geojson::park(
+            geojson::to_vec(&geojson::park(
                 p,
                 json!({ "links": nav_links(p.position, &p.name) }),
             ))
         }
     }
-    .map_err(internal)?;
+    .map_err(ApiError::internal)?;
     Ok(json_bytes(body, "public, max-age=60"))
 }
 
@@ -218,7 +213,7 @@ pub async fn nearest(State(state): State<Arc<AppState>>, RawQuery(query): RawQue
         .iter()
         .map(|h| geojson::hit(atlas, origin, h))
         .collect();
-    let body = geojson::collection(&features, features.len()).map_err(internal)?;
+    let body = geojson::collection(&features, features.len()).map_err(ApiError::internal)?;
     Ok(json_bytes(body, "public, max-age=30"))
 }
 

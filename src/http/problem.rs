@@ -51,6 +51,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A failure that is not the client's (serialising an answer, a worker that died).
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+
     /// A single bad parameter.
     pub fn param(name: impl Into<String>, reason: impl Into<String>) -> Self {
         ApiError::InvalidParams(vec![InvalidParam::new(name, reason)])
