@@ -1,5 +1,5 @@
--- wrk script for a fixed URL (the /healthz floor): only prints the same
--- machine-readable line as nearest.lua.
+-- wrk script for a fixed URL (the /healthz floor): only prints one
+-- machine-readable line that run.sh reads (nearest.lua loads this file for it).
 
 function done(summary, latency, requests)
    local e = summary.errors

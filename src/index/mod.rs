@@ -238,6 +238,28 @@ impl Atlas {
         hits
     }
 
+    /// The same answer as [`Atlas::nearest`] by measuring every facility (haversine)
+    /// and sorting: slow, and obviously right. The tree is tested against it.
+    pub fn nearest_by_scan(&self, q: &NearestQuery) -> Vec<Hit> {
+        let data = &self.data;
+        let mut all: Vec<Hit> = data
+            .facilities
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| q.layers.contains(f.layer) && f.amenities.contains_all(q.amenities))
+            .map(|(i, f)| Hit {
+                facility: i as u32,
+                distance_m: sphere::haversine_m(q.origin, f.position),
+                open: f.hours.and_then(|h| data.schedules.is_open(h, q.at)),
+            })
+            .filter(|h| !q.open_now || h.open == Some(true))
+            .filter(|h| q.max_distance_m.is_none_or(|m| h.distance_m <= m))
+            .collect();
+        all.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
+        all.truncate(q.k);
+        all
+    }
+
     /// Indices of a layer's features inside `bbox` (into facilities or parks,
     /// depending on the layer), in index order.
     pub fn in_bbox(&self, layer: Layer, bbox: &BBox) -> Vec<u32> {

@@ -109,33 +109,17 @@ fn query() -> impl Strategy<Value = NearestQuery> {
         )
 }
 
-/// The reference: filter everything, haversine everything, sort.
-pub(crate) fn brute_force(atlas: &Atlas, q: &NearestQuery) -> Vec<(u32, f64)> {
-    let data = atlas.data();
-    let mut all: Vec<(u32, f64)> = data
-        .facilities
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| q.layers.contains(f.layer) && f.amenities.contains_all(q.amenities))
-        .filter(|(_, f)| {
-            !q.open_now || f.hours.and_then(|h| data.schedules.is_open(h, q.at)) == Some(true)
-        })
-        .map(|(i, f)| (i as u32, sphere::haversine_m(q.origin, f.position)))
-        .filter(|(_, d)| q.max_distance_m.is_none_or(|m| *d <= m))
-        .collect();
-    all.sort_by(|a, b| a.1.total_cmp(&b.1));
-    all.truncate(q.k);
-    all
-}
-
 /// Same distances in the same order; ids equal except where distances tie.
-pub(crate) fn assert_same(hits: &[Hit], expected: &[(u32, f64)], max: Option<f64>) {
+pub(crate) fn assert_same(hits: &[Hit], expected: &[Hit], max: Option<f64>) {
     // A point right at the distance limit may fall either side of it by rounding.
     let near_limit = |d: f64| max.is_some_and(|m| (d - m).abs() < 1e-6 * m.max(1.0));
     // Within a few thousand km of the antipode both formulas (asin of the chord,
     // haversine) lose digits: metres from half a chord near 1 are ill-conditioned.
     let close = |a: f64, b: f64| (a - b).abs() < if a.max(b) > 19_000_000.0 { 1e-2 } else { 1e-6 };
-    let got: Vec<(u32, f64)> = hits.iter().map(|h| (h.facility, h.distance_m)).collect();
+    let pairs = |hits: &[Hit]| -> Vec<(u32, f64)> {
+        hits.iter().map(|h| (h.facility, h.distance_m)).collect()
+    };
+    let (got, expected) = (pairs(hits), pairs(expected));
     if got.len() != expected.len() {
         let extra = if got.len() > expected.len() {
             &got[expected.len()..]
@@ -147,7 +131,7 @@ pub(crate) fn assert_same(hits: &[Hit], expected: &[(u32, f64)], max: Option<f64
             "got {got:?}\nexpected {expected:?}"
         );
     }
-    for (g, e) in got.iter().zip(expected) {
+    for (g, e) in got.iter().zip(&expected) {
         assert!(
             close(g.1, e.1),
             "distance {} vs {}\ngot {got:?}\nexpected {expected:?}",
@@ -173,7 +157,7 @@ proptest! {
     fn nearest_equals_brute_force(atlas in dataset(), queries in prop::collection::vec(query(), 1..8)) {
         for q in &queries {
             let hits = atlas.nearest(q);
-            assert_same(&hits, &brute_force(&atlas, q), q.max_distance_m);
+            assert_same(&hits, &atlas.nearest_by_scan(q), q.max_distance_m);
             for h in &hits {
                 let f = atlas.facility(h.facility);
                 let expected_open = f.hours.and_then(|id| atlas.data().schedules.is_open(id, q.at));
