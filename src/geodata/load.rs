@@ -240,12 +240,16 @@ pub(super) fn data_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The holiday calendar of `dir` (`holidays_cn.json`), else the bundled one.
-pub(super) fn read_calendar(dir: &Path) -> Result<Calendar, String> {
+/// The holiday calendar of `dir` (`holidays_cn.json`), else the bundled one, with
+/// the text it was read from (empty for the bundled one); `Err(reason)` inside when
+/// the file does not parse, the outer error when it cannot be read.
+pub(super) fn read_calendar(dir: &Path) -> std::io::Result<(Result<Calendar, String>, String)> {
     match std::fs::read_to_string(dir.join(CALENDAR_FILE)) {
-        Ok(text) => Calendar::from_json(&text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Calendar::bundled()),
-        Err(e) => Err(e.to_string()),
+        Ok(text) => Ok((Calendar::from_json(&text), text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok((Ok(Calendar::bundled()), String::new()))
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -260,23 +264,17 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, LoadError> {
 
     let mut problems = Vec::new();
     let mut hasher = DefaultHasher::new();
-    let calendar_path = dir.join(CALENDAR_FILE);
-    let calendar = match std::fs::read_to_string(&calendar_path) {
-        Ok(text) => {
-            hasher.write(text.as_bytes());
-            Calendar::from_json(&text).unwrap_or_else(|reason| {
-                problems.push(Problem {
-                    file: calendar_path.clone(),
-                    feature: None,
-                    field: "calendar".into(),
-                    reason,
-                });
-                Calendar::default()
-            })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Calendar::bundled(),
-        Err(e) => return Err(io_err(e)),
-    };
+    let (calendar, text) = read_calendar(dir).map_err(io_err)?;
+    hasher.write(text.as_bytes());
+    let calendar = calendar.unwrap_or_else(|reason| {
+        problems.push(Problem {
+            file: dir.join(CALENDAR_FILE),
+            feature: None,
+            field: "calendar".into(),
+            reason,
+        });
+        Calendar::default()
+    });
 
     let mut builder = Builder {
         facilities: Vec::new(),

@@ -354,7 +354,8 @@ pub fn read(dir: &Path) -> Result<Dataset, SnapshotError> {
         })
     };
 
-    let mut schedules = Schedules::new(read_calendar(dir).map_err(damaged)?);
+    let (calendar, _) = read_calendar(dir).map_err(damaged)?;
+    let mut schedules = Schedules::new(calendar.map_err(damaged)?);
     for (i, text) in header.schedules.iter().enumerate() {
         let id = schedules.intern(text).map_err(damaged)?;
         if id.index() != i {
