@@ -66,13 +66,20 @@ pub struct NavLinks {
 
 /// Navigation links to `p`, labelled `name`.
 ///
-/// Built piece by piece (one percent-encoding of the name, coordinates written as
-/// fixed six-decimal integers): this runs for every hit of every nearest answer.
+/// Built piece by piece (one percent-encoding of the name, one GCJ-02 conversion
+/// that BD-09 starts from, coordinates written as fixed six-decimal integers): this
+/// runs for every hit of every nearest answer.
 pub fn nav_links(p: LonLat, name: &str) -> NavLinks {
-    let q: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
-    let (glon, glat) = from_wgs84(Crs::Gcj02, p);
-    let (blon, blat) = from_wgs84(Crs::Bd09, p);
+    let mut q = String::with_capacity(3 * name.len());
+    push_form_encoded(&mut q, name);
     let (lon, lat) = (p.lon(), p.lat());
+    // Outside the mainland both apps take WGS-84 as it is (as `from_wgs84` does).
+    let ((glon, glat), (blon, blat)) = if coordtransform::is_in_mainland_china(lon, lat) {
+        let (glon, glat) = coordtransform::wgs84_to_gcj02_in_mainland(lon, lat);
+        ((glon, glat), coordtransform::gcj02_to_bd09(glon, glat))
+    } else {
+        ((lon, lat), (lon, lat))
+    };
     let link = |parts: &[Part<'_>]| {
         let mut s = String::with_capacity(64 + parts.len() * 12 + 3 * q.len());
         for part in parts {
@@ -126,6 +133,26 @@ pub fn nav_links(p: LonLat, name: &str) -> NavLinks {
     }
 }
 
+/// Appends `s` as `application/x-www-form-urlencoded` text, byte for byte what
+/// `form_urlencoded::byte_serialize` yields (letters, digits and `*-._` as they
+/// are, space as `+`, everything else `%XX`), without a string piece per byte.
+fn push_form_encoded(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in s.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(char::from(b))
+            }
+            b' ' => out.push('+'),
+            _ => {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+        }
+    }
+}
+
 enum Part<'a> {
     Text(&'a str),
     Coord(f64),
@@ -166,6 +193,35 @@ mod tests {
         let (blon, blat) = from_wgs84(Crs::Bd09, tiananmen);
         let (lon, lat) = to_wgs84(Crs::Bd09, blon, blat);
         assert!(haversine_m(tiananmen, LonLat::new(lon, lat).unwrap()) < 2.0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn form_encoding_matches_form_urlencoded(s in proptest::prelude::any::<String>()) {
+            let mut ours = String::new();
+            push_form_encoded(&mut ours, &s);
+            let theirs: String = form_urlencoded::byte_serialize(s.as_bytes()).collect();
+            proptest::prop_assert_eq!(ours, theirs);
+        }
+
+        /// The links hold the crate's own WGS-84 → GCJ-02 and → BD-09, in and out
+        /// of the mainland (BD-09 is derived from the GCJ-02 result here).
+        #[test]
+        fn links_convert_as_the_crate_does(lon in 70.0..140.0f64, lat in 15.0..56.0f64) {
+            let p = LonLat::new(lon, lat).unwrap();
+            let links = nav_links(p, "站");
+            let pair = |(x, y): (f64, f64)| {
+                let mut s = String::new();
+                push_fixed6(&mut s, x);
+                s.push(',');
+                push_fixed6(&mut s, y);
+                s
+            };
+            let (glon, glat) = from_wgs84(Crs::Gcj02, p);
+            let (blon, blat) = from_wgs84(Crs::Bd09, p);
+            proptest::prop_assert!(links.amap.contains(&pair((glon, glat))), "{}", links.amap);
+            proptest::prop_assert!(links.baidu.contains(&pair((blat, blon))), "{}", links.baidu);
+        }
     }
 
     #[test]

@@ -1,63 +1,22 @@
 //! Features as GeoJSON: the properties of each kind, plus what a query adds.
 //!
-//! Serialised straight from the in-memory records with borrowed strings: no
-//! intermediate `serde_json::Value` tree. Written by `sonic-rs` (serde-compatible,
-//! SIMD string escaping): serde_json escapes byte by byte, which was half the
-//! instructions of a nearest answer (160k → 107k instructions for five features,
-//! counted with callgrind). Everything here goes through [`to_vec`].
+//! Written straight from the in-memory records: no intermediate
+//! `serde_json::Value` tree. Facility features, which every nearest answer and
+//! facility layer is made of, are written by hand with the primitives of
+//! `super::json` (constant keys, strings checked thirty-two bytes at a time); parks
+//! and everything else through serde, by `sonic-rs` (SIMD string escaping).
+//! Counted with callgrind, a 5-feature nearest answer took 160k instructions with
+//! serde_json and 107k with sonic-rs. Every feature type is [`WriteJson`]; whole
+//! answers come from [`collection`] and [`to_vec`].
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::value::RawValue;
 
+use super::json;
 use crate::geodata::coords::{NavLinks, nav_links};
 use crate::index::{Atlas, Hit, sphere};
-use crate::model::{
-    AmenitySet, Facility, Grade, Layer, LonLat, Park, ParkType, Provenance, UnionStatus,
-};
-
-/// What a nearest query adds to a facility's properties.
-#[derive(Serialize)]
-pub struct Extra {
-    /// Whole metres.
-    pub distance_m: u64,
-    /// Initial bearing from the query point, one decimal.
-    pub bearing_deg: f64,
-    /// Open at the query instant; null when hours are unknown.
-    pub open_now: Option<bool>,
-    /// Links to navigate there.
-    pub links: NavLinks,
-}
-
-/// A nearest-query hit as a Feature: the facility plus distance, bearing,
-/// open-now and navigation links.
-pub fn hit<'a>(atlas: &'a Atlas, origin: LonLat, hit: &Hit) -> Feature<'a, impl Serialize + 'a> {
-    let f = atlas.facility(hit.facility);
-    let extra = Extra {
-        distance_m: hit.distance_m.round() as u64,
-        bearing_deg: (sphere::initial_bearing_deg(origin, f.position) * 10.0).round() / 10.0,
-        open_now: hit.open,
-        links: nav_links(f.position, f.name()),
-    };
-    facility(atlas, f, extra)
-}
-
-/// Detail added to a single-feature answer.
-#[derive(Serialize)]
-pub struct Detail {
-    /// Open now; null when unknown.
-    pub open_now: Option<bool>,
-    /// Links to navigate there.
-    pub links: NavLinks,
-}
-
-struct Amenities(AmenitySet);
-
-impl Serialize for Amenities {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|a| a.id()))
-    }
-}
+use crate::model::{Facility, Layer, LonLat, Park, ParkType, Provenance, UnionStatus};
 
 #[derive(Serialize)]
 struct ProvenanceProps<'a> {
@@ -79,27 +38,6 @@ impl<'a> From<&'a Provenance> for ProvenanceProps<'a> {
             notes: p.notes.as_deref(),
         }
     }
-}
-
-#[derive(Serialize)]
-struct FacilityProps<'a, X: Serialize> {
-    id: &'a str,
-    layer: &'static str,
-    name: &'a str,
-    name_en: Option<&'a str>,
-    address: Option<&'a str>,
-    city: Option<&'a str>,
-    district: Option<&'a str>,
-    amenities: Amenities,
-    opening_hours: Option<&'a str>,
-    phone: Option<&'a str>,
-    operator: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    grade: Option<Grade>,
-    #[serde(flatten)]
-    provenance: ProvenanceProps<'a>,
-    #[serde(flatten)]
-    extra: X,
 }
 
 #[derive(Serialize)]
@@ -165,36 +103,6 @@ impl<P: Serialize> Serialize for Feature<'_, P> {
     }
 }
 
-/// A facility as a Feature, with `extra` properties appended.
-pub fn facility<'a, X: Serialize + 'a>(
-    atlas: &'a Atlas,
-    f: &'a Facility,
-    extra: X,
-) -> Feature<'a, impl Serialize + 'a> {
-    let schedules = &atlas.data().schedules;
-    Feature {
-        id: f.id(),
-        point: f.position,
-        raw_geometry: None,
-        properties: FacilityProps {
-            id: f.id(),
-            layer: f.layer.id(),
-            name: f.name(),
-            name_en: f.name_en(),
-            address: f.address(),
-            city: f.city.as_deref(),
-            district: f.district.as_deref(),
-            amenities: Amenities(f.amenities),
-            opening_hours: f.hours.map(|h| schedules.text(h)),
-            phone: f.phone(),
-            operator: f.operator.as_deref(),
-            grade: f.grade,
-            provenance: (&f.provenance).into(),
-            extra,
-        },
-    }
-}
-
 /// A park as a Feature (its own geometry), with `extra` properties appended.
 pub fn park<'a, X: Serialize + 'a>(p: &'a Park, extra: X) -> Feature<'a, impl Serialize + 'a> {
     Feature {
@@ -226,71 +134,273 @@ pub fn park<'a, X: Serialize + 'a>(p: &'a Park, extra: X) -> Feature<'a, impl Se
 #[derive(Serialize)]
 pub struct NoExtra {}
 
-/// A feature (or anything else) as JSON bytes.
-pub fn to_vec<T: Serialize>(value: &T) -> Result<Vec<u8>, sonic_rs::Error> {
-    sonic_rs::to_vec(value)
+/// Something that writes itself as JSON.
+pub trait WriteJson {
+    /// Appends the JSON text to `out`.
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), sonic_rs::Error>;
+}
+
+/// Anything serde can write (parks, coverage cells, catchments), by sonic-rs.
+impl<T: Serialize> WriteJson for T {
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), sonic_rs::Error> {
+        sonic_rs::to_writer(out, self)
+    }
+}
+
+/// One feature as JSON bytes.
+pub fn to_vec(feature: &impl WriteJson) -> Result<Vec<u8>, sonic_rs::Error> {
+    let mut out = Vec::with_capacity(2048);
+    feature.write_json(&mut out)?;
+    Ok(out)
 }
 
 /// A FeatureCollection of already-built features, with OGC-style counts.
-pub fn collection<F: Serialize>(
-    features: &[F],
+pub fn collection(
+    features: &[impl WriteJson],
     number_matched: usize,
 ) -> Result<Vec<u8>, sonic_rs::Error> {
-    #[derive(Serialize)]
-    struct Collection<'a, F> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        #[serde(rename = "numberMatched")]
-        number_matched: usize,
-        #[serde(rename = "numberReturned")]
-        number_returned: usize,
-        features: &'a [F],
-    }
     // A nearest hit is about 1.7 kB of JSON: start big enough not to regrow.
     let mut out = Vec::with_capacity(256 + 2048 * features.len().min(1024));
-    sonic_rs::to_writer(
-        &mut out,
-        &Collection {
-            kind: "FeatureCollection",
-            number_matched,
-            number_returned: features.len(),
-            features,
-        },
-    )?;
+    out.extend_from_slice(br#"{"type":"FeatureCollection","numberMatched":"#);
+    json::u64(&mut out, number_matched as u64);
+    out.extend_from_slice(br#","numberReturned":"#);
+    json::u64(&mut out, features.len() as u64);
+    out.extend_from_slice(br#","features":["#);
+    for (i, f) in features.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        f.write_json(&mut out)?;
+    }
+    out.extend_from_slice(b"]}");
     Ok(out)
+}
+
+/// What a facility feature adds to the facility's own properties.
+pub enum FacilityExtra {
+    /// Nothing (layers).
+    None,
+    /// A nearest-query hit.
+    Hit {
+        /// Whole metres.
+        distance_m: u64,
+        /// Initial bearing from the query point, one decimal.
+        bearing_deg: f64,
+        /// Open at the query instant; null when hours are unknown.
+        open_now: Option<bool>,
+        /// Links to navigate there.
+        links: NavLinks,
+    },
+    /// A single-feature answer.
+    Detail {
+        /// Open now; null when unknown.
+        open_now: Option<bool>,
+        /// Links to navigate there.
+        links: NavLinks,
+    },
+}
+
+/// A facility as a Feature, with `extra` properties appended.
+pub struct FacilityFeature<'a> {
+    atlas: &'a Atlas,
+    f: &'a Facility,
+    extra: FacilityExtra,
+}
+
+/// A facility as a Feature, with `extra` properties appended.
+pub fn facility<'a>(
+    atlas: &'a Atlas,
+    f: &'a Facility,
+    extra: FacilityExtra,
+) -> FacilityFeature<'a> {
+    FacilityFeature { atlas, f, extra }
+}
+
+/// A nearest-query hit as a Feature: the facility plus distance, bearing,
+/// open-now and navigation links.
+pub fn hit<'a>(atlas: &'a Atlas, origin: LonLat, hit: &Hit) -> FacilityFeature<'a> {
+    let f = atlas.facility(hit.facility);
+    let extra = FacilityExtra::Hit {
+        distance_m: hit.distance_m.round() as u64,
+        bearing_deg: (sphere::initial_bearing_deg(origin, f.position) * 10.0).round() / 10.0,
+        open_now: hit.open,
+        links: nav_links(f.position, f.name()),
+    };
+    facility(atlas, f, extra)
+}
+
+impl WriteJson for FacilityFeature<'_> {
+    /// The same members, in the same order, as a park's feature: `type`, `id`,
+    /// `geometry`, then `properties` (the facility's own, its provenance, `extra`).
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), sonic_rs::Error> {
+        let (f, schedules) = (self.f, &self.atlas.data().schedules);
+        out.extend_from_slice(br#"{"type":"Feature","id":"#);
+        json::str(out, f.id());
+        out.extend_from_slice(br#","geometry":{"type":"Point","coordinates":["#);
+        json::f64(out, f.position.lon());
+        out.push(b',');
+        json::f64(out, f.position.lat());
+        out.extend_from_slice(br#"]},"properties":{"id":"#);
+        json::str(out, f.id());
+        out.extend_from_slice(br#","layer":"#);
+        json::str(out, f.layer.id());
+        out.extend_from_slice(br#","name":"#);
+        json::str(out, f.name());
+        for (key, value) in [
+            (&br#","name_en":"#[..], f.name_en()),
+            (br#","address":"#, f.address()),
+            (br#","city":"#, f.city.as_deref()),
+            (br#","district":"#, f.district.as_deref()),
+        ] {
+            out.extend_from_slice(key);
+            json::opt_str(out, value);
+        }
+        out.extend_from_slice(br#","amenities":["#);
+        for (i, a) in f.amenities.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json::str(out, a.id());
+        }
+        out.push(b']');
+        for (key, value) in [
+            (
+                &br#","opening_hours":"#[..],
+                f.hours.map(|h| schedules.text(h)),
+            ),
+            (br#","phone":"#, f.phone()),
+            (br#","operator":"#, f.operator.as_deref()),
+        ] {
+            out.extend_from_slice(key);
+            json::opt_str(out, value);
+        }
+        if let Some(grade) = f.grade {
+            out.extend_from_slice(br#","grade":"#);
+            json::str(out, grade.id());
+        }
+        let p = &f.provenance;
+        out.extend_from_slice(br#","source":"#);
+        json::str(out, &p.source);
+        out.extend_from_slice(br#","position_accuracy":"#);
+        json::str(out, p.position_accuracy.id());
+        out.extend_from_slice(br#","synthetic":"#);
+        json::bool(out, p.synthetic);
+        out.extend_from_slice(br#","updated":"#);
+        json::opt_str(out, p.updated.as_deref());
+        if let Some(notes) = &p.notes {
+            out.extend_from_slice(br#","notes":"#);
+            json::str(out, notes);
+        }
+        match &self.extra {
+            FacilityExtra::None => {}
+            FacilityExtra::Hit {
+                distance_m,
+                bearing_deg,
+                open_now,
+                links,
+            } => {
+                out.extend_from_slice(br#","distance_m":"#);
+                json::u64(out, *distance_m);
+                out.extend_from_slice(br#","bearing_deg":"#);
+                json::f64(out, *bearing_deg);
+                out.extend_from_slice(br#","open_now":"#);
+                json::opt_bool(out, *open_now);
+                write_links(out, links);
+            }
+            FacilityExtra::Detail { open_now, links } => {
+                out.extend_from_slice(br#","open_now":"#);
+                json::opt_bool(out, *open_now);
+                write_links(out, links);
+            }
+        }
+        out.extend_from_slice(b"}}");
+        Ok(())
+    }
+}
+
+/// `,"links":{…}`, in the order of [`NavLinks`]'s fields.
+fn write_links(out: &mut Vec<u8>, links: &NavLinks) {
+    out.extend_from_slice(br#","links":{"amap":"#);
+    json::str(out, &links.amap);
+    out.extend_from_slice(br#","baidu":"#);
+    json::str(out, &links.baidu);
+    out.extend_from_slice(br#","apple":"#);
+    json::str(out, &links.apple);
+    out.extend_from_slice(br#","osm":"#);
+    json::str(out, &links.osm);
+    out.push(b'}');
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
     use crate::geodata::load_dir;
     use crate::index::NearestQuery;
-    use crate::model::LayerSet;
+    use crate::model::{AmenitySet, LayerSet};
 
-    /// sonic-rs writes the same JSON values serde_json would, for every bundled
-    /// feature, a nearest answer, and strings that need escaping.
+    /// What a facility feature must hold, built independently with serde_json.
+    fn expected(atlas: &Atlas, f: &Facility, extra: Value) -> Value {
+        let p = &f.provenance;
+        let mut props = json!({
+            "id": f.id(), "layer": f.layer.id(), "name": f.name(), "name_en": f.name_en(),
+            "address": f.address(), "city": f.city.as_deref(), "district": f.district.as_deref(),
+            "amenities": f.amenities.iter().map(|a| a.id()).collect::<Vec<_>>(),
+            "opening_hours": f.hours.map(|h| atlas.data().schedules.text(h)),
+            "phone": f.phone(), "operator": f.operator.as_deref(),
+            "source": p.source.as_str(), "position_accuracy": p.position_accuracy.id(),
+            "synthetic": p.synthetic, "updated": p.updated.as_deref(),
+        });
+        if let Some(grade) = f.grade {
+            props["grade"] = json!(grade);
+        }
+        if let Some(notes) = &p.notes {
+            props["notes"] = json!(notes);
+        }
+        if let (Value::Object(props), Value::Object(extra)) = (&mut props, extra) {
+            props.extend(extra);
+        }
+        json!({
+            "type": "Feature", "id": f.id(),
+            "geometry": {"type": "Point", "coordinates": [f.position.lon(), f.position.lat()]},
+            "properties": props,
+        })
+    }
+
+    fn parsed(bytes: Vec<u8>) -> Value {
+        serde_json::from_slice(&bytes).expect("valid JSON")
+    }
+
+    /// Every bundled facility, written by hand, holds what serde_json would write;
+    /// parks and a nearest answer too.
     #[test]
-    fn sonic_output_equals_serde_json() {
+    fn features_hold_what_serde_json_would_write() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata");
         let atlas = Atlas::new(load_dir(&dir).expect("bundled data"));
-        let same = |sonic: Vec<u8>, reference: serde_json::Value| {
-            let sonic: serde_json::Value = serde_json::from_slice(&sonic).expect("valid JSON");
-            assert_eq!(sonic, reference);
-        };
         let data = atlas.data();
+        assert!(data.facilities.iter().any(|f| f.grade.is_some()));
+        assert!(data.facilities.iter().any(|f| f.provenance.notes.is_some()));
         for f in &data.facilities {
-            let feature = facility(&atlas, f, NoExtra {});
-            same(
-                to_vec(&feature).unwrap(),
-                serde_json::to_value(&feature).unwrap(),
+            let got = parsed(to_vec(&facility(&atlas, f, FacilityExtra::None)).unwrap());
+            assert_eq!(got, expected(&atlas, f, json!({})));
+            let links = nav_links(f.position, f.name());
+            let detail = FacilityExtra::Detail {
+                open_now: Some(true),
+                links: links.clone(),
+            };
+            let got = parsed(to_vec(&facility(&atlas, f, detail)).unwrap());
+            assert_eq!(
+                got,
+                expected(&atlas, f, json!({"open_now": true, "links": links}))
             );
         }
         assert!(!data.parks.is_empty());
         for p in &data.parks {
             let feature = park(p, NoExtra {});
-            same(
-                to_vec(&feature).unwrap(),
-                serde_json::to_value(&feature).unwrap(),
+            assert_eq!(
+                parsed(to_vec(&feature).unwrap()),
+                serde_json::to_value(&feature).unwrap()
             );
         }
         let origin = LonLat::new(121.47, 31.23).unwrap();
@@ -303,25 +413,39 @@ mod tests {
             open_now: false,
             max_distance_m: None,
         });
+        assert_eq!(hits.len(), 5);
         let features: Vec<_> = hits.iter().map(|h| hit(&atlas, origin, h)).collect();
-        assert_eq!(features.len(), 5);
-        same(
-            collection(&features, 5).unwrap(),
-            serde_json::json!({
-                "type": "FeatureCollection",
-                "numberMatched": 5,
-                "numberReturned": 5,
-                "features": serde_json::to_value(&features).unwrap(),
-            }),
+        let answer = parsed(collection(&features, 7).unwrap());
+        let want: Vec<Value> = hits
+            .iter()
+            .map(|h| {
+                let f = atlas.facility(h.facility);
+                let bearing = sphere::initial_bearing_deg(origin, f.position);
+                let extra = json!({
+                    "distance_m": h.distance_m.round() as u64,
+                    "bearing_deg": (bearing * 10.0).round() / 10.0,
+                    "open_now": h.open,
+                    "links": nav_links(f.position, f.name()),
+                });
+                expected(&atlas, f, extra)
+            })
+            .collect();
+        assert_eq!(
+            answer,
+            json!({"type": "FeatureCollection", "numberMatched": 7, "numberReturned": 5, "features": want})
         );
+    }
+
+    /// Parks and everything else serde writes: sonic-rs writes what serde_json does.
+    #[test]
+    fn sonic_writes_what_serde_json_writes() {
         let awkward = "引号\"反斜杠\\换行\n制表\t\u{1}\u{7f}🚚 end";
-        same(
-            to_vec(&awkward).unwrap(),
-            serde_json::to_value(awkward).unwrap(),
-        );
         assert_eq!(
             to_vec(&awkward).unwrap(),
             serde_json::to_vec(awkward).unwrap()
         );
+        for v in [f64::NAN, f64::INFINITY, 3.0, 0.1, 116.400388, -0.0, 1e21] {
+            assert_eq!(to_vec(&v).unwrap(), serde_json::to_vec(&v).unwrap(), "{v}");
+        }
     }
 }

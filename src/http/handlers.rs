@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::AppState;
-use super::geojson::{self, Detail, NoExtra};
+use super::geojson::{self, FacilityExtra, NoExtra};
 use super::params::Params;
 use super::problem::ApiError;
 use crate::geodata::FeatureRef;
@@ -128,7 +128,7 @@ pub async fn layer(
     }
     let body = if layer.is_facility() {
         let features: Vec<_> = page
-            .map(|i| geojson::facility(atlas, atlas.facility(*i), NoExtra {}))
+            .map(|i| geojson::facility(atlas, atlas.facility(*i), FacilityExtra::None))
             .collect();
         geojson::collection(&features, matched)
     } else {
@@ -153,7 +153,7 @@ pub async fn feature(State(state): State<Arc<AppState>>, Path(id): Path<String>)
             let open_now = f
                 .hours
                 .and_then(|h| atlas.data().schedules.is_open(h, Utc::now()));
-            let detail = Detail {
+            let detail = FacilityExtra::Detail {
                 open_now,
                 links: nav_links(f.position, f.name()),
             };

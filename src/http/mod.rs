@@ -12,6 +12,7 @@ mod basemap;
 mod coverage;
 pub mod geojson;
 mod handlers;
+mod json;
 mod params;
 mod problem;
 

@@ -20,6 +20,17 @@ pub enum Grade {
     Comprehensive,
 }
 
+impl Grade {
+    /// The name in the data and the API.
+    pub fn id(self) -> &'static str {
+        match self {
+            Grade::Simple => "simple",
+            Grade::Regular => "regular",
+            Grade::Comprehensive => "comprehensive",
+        }
+    }
+}
+
 impl FromStr for Grade {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
