@@ -238,8 +238,10 @@ impl Atlas {
         hits
     }
 
-    /// The same answer as [`Atlas::nearest`] by measuring every facility (haversine)
-    /// and sorting: slow, and obviously right. The tree is tested against it.
+    /// What [`Atlas::nearest`] answers, found by measuring every facility (haversine,
+    /// so distances agree with the tree's chord arithmetic to about a micrometre, and
+    /// tied facilities may come in another order) and sorting: slow, and obviously
+    /// right. The tree is tested against it.
     pub fn nearest_by_scan(&self, q: &NearestQuery) -> Vec<Hit> {
         let data = &self.data;
         let mut all: Vec<Hit> = data

@@ -304,7 +304,7 @@ impl PackedTree {
     pub fn new(mut items: Vec<Item>) -> Self {
         let mut capacity = NODE_SIZE;
         while capacity < items.len() {
-            capacity *= NODE_SIZE;
+            capacity = capacity.saturating_mul(NODE_SIZE);
         }
         tile(&mut items, capacity);
         let mut below: Vec<Bounds> = items

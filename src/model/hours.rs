@@ -157,6 +157,9 @@ impl Schedules {
         if let Some(id) = self.by_text.get(text) {
             return Ok(*id);
         }
+        if self.entries.len() >= u32::MAX as usize - 1 {
+            return Err("more distinct opening_hours expressions than a table holds".into());
+        }
         let parsed = text.parse::<OpeningHours>().map_err(|e| {
             let why = e
                 .to_string()
