@@ -163,15 +163,18 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             // Before anything is read: a file changed during the load then makes the
             // snapshot stale instead of wrong.
             let key = snapshot::current_key(&data_dir);
-            let (loaded, from_snapshot) = match snapshot::read(&data_dir) {
-                Ok(data) => (Ok(data), true),
-                Err(why) => {
-                    if !matches!(why, snapshot::SnapshotError::Stale) {
-                        tracing::warn!("{why}; reading the GeoJSON");
-                    }
-                    (geodata::load_dir(&data_dir), false)
-                }
+            let fall_back = |why: &dyn std::fmt::Display| {
+                tracing::warn!("{why}; reading the GeoJSON");
+                None
             };
+            let restored = match key.as_ref().map(|key| snapshot::read(&data_dir, *key)) {
+                Ok(Ok(data)) => Some(data),
+                Ok(Err(snapshot::SnapshotError::Stale)) => None,
+                Ok(Err(why)) => fall_back(&why),
+                Err(why) => fall_back(why),
+            };
+            let from_snapshot = restored.is_some();
+            let loaded = restored.map_or_else(|| geodata::load_dir(&data_dir), Ok);
             match loaded {
                 Ok(data) => {
                     let counts = (data.facilities.len(), data.parks.len());

@@ -321,8 +321,10 @@ fn decode_chunk<'a, R: Deserialize<'a>, T>(
     Ok(out)
 }
 
-/// Reads the snapshot of `dir` if it matches the data there now.
-pub fn read(dir: &Path) -> Result<Dataset, SnapshotError> {
+/// Reads the snapshot of `dir` if it was written for the data as `key` says (take
+/// it with [`current_key`]: the caller keeps it, to write a new snapshot with if
+/// this one is stale).
+pub fn read(dir: &Path, key: SnapshotKey) -> Result<Dataset, SnapshotError> {
     let bytes = match std::fs::read(dir.join(SNAPSHOT_FILE)) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(SnapshotError::Stale),
@@ -330,7 +332,7 @@ pub fn read(dir: &Path) -> Result<Dataset, SnapshotError> {
     };
     let (header, mut rest) =
         postcard::take_from_bytes::<Header<'_>>(&bytes).map_err(|_| SnapshotError::Stale)?;
-    if header.magic != MAGIC || header.key != key(dir)? {
+    if header.magic != MAGIC || header.key != key.0 {
         return Err(SnapshotError::Stale);
     }
     let shared: Vec<Shared> = header.strings.iter().map(|s| Shared::new(s)).collect();
@@ -466,11 +468,14 @@ mod tests {
     fn round_trip_and_staleness() {
         let dir = tempfile::tempdir().unwrap();
         copy_bundled(dir.path());
-        assert!(matches!(read(dir.path()), Err(SnapshotError::Stale)));
+        assert!(matches!(
+            read(dir.path(), current_key(dir.path()).unwrap()),
+            Err(SnapshotError::Stale)
+        ));
         let key = current_key(dir.path()).unwrap();
         let loaded = super::super::load_dir(dir.path()).unwrap();
         write(dir.path(), &loaded, key).unwrap();
-        let restored = read(dir.path()).unwrap();
+        let restored = read(dir.path(), current_key(dir.path()).unwrap()).unwrap();
         assert_eq!(restored.fingerprint(), loaded.fingerprint());
         assert_eq!(restored.facilities.len(), loaded.facilities.len());
         assert_eq!(restored.parks.len(), loaded.parks.len());
@@ -495,7 +500,10 @@ mod tests {
         let f = std::fs::File::options().write(true).open(&file).unwrap();
         f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
             .unwrap();
-        assert!(matches!(read(dir.path()), Err(SnapshotError::Stale)));
+        assert!(matches!(
+            read(dir.path(), current_key(dir.path()).unwrap()),
+            Err(SnapshotError::Stale)
+        ));
 
         // A file changed while it was being read: the snapshot written with the key
         // taken before the load is stale at once.
@@ -504,7 +512,10 @@ mod tests {
         f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(9))
             .unwrap();
         write(dir.path(), &loaded, before).unwrap();
-        assert!(matches!(read(dir.path()), Err(SnapshotError::Stale)));
+        assert!(matches!(
+            read(dir.path(), current_key(dir.path()).unwrap()),
+            Err(SnapshotError::Stale)
+        ));
     }
 
     /// A damaged snapshot is refused, never half-read.
@@ -518,6 +529,9 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
         // Keep the key valid: only the body is cut.
-        assert!(matches!(read(dir.path()), Err(SnapshotError::Damaged(_))));
+        assert!(matches!(
+            read(dir.path(), current_key(dir.path()).unwrap()),
+            Err(SnapshotError::Damaged(_))
+        ));
     }
 }

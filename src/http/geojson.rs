@@ -292,44 +292,38 @@ impl WriteJson for FacilityFeature<'_> {
             out.extend_from_slice(br#","notes":"#);
             json::str(out, notes);
         }
-        match &self.extra {
-            FacilityExtra::None => {}
-            FacilityExtra::Hit {
-                distance_m,
-                bearing_deg,
-                open_now,
-                links,
-            } => {
-                out.extend_from_slice(br#","distance_m":"#);
-                json::u64(out, *distance_m);
-                out.extend_from_slice(br#","bearing_deg":"#);
-                json::f64(out, *bearing_deg);
-                out.extend_from_slice(br#","open_now":"#);
-                json::opt_bool(out, *open_now);
-                write_links(out, links);
-            }
-            FacilityExtra::Detail { open_now, links } => {
-                out.extend_from_slice(br#","open_now":"#);
-                json::opt_bool(out, *open_now);
-                write_links(out, links);
-            }
+        if let FacilityExtra::Hit {
+            distance_m,
+            bearing_deg,
+            ..
+        } = &self.extra
+        {
+            out.extend_from_slice(br#","distance_m":"#);
+            json::u64(out, *distance_m);
+            out.extend_from_slice(br#","bearing_deg":"#);
+            json::f64(out, *bearing_deg);
+        }
+        if let FacilityExtra::Hit {
+            open_now, links, ..
+        }
+        | FacilityExtra::Detail { open_now, links } = &self.extra
+        {
+            out.extend_from_slice(br#","open_now":"#);
+            json::opt_bool(out, *open_now);
+            // In the order of `NavLinks`'s fields.
+            out.extend_from_slice(br#","links":{"amap":"#);
+            json::str(out, &links.amap);
+            out.extend_from_slice(br#","baidu":"#);
+            json::str(out, &links.baidu);
+            out.extend_from_slice(br#","apple":"#);
+            json::str(out, &links.apple);
+            out.extend_from_slice(br#","osm":"#);
+            json::str(out, &links.osm);
+            out.push(b'}');
         }
         out.extend_from_slice(b"}}");
         Ok(())
     }
-}
-
-/// `,"links":{…}`, in the order of [`NavLinks`]'s fields.
-fn write_links(out: &mut Vec<u8>, links: &NavLinks) {
-    out.extend_from_slice(br#","links":{"amap":"#);
-    json::str(out, &links.amap);
-    out.extend_from_slice(br#","baidu":"#);
-    json::str(out, &links.baidu);
-    out.extend_from_slice(br#","apple":"#);
-    json::str(out, &links.apple);
-    out.extend_from_slice(br#","osm":"#);
-    json::str(out, &links.osm);
-    out.push(b'}');
 }
 
 #[cfg(test)]

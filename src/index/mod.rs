@@ -16,7 +16,7 @@
 //! counts within a radius); lon/lat `rstar` trees answer the bbox queries.
 
 mod aabb;
-pub mod packed;
+mod packed;
 pub mod sphere;
 
 pub(crate) use aabb::Aabb;
@@ -134,6 +134,7 @@ impl Atlas {
     /// Builds the trees (bulk-loaded: packed and balanced).
     pub fn new(data: Dataset) -> Self {
         let mut items = Vec::with_capacity(data.facilities.len());
+        let mut hours = Vec::with_capacity(data.facilities.len());
         let mut points: [Vec<PlanePoint>; 4] = Default::default();
         for (i, f) in data.facilities.iter().enumerate() {
             let slot = f.layer as usize;
@@ -143,6 +144,7 @@ impl Atlas {
                 id: i as u32,
                 mask: f.amenities.bits() | layer_bit(f.layer),
             });
+            hours.push(f.hours);
             points[slot].push(PlanePoint::new(
                 [f.position.lon(), f.position.lat()],
                 i as u32,
@@ -154,7 +156,6 @@ impl Atlas {
                 i as u32,
             ));
         }
-        let hours = data.facilities.iter().map(|f| f.hours).collect();
         let stats = Layer::ALL.map(|layer| {
             let pts = &points[layer as usize];
             LayerStats {
@@ -175,7 +176,7 @@ impl Atlas {
         };
         Atlas {
             packed,
-            hours,
+            hours: hours.into_boxed_slice(),
             plane,
             stats,
             data,

@@ -21,6 +21,9 @@ pub enum Grade {
 }
 
 impl Grade {
+    /// Every grade.
+    pub const ALL: [Grade; 3] = [Grade::Simple, Grade::Regular, Grade::Comprehensive];
+
     /// The name in the data and the API.
     pub fn id(self) -> &'static str {
         match self {
@@ -34,14 +37,10 @@ impl Grade {
 impl FromStr for Grade {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "simple" => Ok(Grade::Simple),
-            "regular" => Ok(Grade::Regular),
-            "comprehensive" => Ok(Grade::Comprehensive),
-            other => Err(format!(
-                "unknown grade '{other}' (simple, regular, comprehensive)"
-            )),
-        }
+        Grade::ALL
+            .into_iter()
+            .find(|g| g.id() == s)
+            .ok_or_else(|| format!("unknown grade '{s}' (simple, regular, comprehensive)"))
     }
 }
 
