@@ -26,13 +26,18 @@ echo "== browser tests (release server: the coverage analyses are heavy in debug
 cargo build --release
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-target/release/waystation serve --bind "127.0.0.1:$port" >target/browser-server.log 2>&1 &
+# A fresh database each run, created from geodata/ as `cargo run --release` does.
+db=target/browser.db
+rm -f "$db" "$db"-*
+target/release/waystation serve --db "$db" --bind "127.0.0.1:$port" >target/browser-server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do
   if curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; then break; fi
   sleep 0.1
 done
+token=$(target/release/waystation token create --db "$db" --name browser-tests --role admin | tail -1)
 WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/map.test.mjs
 WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/planner.test.mjs
+WAYSTATION_URL="http://127.0.0.1:$port" WAYSTATION_TOKEN="$token" node tests/browser/admin.test.mjs
 echo "== all tests passed"

@@ -14,11 +14,20 @@
 //! - [`coverage`]: the planners' analyses: park coverage and gap scores, the H3
 //!   grid, facility catchments, summaries per city or district, and siting of new
 //!   facilities (maximal covering, lazy greedy); CSV / XLSX export.
+//! - [`store`]: the store of record (SQLite): features, tokens, audit log, imports.
+//! - [`registry`]: edits and imports, validated, audited, and published live to
+//!   the index as new generations.
 //! - [`http`]: the axum router, handlers, problem+json errors.
+//! - [`import`]: union staff's own sheets (xlsx, CSV, GeoJSON; Chinese headers,
+//!   GCJ-02 / BD-09 coordinates, Chinese hours and amenities) to features, with a
+//!   reason for every rejected row and the sheet given back as a report.
 #![forbid(unsafe_code)]
 
 pub mod coverage;
 pub mod geodata;
 pub mod http;
+pub mod import;
 pub mod index;
 pub mod model;
+pub mod registry;
+pub mod store;

@@ -1,4 +1,5 @@
-//! The `waystation` command line: `serve` (the default), `gen`, `validate`.
+//! The `waystation` command line: `serve` (the default), `import`, `token`,
+//! `export`, `backup`, `purge`, `gen`, `validate`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,6 +9,8 @@ use tracing_subscriber::EnvFilter;
 use waystation::geodata::{self, generate::GenOptions, snapshot};
 use waystation::http::{self, AppState, Basemap};
 use waystation::index::Atlas;
+use waystation::registry::{self, Registry};
+use waystation::store::{Role, Store};
 
 /// mimalloc: hands freed pages back to the system (the loader's temporaries would
 /// otherwise stay resident) and is quicker than glibc for the many small buffers of
@@ -47,13 +50,118 @@ enum Command {
         /// The data directory.
         dir: PathBuf,
     },
+    /// Import a sheet (.xlsx, .csv) or a GeoJSON file into the database. Exits 0 when
+    /// every row was accepted, 3 when some were rejected (the others applied), 2 on a
+    /// usage or file error.
+    Import(ImportArgs),
+    /// Create, list or revoke editors' tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Write the database's features in the layout of `geodata/`.
+    Export {
+        #[command(flatten)]
+        db: DbArg,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Copy the database with SQLite's online backup (safe while the server runs).
+    Backup {
+        #[command(flatten)]
+        db: DbArg,
+        /// The copy's file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Remove the generated demo features (audited).
+    Purge {
+        #[command(flatten)]
+        db: DbArg,
+        /// Remove every feature with `synthetic: true`.
+        #[arg(long, required = true)]
+        synthetic: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct DbArg {
+    /// The database file.
+    #[arg(long = "db", default_value = "waystation.db", env = "WAYSTATION_DB")]
+    path: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    #[command(flatten)]
+    db: DbArg,
+    /// Seed directory, used only if the database does not exist yet.
+    #[arg(long, default_value = "geodata", env = "WAYSTATION_DATA")]
+    data: PathBuf,
+    /// The layer the rows belong to.
+    #[arg(long)]
+    layer: String,
+    /// The coordinate system of the file: wgs84, cgcs2000, gcj02 (Amap, Tencent), bd09 (Baidu).
+    #[arg(long)]
+    crs: String,
+    /// The `source` given to the imported features (default: import).
+    #[arg(long)]
+    source: Option<String>,
+    /// The sheet of an .xlsx file (default: the first).
+    #[arg(long)]
+    sheet: Option<String>,
+    /// Column names, overriding the recognised headers: 'name=站点名称,lon=东经,…'.
+    #[arg(long)]
+    map: Option<String>,
+    /// Report what would happen; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// The file.
+    file: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (only it, on the last line; it is not stored).
+    Create {
+        #[command(flatten)]
+        db: DbArg,
+        /// Who holds it (written in the audit log).
+        #[arg(long)]
+        name: String,
+        /// editor or admin.
+        #[arg(long)]
+        role: String,
+        /// Limit an editor to one city (e.g. 临沂市).
+        #[arg(long)]
+        city: Option<String>,
+    },
+    /// List tokens (names, roles, cities; never the tokens).
+    List {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Revoke a token by name.
+    Revoke {
+        #[command(flatten)]
+        db: DbArg,
+        /// The token's name.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Parser)]
 struct ServeArgs {
-    /// Data directory.
-    #[arg(long, default_value = "geodata", env = "WAYSTATION_DATA")]
-    data: PathBuf,
+    /// The database (the store of record), created from `--data` when missing. The
+    /// default when neither --db nor --data is given: `waystation.db`.
+    #[arg(long, env = "WAYSTATION_DB")]
+    db: Option<PathBuf>,
+    /// Data directory: the seed of a new database, or, without --db, the data served
+    /// read-only.
+    #[arg(long, env = "WAYSTATION_DATA")]
+    data: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", env = "WAYSTATION_BIND")]
     bind: String,
@@ -100,6 +208,11 @@ fn main() -> ExitCode {
             &out,
         ),
         Some(Command::Validate { dir }) => validate(&dir),
+        Some(Command::Import(args)) => return import(&args),
+        Some(Command::Token { command }) => token(command),
+        Some(Command::Export { db, out }) => export(&db.path, &out),
+        Some(Command::Backup { db, out }) => backup(&db.path, &out),
+        Some(Command::Purge { db, .. }) => purge(&db.path),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -157,49 +270,21 @@ fn serve(args: ServeArgs) -> Result<(), String> {
 
         // Load in the background: /healthz answers now, /readyz once indexed.
         let (failed_tx, failed_rx) = tokio::sync::oneshot::channel::<String>();
-        let data_dir = args.data.clone();
+        let db = args
+            .db
+            .clone()
+            .or_else(|| args.data.is_none().then(|| PathBuf::from("waystation.db")));
+        let data_dir = args
+            .data
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("geodata"));
         tokio::task::spawn_blocking(move || {
-            let started = std::time::Instant::now();
-            // Before anything is read: a file changed during the load then makes the
-            // snapshot stale instead of wrong.
-            let key = snapshot::current_key(&data_dir);
-            let fall_back = |why: &dyn std::fmt::Display| {
-                tracing::warn!("{why}; reading the GeoJSON");
-                None
+            let loaded = match &db {
+                Some(db) => load_database(&state, db, &data_dir),
+                None => load_directory(&state, &data_dir),
             };
-            let restored = match key.as_ref().map(|key| snapshot::read(&data_dir, *key)) {
-                Ok(Ok(data)) => Some(data),
-                Ok(Err(snapshot::SnapshotError::Stale)) => None,
-                Ok(Err(why)) => fall_back(&why),
-                Err(why) => fall_back(why),
-            };
-            let from_snapshot = restored.is_some();
-            let loaded = restored.map_or_else(|| geodata::load_dir(&data_dir), Ok);
-            match loaded {
-                Ok(data) => {
-                    let counts = (data.facilities.len(), data.parks.len());
-                    let atlas = state.set_atlas(Atlas::new(data));
-                    let from = if from_snapshot { "snapshot" } else { "GeoJSON" };
-                    tracing::info!(
-                        facilities = counts.0,
-                        parks = counts.1,
-                        seconds = started.elapsed().as_secs_f64(),
-                        "data loaded from {} ({from}); ready",
-                        data_dir.display()
-                    );
-                    if let (false, Ok(key)) = (from_snapshot, key) {
-                        match snapshot::write(&data_dir, atlas.data(), key) {
-                            Ok(path) => tracing::info!("wrote {}", path.display()),
-                            Err(e) => tracing::warn!(
-                                "no snapshot written (next start reads the GeoJSON again): {e}"
-                            ),
-                        }
-                    }
-                }
-                Err(e) => {
-                    let _ =
-                        failed_tx.send(format!("refusing to serve {}: {e}", data_dir.display()));
-                }
+            if let Err(message) = loaded {
+                let _ = failed_tx.send(message);
             }
         });
         let failure = std::sync::Arc::new(std::sync::Mutex::new(None));
@@ -222,6 +307,251 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             None => Ok(()),
         }
     })
+}
+
+/// Serves the database `db` (created from `seed` when missing), with edits.
+fn load_database(state: &AppState, db: &Path, seed: &Path) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let (store, data, created) =
+        registry::open(db, seed).map_err(|e| format!("refusing to serve {}: {e}", db.display()))?;
+    let counts = (data.facilities.len(), data.parks.len());
+    state.set_atlas(Atlas::new(data));
+    state.set_registry(Registry::new(store, state.published()));
+    tracing::info!(
+        facilities = counts.0,
+        parks = counts.1,
+        seconds = started.elapsed().as_secs_f64(),
+        "data loaded from {}{}; ready (edits on)",
+        db.display(),
+        if created {
+            " (created from the seed)"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+/// Serves the data directory `data_dir` read-only, through its snapshot when fresh.
+fn load_directory(state: &AppState, data_dir: &Path) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    // Before anything is read: a file changed during the load then makes the
+    // snapshot stale instead of wrong.
+    let key = snapshot::current_key(data_dir);
+    let fall_back = |why: &dyn std::fmt::Display| {
+        tracing::warn!("{why}; reading the GeoJSON");
+        None
+    };
+    let restored = match key.as_ref().map(|key| snapshot::read(data_dir, *key)) {
+        Ok(Ok(data)) => Some(data),
+        Ok(Err(snapshot::SnapshotError::Stale)) => None,
+        Ok(Err(why)) => fall_back(&why),
+        Err(why) => fall_back(why),
+    };
+    let from_snapshot = restored.is_some();
+    let data = restored
+        .map_or_else(|| geodata::load_dir(data_dir), Ok)
+        .map_err(|e| format!("refusing to serve {}: {e}", data_dir.display()))?;
+    let counts = (data.facilities.len(), data.parks.len());
+    let atlas = state.set_atlas(Atlas::new(data));
+    let from = if from_snapshot { "snapshot" } else { "GeoJSON" };
+    tracing::info!(
+        facilities = counts.0,
+        parks = counts.1,
+        seconds = started.elapsed().as_secs_f64(),
+        "data loaded from {} ({from}); ready (read-only)",
+        data_dir.display()
+    );
+    if let (false, Ok(key)) = (from_snapshot, key) {
+        match snapshot::write(data_dir, atlas.data(), key) {
+            Ok(path) => tracing::info!("wrote {}", path.display()),
+            Err(e) => {
+                tracing::warn!("no snapshot written (next start reads the GeoJSON again): {e}")
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens an existing database for a command other than `serve`.
+fn open_existing(db: &Path) -> Result<Store, String> {
+    if !db.exists() {
+        return Err(format!(
+            "{}: no such database (`waystation serve --db {0}` creates one)",
+            db.display()
+        ));
+    }
+    Store::open(db).map_err(|e| e.to_string())
+}
+
+fn token(command: TokenCommand) -> Result<(), String> {
+    match command {
+        TokenCommand::Create {
+            db,
+            name,
+            role,
+            city,
+        } => {
+            let role: Role = role.parse()?;
+            if role == Role::Admin && city.is_some() {
+                return Err("--city limits editors; an admin edits every city".into());
+            }
+            let mut store = open_existing(&db.path)?;
+            let token = store
+                .create_token(&name, role, city.as_deref())
+                .map_err(|e| e.to_string())?;
+            eprintln!("token '{name}' created; it is shown only now:");
+            println!("{token}");
+        }
+        TokenCommand::List { db } => {
+            let store = open_existing(&db.path)?;
+            for t in store.tokens().map_err(|e| e.to_string())? {
+                println!(
+                    "{}\t{:?}\t{}\tcreated {}{}",
+                    t.name,
+                    t.role,
+                    t.city.as_deref().unwrap_or("(all cities)"),
+                    t.created,
+                    t.revoked
+                        .map(|r| format!("\trevoked {r}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        TokenCommand::Revoke { db, name } => {
+            let mut store = open_existing(&db.path)?;
+            store.revoke_token(&name).map_err(|e| e.to_string())?;
+            println!("token '{name}' revoked");
+        }
+    }
+    Ok(())
+}
+
+fn export(db: &Path, out: &Path) -> Result<(), String> {
+    let store = open_existing(db)?;
+    for (path, n) in registry::export(&store, out).map_err(|e| e.to_string())? {
+        println!("{}: {n} features", path.display());
+    }
+    Ok(())
+}
+
+fn backup(db: &Path, out: &Path) -> Result<(), String> {
+    if out.exists() {
+        return Err(format!(
+            "{}: exists already; give a new file",
+            out.display()
+        ));
+    }
+    let store = open_existing(db)?;
+    store.backup(out).map_err(|e| e.to_string())?;
+    println!("{} copied to {}", db.display(), out.display());
+    Ok(())
+}
+
+fn purge(db: &Path) -> Result<(), String> {
+    let store = open_existing(db)?;
+    // The registry checks nothing against the served data here: a bare publisher.
+    let registry = Registry::new(store, Default::default());
+    let n = registry
+        .purge_synthetic("waystation purge")
+        .map_err(|e| e.to_string())?;
+    println!("removed {n} generated demo features (each is in the audit log)");
+    Ok(())
+}
+
+/// `waystation import`: exit 0 all accepted, 3 some rejected, 2 usage or file error.
+fn import(args: &ImportArgs) -> ExitCode {
+    match run_import(args) {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(3),
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs an import; the number of rejected rows.
+fn run_import(args: &ImportArgs) -> Result<usize, String> {
+    use std::io::IsTerminal;
+    use waystation::import::{Format, Options};
+
+    let layer = args.layer.parse().map_err(|e| format!("--layer: {e}"))?;
+    let crs = args.crs.parse().map_err(|e| format!("--crs: {e}"))?;
+    let format = Format::from_path(&args.file)
+        .ok_or_else(|| format!("{}: not .xlsx, .csv or .geojson", args.file.display()))?;
+    let map = match &args.map {
+        Some(m) => Options::parse_map(m).map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    let bytes = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
+    let (store, data, _) = registry::open(&args.db.path, &args.data).map_err(|e| e.to_string())?;
+    let published = waystation::registry::Published::default();
+    published.store(Some(std::sync::Arc::new(Atlas::new(data))));
+    let registry = Registry::new(store, published);
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let file_name = args.file.file_name().and_then(|n| n.to_str());
+    let request = registry::ImportRequest {
+        who: "waystation import",
+        bytes: &bytes,
+        format,
+        file_name,
+        options: Options {
+            layer,
+            crs,
+            source: args.source.clone(),
+            sheet: args.sheet.clone(),
+            map,
+            today: registry::today(),
+        },
+        crs_label: &args.crs,
+        dry_run: args.dry_run,
+        city: None,
+    };
+    let (summary, rows) = registry
+        .import(&request, &mut |done, total| {
+            if let Some(bar) = &bar {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    for r in rows
+        .iter()
+        .filter(|r| r.status == "rejected" || !r.warnings.is_empty())
+    {
+        if r.status == "rejected" {
+            println!("row {}: rejected: {}", r.row, r.reason);
+        }
+        for w in &r.warnings {
+            println!("row {}: warning: {w}", r.row);
+        }
+    }
+    println!(
+        "import {}{}: {} rows: {} accepted, {} updated, {} unchanged, {} rejected",
+        summary.id,
+        if summary.dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        },
+        summary.rows,
+        summary.accepted,
+        summary.updated,
+        summary.unchanged,
+        summary.rejected
+    );
+    Ok(summary.rejected)
 }
 
 async fn shutdown_signal() {

@@ -1,10 +1,13 @@
 //! Nearest over the bundled data and over a generated 100,000-facility national
 //! set equals a brute-force geodesic scan, for random points and filters.
 
+use std::collections::HashSet;
+
 use chrono::{TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use waystation::geodata::{self, generate::GenOptions};
+use waystation::index::sphere::haversine_m;
 use waystation::index::{Atlas, NearestQuery};
 use waystation::model::{Amenity, AmenitySet, Layer, LayerSet, LonLat};
 
@@ -73,6 +76,37 @@ fn agrees_with_brute_force(atlas: &Atlas, rounds: usize) {
                 "round {round}: {} vs {}",
                 g.distance_m,
                 e.distance_m
+            );
+        }
+        // The ids: distinct facilities that pass the filters, each at the distance
+        // given for it (so tied facilities may come in either order).
+        let mut seen = HashSet::new();
+        for g in &got {
+            let f = atlas.facility(g.facility);
+            let id = f.id();
+            assert!(seen.insert(g.facility), "round {round}: {id} twice");
+            assert!(q.layers.contains(f.layer), "round {round}: {id} layer");
+            assert!(
+                f.amenities.contains_all(q.amenities),
+                "round {round}: {id} amenities"
+            );
+            let open = f
+                .hours
+                .and_then(|h| atlas.data().schedules.is_open(h, q.at));
+            assert_eq!(g.open, open, "round {round}: {id} open");
+            assert!(
+                !q.open_now || open == Some(true),
+                "round {round}: {id} closed"
+            );
+            let d = haversine_m(q.origin, f.position);
+            assert!(
+                (g.distance_m - d).abs() < 1e-6,
+                "round {round}: {id} is at {d} m, not {} m",
+                g.distance_m
+            );
+            assert!(
+                q.max_distance_m.is_none_or(|m| d <= m),
+                "round {round}: {id} beyond the limit"
             );
         }
     }

@@ -22,7 +22,10 @@
 //!   land.
 //! - Amenities, opening hours (OpenStreetMap syntax), grades and park counts
 //!   follow the proportions in the union press reports (for example Shanghai's
-//!   36 simple, 17 regular and 78 comprehensive fitness stations). Park counts
+//!   36 simple, 17 regular and 78 comprehensive fitness stations). A park's
+//!   workers are log-normal with a median of 3,000, truncated to 50–80,000
+//!   (about 1 park in 100 above 30,000, 1 in 400 above 50,000); its
+//!   enterprises are the workers over a mean firm size of 15–80. Park counts
 //!   are consistent: `unionised_enterprises ≤ enterprises`,
 //!   `union_members ≤ workers`, and `union_status` is derived from the counts.
 //! - Synthetic telephone numbers use the city's real area code but a local
@@ -1077,20 +1080,21 @@ impl ChunkGen<'_> {
         let ti = weighted(&mut self.rng, PARK_TYPES.iter().map(|t| t.3));
         let (park_type, word, word_en, _) = PARK_TYPES[ti];
 
-        // Counts: enterprises log-uniform in 5..=800, 20–200 workers each.
+        // Counts: workers from a truncated log-normal, enterprises from a mean
+        // firm size of 15–80 workers (see [`park_counts`]).
         let rng = &mut self.rng;
-        let enterprises = log_uniform(rng, 5.0, 800.0).round().clamp(5.0, 800.0) as u32;
-        let status = weighted(rng, STATUS_WEIGHTS.iter().copied());
+        let (workers, enterprises) = park_counts(rng);
+        let mut status = weighted(rng, STATUS_WEIGHTS.iter().copied());
+        let rate: f64 = rng.random_range(0.05..0.95);
+        if status == 1 && enterprises < 2 {
+            // A single enterprise has a union or not: no partial.
+            status = if rate < 0.5 { 0 } else { 2 };
+        }
         let unionised = match status {
             0 => 0,
             2 => enterprises,
-            _ => {
-                let rate: f64 = rng.random_range(0.05..0.95);
-                ((enterprises as f64 * rate).round() as u32).clamp(1, enterprises - 1)
-            }
+            _ => ((enterprises as f64 * rate).round() as u32).clamp(1, enterprises - 1),
         };
-        let per_enterprise = log_uniform(rng, 20.0, 200.0);
-        let workers = (enterprises as f64 * per_enterprise).round() as u32;
         let members = match status {
             0 => 0,
             2 => (workers as f64 * rng.random_range(0.70..0.98)).round() as u32,
@@ -1154,6 +1158,46 @@ impl ChunkGen<'_> {
         };
         serde_json::to_writer(w, &feature).map_err(io::Error::from)
     }
+}
+
+// ---------------------------------------------------------------------------
+// Park sizes
+
+/// Median workers of a synthetic park. Most parks are a few thousand workers
+/// strong; a few large zones reach tens of thousands.
+const PARK_WORKERS_MEDIAN: f64 = 3_000.0;
+/// Spread (σ of the natural logarithm) of a park's workers: with the median
+/// above, 1 park in 100 has more than about 30,000 workers and 1 in 400 more
+/// than 50,000.
+const PARK_WORKERS_SIGMA: f64 = 1.0;
+/// Fewest workers of a synthetic park (draws below are drawn again).
+const PARK_WORKERS_MIN: f64 = 50.0;
+/// Most workers of a synthetic park (draws above are drawn again).
+const PARK_WORKERS_MAX: f64 = 80_000.0;
+/// Range of a park's mean firm size (workers per enterprise), log-uniform.
+const FIRM_SIZE: (f64, f64) = (15.0, 80.0);
+
+/// A park's workers and enterprises: workers log-normal around
+/// [`PARK_WORKERS_MEDIAN`], truncated to
+/// [`PARK_WORKERS_MIN`]..=[`PARK_WORKERS_MAX`] (a draw outside is drawn again,
+/// so there is no pile-up at the bounds); enterprises the workers divided by a
+/// mean firm size drawn from [`FIRM_SIZE`], at least 1.
+fn park_counts(rng: &mut ChaCha8Rng) -> (u32, u32) {
+    let mut workers = PARK_WORKERS_MEDIAN;
+    // Fewer than 1 draw in 1,000 is outside: 64 tries never all fail in practice,
+    // and the median is a sane answer if they did.
+    for _ in 0..64 {
+        let (z, _) = gaussian2(rng);
+        let w = PARK_WORKERS_MEDIAN * (PARK_WORKERS_SIGMA * z).exp();
+        if (PARK_WORKERS_MIN..=PARK_WORKERS_MAX).contains(&w) {
+            workers = w;
+            break;
+        }
+    }
+    let workers = workers.round() as u32;
+    let firm_size = log_uniform(rng, FIRM_SIZE.0, FIRM_SIZE.1);
+    let enterprises = ((f64::from(workers) / firm_size).round() as u32).max(1);
+    (workers, enterprises)
 }
 
 // ---------------------------------------------------------------------------
@@ -1358,7 +1402,7 @@ mod tests {
                 if kind == Kind::Park {
                     let e = p["enterprises"].as_u64().unwrap();
                     let u = p["unionised_enterprises"].as_u64().unwrap();
-                    assert!((5..=800).contains(&e));
+                    assert!(e >= 1, "{id}");
                     assert!(u <= e);
                     let expect = if u == 0 {
                         "none"
@@ -1372,7 +1416,9 @@ mod tests {
                     if let (Some(w), Some(m)) = (p["workers"].as_u64(), p["union_members"].as_u64())
                     {
                         assert!(m <= w, "{id}");
-                        assert!(w >= 20 * e / 2 && w <= 200 * e + 1, "{id}");
+                        // enterprises = workers / firm size of 15–80, rounded, ≥ 1.
+                        let (wf, ef) = (w as f64, e as f64);
+                        assert!(wf >= (ef - 0.5) * 15.0 && wf <= (ef + 0.5) * 80.0, "{id}");
                     } else {
                         assert!(p["workers"].is_null() && p["union_members"].is_null());
                     }
@@ -1426,6 +1472,76 @@ mod tests {
                 "{status_seen:?}"
             );
         }
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Park sizes look like the country's: a median of a few thousand workers,
+    /// a heavy but bounded tail, and counts that agree with each other.
+    #[test]
+    fn park_sizes_are_plausible_and_consistent() {
+        let (dir, s) = run(
+            "parksizes",
+            GenOptions {
+                facilities: 0,
+                parks: 5000,
+                seed: 11,
+            },
+        );
+        let parks = read_features(&s.files[3]);
+        assert_eq!(parks.len(), 5000);
+        let mut workers = Vec::new();
+        for f in &parks {
+            let p = &f["properties"];
+            let id = p["id"].as_str().unwrap();
+            let e = p["enterprises"].as_u64().unwrap();
+            let u = p["unionised_enterprises"].as_u64().unwrap();
+            assert!(e >= 1 && u <= e, "{id}: {u} of {e} enterprises");
+            let status = match u {
+                0 => "none",
+                _ if u == e => "full",
+                _ => "partial",
+            };
+            assert_eq!(p["union_status"], status, "{id}");
+            let (Some(w), Some(m)) = (p["workers"].as_u64(), p["union_members"].as_u64()) else {
+                assert!(
+                    p["workers"].is_null() && p["union_members"].is_null(),
+                    "{id}"
+                );
+                continue;
+            };
+            assert!(m <= w, "{id}: {m} members of {w} workers");
+            assert_eq!(
+                m == 0,
+                u == 0,
+                "{id}: {m} members, {u} unionised enterprises"
+            );
+            // At least 15 and at most 80 workers an enterprise on average (rounding aside).
+            assert!(
+                e <= w.div_ceil(15) && w <= (e + 1) * 80,
+                "{id}: {w} workers, {e} enterprises"
+            );
+            workers.push(w);
+        }
+        // About 3 % have no worker count.
+        assert!(workers.len() > 4700, "{}", workers.len());
+        workers.sort_unstable();
+        let n = workers.len();
+        let median = workers[n / 2];
+        let p99 = workers[n * 99 / 100];
+        let max = workers[n - 1];
+        let over_50k = workers.iter().filter(|&&w| w > 50_000).count() as f64 / n as f64;
+        println!(
+            "parks: {n} with workers; median {median}, p90 {}, p99 {p99}, max {max}, min {}, > 50,000: {:.2} %",
+            workers[n * 9 / 10],
+            workers[0],
+            over_50k * 100.0
+        );
+        assert!((1_000..=6_000).contains(&median), "median {median}");
+        assert!(over_50k < 0.01, "{:.2} % above 50,000", over_50k * 100.0);
+        assert!(max <= PARK_WORKERS_MAX as u64, "max {max}");
+        assert!(workers[0] >= PARK_WORKERS_MIN as u64, "min {}", workers[0]);
+        // A heavy tail all the same: the largest parks are ten times the median.
+        assert!(p99 >= 5 * median, "p99 {p99}, median {median}");
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -243,7 +243,7 @@ pub(super) fn data_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// The holiday calendar of `dir` (`holidays_cn.json`), else the bundled one, with
 /// the text it was read from (empty for the bundled one); `Err(reason)` inside when
 /// the file does not parse, the outer error when it cannot be read.
-pub(super) fn read_calendar(dir: &Path) -> std::io::Result<(Result<Calendar, String>, String)> {
+pub fn read_calendar(dir: &Path) -> std::io::Result<(Result<Calendar, String>, String)> {
     match std::fs::read_to_string(dir.join(CALENDAR_FILE)) {
         Ok(text) => Ok((Calendar::from_json(&text), text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -276,31 +276,114 @@ pub fn load_dir(dir: &Path) -> Result<Dataset, LoadError> {
         Calendar::default()
     });
 
-    let mut builder = Builder {
-        facilities: Vec::new(),
-        parks: Vec::new(),
-        schedules: Schedules::new(calendar),
-        ids: IdIndex::default(),
-        invalid_ids: HashSet::new(),
-        strings: HashMap::new(),
-        problems,
-    };
+    let mut builder = Builder::new(Schedules::new(calendar), problems);
     for path in &files {
         let bytes = std::fs::read(path).map_err(io_err)?;
         hasher.write(path.as_os_str().as_encoded_bytes());
         hasher.write(&bytes);
         builder.file(path, &bytes);
     }
-    if !builder.problems.is_empty() {
-        return Err(LoadError::Invalid(builder.problems));
+    builder.finish(hasher.finish())
+}
+
+/// One layer's features as a GeoJSON FeatureCollection held in memory (a store's
+/// rows, an import), labelled for the problems it may have.
+pub struct Collection {
+    /// Where the features come from, for problem reports (`waystation.db`, …).
+    pub label: PathBuf,
+    /// The layer every feature belongs to.
+    pub layer: Layer,
+    /// The FeatureCollection's bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Validates collections held in memory exactly as [`load_dir`] validates files.
+pub fn load_collections(
+    collections: &[Collection],
+    calendar: Calendar,
+) -> Result<Dataset, LoadError> {
+    let mut hasher = DefaultHasher::new();
+    let mut builder = Builder::new(Schedules::new(calendar), Vec::new());
+    for c in collections {
+        hasher.write(c.layer.id().as_bytes());
+        hasher.write(&c.bytes);
+        builder.collection(&c.label, c.layer, &c.bytes);
     }
-    Ok(Dataset {
-        facilities: builder.facilities,
-        parks: builder.parks,
-        schedules: builder.schedules,
-        ids: builder.ids,
-        fingerprint: hasher.finish(),
-    })
+    builder.finish(hasher.finish())
+}
+
+/// One change to a dataset: a feature written (created or replaced) or removed.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// A GeoJSON Feature of `layer`, replacing any feature with the same id.
+    Put {
+        /// The feature's layer.
+        layer: Layer,
+        /// The feature's id (also in its properties).
+        id: String,
+        /// The GeoJSON Feature.
+        feature: Vec<u8>,
+    },
+    /// The feature with this id is gone.
+    Delete {
+        /// The feature's id.
+        id: String,
+    },
+}
+
+/// Validates one GeoJSON Feature of `layer` on its own, as the loader would: every
+/// field at fault, each with its reason (the field names are the loader's:
+/// `geometry`, `properties.name`, …). Uniqueness of the id is the caller's to check.
+pub fn validate_feature(layer: Layer, feature: &[u8]) -> Result<(), Vec<Problem>> {
+    let mut builder = Builder::new(Schedules::new(Calendar::bundled()), Vec::new());
+    builder.single(Path::new(""), layer, feature);
+    if builder.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(builder.problems)
+    }
+}
+
+impl Dataset {
+    /// A new dataset: this one with `changes` applied in order (later changes to the
+    /// same id win). The records that do not change are copied, not re-validated;
+    /// the written features are validated as the loader does.
+    pub fn with_changes(&self, changes: &[Change], label: &Path) -> Result<Dataset, LoadError> {
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        for (i, c) in changes.iter().enumerate() {
+            let id = match c {
+                Change::Put { id, .. } | Change::Delete { id } => id.as_str(),
+            };
+            last.insert(id, i);
+        }
+        let mut builder = Builder::new(self.schedules.clone(), Vec::new());
+        builder.facilities = self
+            .facilities
+            .iter()
+            .filter(|f| !last.contains_key(f.id()))
+            .cloned()
+            .collect();
+        builder.parks = self
+            .parks
+            .iter()
+            .filter(|p| !last.contains_key(&*p.id))
+            .cloned()
+            .collect();
+        builder.ids = IdIndex::of(&builder.facilities, &builder.parks);
+        let mut hasher = DefaultHasher::new();
+        hasher.write_u64(self.fingerprint);
+        for (i, c) in changes.iter().enumerate() {
+            if let Change::Put { layer, id, feature } = c
+                && last.get(id.as_str()) == Some(&i)
+            {
+                hasher.write(feature);
+                builder.single(label, *layer, feature);
+            } else if let Change::Delete { id } = c {
+                hasher.write(id.as_bytes());
+            }
+        }
+        builder.finish(hasher.finish())
+    }
 }
 
 struct Builder {
@@ -316,21 +399,64 @@ struct Builder {
 }
 
 impl Builder {
+    fn new(schedules: Schedules, problems: Vec<Problem>) -> Self {
+        Builder {
+            facilities: Vec::new(),
+            parks: Vec::new(),
+            schedules,
+            ids: IdIndex::default(),
+            invalid_ids: HashSet::new(),
+            strings: HashMap::new(),
+            problems,
+        }
+    }
+
+    fn finish(self, fingerprint: u64) -> Result<Dataset, LoadError> {
+        if !self.problems.is_empty() {
+            return Err(LoadError::Invalid(self.problems));
+        }
+        Ok(Dataset {
+            facilities: self.facilities,
+            parks: self.parks,
+            schedules: self.schedules,
+            ids: self.ids,
+            fingerprint,
+        })
+    }
+
     fn file(&mut self, path: &Path, bytes: &[u8]) {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let stem = name.split('.').next().unwrap_or("");
+        match stem.parse::<Layer>() {
+            Ok(layer) => self.collection(path, layer, bytes),
+            Err(e) => self.problems.push(Problem {
+                file: path.to_owned(),
+                feature: None,
+                field: "file name".into(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// One GeoJSON Feature on its own.
+    fn single(&mut self, path: &Path, layer: Layer, bytes: &[u8]) {
+        match serde_json::from_slice::<RawFeature>(bytes) {
+            Ok(raw) => self.feature(path, layer, 0, raw),
+            Err(e) => self.problems.push(Problem {
+                file: path.to_owned(),
+                feature: None,
+                field: "json".into(),
+                reason: format!("not a GeoJSON Feature: {e}"),
+            }),
+        }
+    }
+
+    fn collection(&mut self, path: &Path, layer: Layer, bytes: &[u8]) {
         let problem = |field: &str, reason: String| Problem {
             file: path.to_owned(),
             feature: None,
             field: field.into(),
             reason,
-        };
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let stem = name.split('.').next().unwrap_or("");
-        let layer = match stem.parse::<Layer>() {
-            Ok(l) => l,
-            Err(e) => {
-                self.problems.push(problem("file name", e.to_string()));
-                return;
-            }
         };
         let collection: RawCollection = match serde_json::from_slice(bytes) {
             Ok(c) => c,
@@ -405,8 +531,19 @@ impl Builder {
                 f.problem(key, "unknown property (see geodata/README.md)".into());
             }
         }
-        let target = match (provenance, position) {
-            (Some(provenance), Some(position)) if layer.is_facility() => f
+        // The properties are checked even when the geometry or the provenance is
+        // refused, so that every problem is reported at once; a feature with any
+        // problem is dropped below.
+        let placeholder = LonLat::new(0.0, 0.0).ok();
+        let provenance = provenance.unwrap_or_else(|| Provenance {
+            source: intern(&mut self.strings, ""),
+            position_accuracy: crate::model::PositionAccuracy::Approximate,
+            synthetic: false,
+            updated: None,
+            notes: None,
+        });
+        let target = match position.or(placeholder) {
+            Some(position) if layer.is_facility() => f
                 .facility(
                     layer,
                     position,
@@ -418,14 +555,14 @@ impl Builder {
                     self.facilities.push(fac);
                     FeatureRef::Facility((self.facilities.len() - 1) as u32)
                 }),
-            (Some(provenance), Some(position)) => f
+            Some(position) => f
                 .park(position, provenance, &mut self.strings)
                 .map(|mut park| {
                     park.geometry = raw.geometry.map(RawValue::to_owned);
                     self.parks.push(park);
                     FeatureRef::Park((self.parks.len() - 1) as u32)
                 }),
-            _ => None,
+            None => None,
         };
         if self.problems.len() > before {
             if let Some(id) = id {
@@ -469,6 +606,9 @@ const FACILITY_FIELDS: &[&str] = &[
     "phone",
     "operator",
     "grade",
+    // Kept by the importer when it cannot read them (never dropped; not served).
+    "opening_hours_text",
+    "amenities_unrecognised",
 ];
 const PARK_FIELDS: &[&str] = &[
     "park_type",

@@ -7,4 +7,7 @@ mod ids;
 mod load;
 pub mod snapshot;
 
-pub use load::{CALENDAR_FILE, Dataset, FeatureRef, LoadError, Problem, load_dir};
+pub use load::{
+    CALENDAR_FILE, Change, Collection, Dataset, FeatureRef, LoadError, Problem, load_collections,
+    load_dir, read_calendar, validate_feature,
+};

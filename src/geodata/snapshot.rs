@@ -141,21 +141,27 @@ fn key(dir: &Path) -> Result<u64, SnapshotError> {
     h.write(env!("CARGO_PKG_VERSION").as_bytes());
     let files = data_files(dir).map_err(SnapshotError::Io)?;
     for path in files.iter().chain([&dir.join(CALENDAR_FILE)]) {
-        h.write(path.as_os_str().as_encoded_bytes());
-        match std::fs::metadata(path) {
-            Ok(m) => {
-                h.write_u64(m.len());
-                let modified = m.modified()?;
-                let since = modified
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default();
-                h.write_u128(since.as_nanos());
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => h.write_u8(0),
-            Err(e) => return Err(e.into()),
-        }
+        file_state(&mut h, path)?;
     }
     Ok(h.finish())
+}
+
+/// A file's name, size and modification time (or its absence) into `h`.
+fn file_state(h: &mut DefaultHasher, path: &Path) -> Result<(), SnapshotError> {
+    h.write(path.as_os_str().as_encoded_bytes());
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            h.write_u64(m.len());
+            let modified = m.modified()?;
+            let since = modified
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            h.write_u128(since.as_nanos());
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => h.write_u8(0),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
 }
 
 /// Strings shared between records, numbered from 1 (0 = absent).
@@ -191,6 +197,36 @@ impl<'a> Table<'a> {
 /// Writes the snapshot of `data`, loaded from `dir` when its files were as `key`
 /// says (atomically: a temporary file, then a rename).
 pub fn write(dir: &Path, data: &Dataset, key: SnapshotKey) -> Result<PathBuf, SnapshotError> {
+    write_to(&dir.join(SNAPSHOT_FILE), data, key)
+}
+
+/// The key of a database's features: the database file, the generation it counts
+/// its committed writes with, and the holiday calendar of `calendar_dir`.
+pub fn database_key(
+    db: &Path,
+    generation: i64,
+    calendar_dir: &Path,
+) -> Result<SnapshotKey, SnapshotError> {
+    let mut h = DefaultHasher::new();
+    h.write(MAGIC.as_bytes());
+    h.write_u32(FORMAT);
+    h.write(env!("CARGO_PKG_VERSION").as_bytes());
+    h.write(b"database");
+    h.write(std::fs::canonicalize(db)?.as_os_str().as_encoded_bytes());
+    h.write_i64(generation);
+    file_state(&mut h, &calendar_dir.join(CALENDAR_FILE))?;
+    Ok(SnapshotKey(h.finish()))
+}
+
+/// The snapshot file of a database: beside it, `FILE.snapshot`.
+pub fn database_snapshot(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".snapshot");
+    PathBuf::from(name)
+}
+
+/// [`write`] to the file `path`.
+pub fn write_to(path: &Path, data: &Dataset, key: SnapshotKey) -> Result<PathBuf, SnapshotError> {
     let SnapshotKey(key) = key;
     let mut table = Table::default();
     let facilities: Vec<FacilityRec<'_>> = data
@@ -252,8 +288,10 @@ pub fn write(dir: &Path, data: &Dataset, key: SnapshotKey) -> Result<PathBuf, Sn
         parks: parks.len() as u32,
     };
 
-    let path = dir.join(SNAPSHOT_FILE);
-    let tmp = dir.join(format!("{SNAPSHOT_FILE}.{}.tmp", std::process::id()));
+    let path = path.to_owned();
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp);
     let result = (|| -> Result<(), SnapshotError> {
         let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
         postcard::to_io(&header, &mut out).map_err(damaged)?;
@@ -325,7 +363,16 @@ fn decode_chunk<'a, R: Deserialize<'a>, T>(
 /// it with [`current_key`]: the caller keeps it, to write a new snapshot with if
 /// this one is stale).
 pub fn read(dir: &Path, key: SnapshotKey) -> Result<Dataset, SnapshotError> {
-    let bytes = match std::fs::read(dir.join(SNAPSHOT_FILE)) {
+    read_from(&dir.join(SNAPSHOT_FILE), dir, key)
+}
+
+/// [`read`] from the file `path`, with the holiday calendar of `calendar_dir`.
+pub fn read_from(
+    path: &Path,
+    calendar_dir: &Path,
+    key: SnapshotKey,
+) -> Result<Dataset, SnapshotError> {
+    let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(SnapshotError::Stale),
         Err(e) => return Err(e.into()),
@@ -356,7 +403,7 @@ pub fn read(dir: &Path, key: SnapshotKey) -> Result<Dataset, SnapshotError> {
         })
     };
 
-    let (calendar, _) = read_calendar(dir).map_err(damaged)?;
+    let (calendar, _) = read_calendar(calendar_dir).map_err(damaged)?;
     let mut schedules = Schedules::new(calendar.map_err(damaged)?);
     for (i, text) in header.schedules.iter().enumerate() {
         let id = schedules.intern(text).map_err(damaged)?;

@@ -59,7 +59,7 @@ pub const MAX_SITING_PAIRS: u64 = 20_000_000;
 type ApiResult = Result<Response, ApiError>;
 
 fn atlas(state: &AppState) -> Result<Arc<Atlas>, ApiError> {
-    state.atlas.get().cloned().ok_or(ApiError::NotReady)
+    state.atlas.load_full().ok_or(ApiError::NotReady)
 }
 
 /// Runs `f` on the blocking pool.

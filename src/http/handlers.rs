@@ -28,8 +28,8 @@ pub const MAX_K: usize = 100;
 
 type ApiResult = Result<Response, ApiError>;
 
-fn atlas(state: &AppState) -> Result<&Arc<Atlas>, ApiError> {
-    state.atlas.get().ok_or(ApiError::NotReady)
+fn atlas(state: &AppState) -> Result<Arc<Atlas>, ApiError> {
+    state.atlas.load_full().ok_or(ApiError::NotReady)
 }
 
 fn json_bytes(bytes: Vec<u8>, cache: &'static str) -> Response {
@@ -44,6 +44,16 @@ fn json_bytes(bytes: Vec<u8>, cache: &'static str) -> Response {
         bytes,
     )
         .into_response()
+}
+
+/// How long caches may keep an answer: `read_only` when the data cannot change,
+/// else revalidate every time (an edit must show at once).
+fn cache_for(state: &AppState, read_only: &'static str) -> &'static str {
+    if state.registry.get().is_some() {
+        "no-cache"
+    } else {
+        read_only
+    }
 }
 
 /// `GET /healthz`: the process is up.
@@ -128,7 +138,7 @@ pub async fn layer(
     }
     let body = if layer.is_facility() {
         let features: Vec<_> = page
-            .map(|i| geojson::facility(atlas, atlas.facility(*i), FacilityExtra::None))
+            .map(|i| geojson::facility(&atlas, atlas.facility(*i), FacilityExtra::None))
             .collect();
         geojson::collection(&features, matched)
     } else {
@@ -138,7 +148,7 @@ pub async fn layer(
         geojson::collection(&features, matched)
     }
     .map_err(ApiError::internal)?;
-    let mut response = json_bytes(body, "public, max-age=300");
+    let mut response = json_bytes(body, cache_for(&state, "public, max-age=300"));
     response.headers_mut().insert(header::ETAG, etag_header);
     Ok(response)
 }
@@ -157,7 +167,7 @@ pub async fn feature(State(state): State<Arc<AppState>>, Path(id): Path<String>)
                 open_now,
                 links: nav_links(f.position, f.name()),
             };
-            geojson::to_vec(&geojson::facility(atlas, f, detail))
+            geojson::to_vec(&geojson::facility(&atlas, f, detail))
         }
         FeatureRef::Park(i) => {
             let p = atlas.park(i);
@@ -168,7 +178,12 @@ pub async fn feature(State(state): State<Arc<AppState>>, Path(id): Path<String>)
         }
     }
     .map_err(ApiError::internal)?;
-    Ok(json_bytes(body, "public, max-age=60"))
+    let mut response = json_bytes(body, cache_for(&state, "public, max-age=60"));
+    // Editors send this back in If-Match; it names the stored version.
+    if let Some(tag) = super::edits::stored_etag(&state, &id).await {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    Ok(response)
 }
 
 /// `GET /api/v1/nearest?lon=&lat=&k=&layers=&amenities=&open_now=&max_distance_m=&at=`.
@@ -211,7 +226,7 @@ pub async fn nearest(State(state): State<Arc<AppState>>, RawQuery(query): RawQue
     let hits = atlas.nearest(&q);
     let features: Vec<_> = hits
         .iter()
-        .map(|h| geojson::hit(atlas, origin, h))
+        .map(|h| geojson::hit(&atlas, origin, h))
         .collect();
     let body = geojson::collection(&features, features.len()).map_err(ApiError::internal)?;
     Ok(json_bytes(body, "public, max-age=30"))

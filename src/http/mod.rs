@@ -10,6 +10,7 @@
 
 mod basemap;
 mod coverage;
+mod edits;
 pub mod geojson;
 mod handlers;
 mod json;
@@ -17,13 +18,15 @@ mod params;
 mod problem;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode};
-use axum::routing::get;
+use axum::routing::{get, post, put};
 use axum::serve::ListenerExt;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -35,11 +38,22 @@ pub use basemap::Basemap;
 pub use problem::{ApiError, InvalidParam};
 
 use crate::index::Atlas;
+use crate::registry::{Published, Registry};
+
+/// The largest feature a write may send.
+pub const MAX_FEATURE_BYTES: usize = 1 << 20;
+/// The largest file an import may send.
+pub const MAX_IMPORT_BYTES: usize = 50 << 20;
 
 /// What every handler shares.
 pub struct AppState {
-    /// Set once the data is loaded and indexed.
-    atlas: OnceLock<Arc<Atlas>>,
+    /// The generation being served; empty while the data loads. Readers take the
+    /// generation of the moment and keep it for their request.
+    atlas: Published,
+    /// The store and its editors, when the server runs on a database (read-only
+    /// without one).
+    registry: OnceLock<Arc<Registry>>,
+    failures: edits::Failures,
     basemap: Basemap,
 }
 
@@ -47,7 +61,9 @@ impl AppState {
     /// A state whose data is still loading.
     pub fn loading(basemap: Basemap) -> Arc<Self> {
         Arc::new(AppState {
-            atlas: OnceLock::new(),
+            atlas: Published::default(),
+            registry: OnceLock::new(),
+            failures: Default::default(),
             basemap,
         })
     }
@@ -55,14 +71,25 @@ impl AppState {
     /// A state with its data ready.
     pub fn ready(atlas: Atlas, basemap: Basemap) -> Arc<Self> {
         let state = Self::loading(basemap);
-        let _ = state.atlas.set(Arc::new(atlas));
+        state.set_atlas(atlas);
         state
     }
 
-    /// Installs the loaded data (once; later calls are ignored) and returns what is
-    /// installed.
+    /// Publishes the loaded data and returns it.
     pub fn set_atlas(&self, atlas: Atlas) -> Arc<Atlas> {
-        self.atlas.get_or_init(|| Arc::new(atlas)).clone()
+        let atlas = Arc::new(atlas);
+        self.atlas.store(Some(atlas.clone()));
+        atlas
+    }
+
+    /// Where the generations are published (the registry publishes there).
+    pub fn published(&self) -> Published {
+        self.atlas.clone()
+    }
+
+    /// Turns on edits: the registry over the store whose data is published.
+    pub fn set_registry(&self, registry: Arc<Registry>) {
+        let _ = self.registry.set(registry);
     }
 }
 
@@ -72,6 +99,7 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
         .route("/layers", get(handlers::layers))
         .route("/layers/{layer}", get(handlers::layer))
         .route("/features/{id}", get(handlers::feature))
+        .merge(edit_routes())
         .route("/nearest", get(handlers::nearest))
         .route("/places", get(handlers::places))
         .route("/config", get(handlers::config))
@@ -84,6 +112,10 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
     Router::new()
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
+        .route(
+            "/admin",
+            get(|| async { axum::response::Redirect::permanent("/admin.html") }),
+        )
         .nest("/api/v1", api)
         .fallback_service(files)
         .method_not_allowed_fallback(handlers::method_not_allowed)
@@ -92,7 +124,16 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
-                .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
+                .allow_methods([
+                    Method::GET,
+                    Method::HEAD,
+                    Method::POST,
+                    Method::PUT,
+                    Method::PATCH,
+                    Method::DELETE,
+                    Method::OPTIONS,
+                ])
+                .expose_headers([axum::http::header::ETAG, axum::http::header::LOCATION])
                 .allow_headers(Any),
         )
         .layer(CatchPanicLayer::custom(|_| {
@@ -100,6 +141,27 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
                 "handler panicked".into(),
             ))
         }))
+}
+
+/// The registry's routes: edits, history, imports. They read their bodies
+/// themselves, each with its own limit (a 413 in problem+json), so axum's default
+/// 2 MB limit is off here: it would cut imports short.
+fn edit_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/features", post(edits::create))
+        .route(
+            "/features/{id}",
+            put(edits::replace)
+                .patch(edits::patch)
+                .delete(edits::delete),
+        )
+        .route("/features/{id}/history", get(edits::history))
+        .route("/features/{id}/history/{n}/revert", post(edits::revert))
+        .route("/imports", post(edits::import))
+        .route("/imports/{id}", get(edits::import_status))
+        .route("/imports/{id}/report.xlsx", get(edits::import_report))
+        .route("/whoami", get(edits::whoami))
+        .layer(DefaultBodyLimit::disable())
 }
 
 /// The coverage analyses and siting: the only routes that can take long, so the
@@ -128,7 +190,10 @@ pub async fn serve(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -34,6 +34,11 @@ impl Params {
         self.problems.push(InvalidParam::new(name, reason));
     }
 
+    /// Whether a problem with `name` is recorded already.
+    pub fn has_problem(&self, name: &str) -> bool {
+        self.problems.iter().any(|p| p.name == name)
+    }
+
     /// Takes the raw value of `name`; empty values count as absent.
     pub fn raw(&mut self, name: &str) -> Option<String> {
         let mut found: Vec<String> = Vec::new();

@@ -39,6 +39,35 @@ pub enum ApiError {
     /// The route exists but not for this method.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// Writes to a server started without a database.
+    #[error(
+        "this server serves a data directory read-only: start it with a database (`waystation serve --db waystation.db`, or with no --data) to edit"
+    )]
+    ReadOnly,
+    /// A request body that is well-formed but breaks the data rules: each field at fault.
+    #[error("invalid feature")]
+    InvalidBody(Vec<InvalidParam>),
+    /// A request body that cannot be read at all.
+    #[error("{0}")]
+    BadBody(String),
+    /// The body is larger than the route accepts (the limit in bytes).
+    #[error("the body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// No token, or one that is unknown or revoked.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The token may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The write conflicts with what is stored.
+    #[error("{0}")]
+    Conflict(String),
+    /// `If-Match` named another version.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// Too many failed sign-ins from one address; retry after this many seconds.
+    #[error("too many failed authentications from this address; retry in {0} s")]
+    TooManyRequests(u64),
     /// The request is valid but would cost more than the server allows.
     #[error("{0}")]
     TooExpensive(String),
@@ -65,7 +94,15 @@ impl ApiError {
         match self {
             ApiError::InvalidParams(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed | ApiError::ReadOnly => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooExpensive(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -88,7 +125,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let detail = match &self {
-            ApiError::InvalidParams(params) => params
+            ApiError::InvalidParams(params) | ApiError::InvalidBody(params) => params
                 .iter()
                 .map(|p| format!("{}: {}", p.name, p.reason))
                 .collect::<Vec<_>>()
@@ -100,7 +137,7 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let params = match &self {
-            ApiError::InvalidParams(p) => p.as_slice(),
+            ApiError::InvalidParams(p) | ApiError::InvalidBody(p) => p.as_slice(),
             _ => &[],
         };
         let body = Problem {
@@ -112,10 +149,23 @@ impl IntoResponse for ApiError {
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (status, bytes).into_response();
-        response.headers_mut().insert(
+        let headers = response.headers_mut();
+        headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        match &self {
+            ApiError::Unauthorized(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"waystation\""),
+                );
+            }
+            ApiError::TooManyRequests(secs) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+            }
+            _ => {}
+        }
         response
     }
 }

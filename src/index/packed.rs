@@ -549,6 +549,44 @@ mod tests {
     use crate::index::sphere::unit_vector;
     use crate::model::LonLat;
     use proptest::prelude::*;
+    use std::collections::HashSet;
+
+    /// `got` (id, squared chord) is a correct nearest-first answer against
+    /// `expected`, the brute force sorted by distance: the same distance at every
+    /// rank, distinct ids, and each id an item `want` admits, within `limit2`, at
+    /// exactly the distance reported for it (so among equal distances any order
+    /// of the tied ids passes, and nothing else does).
+    fn check_answer(
+        got: &[(u32, f64)],
+        expected: &[(u32, f64)],
+        items: &[Item],
+        qv: [f64; 3],
+        want: Want,
+        limit2: f64,
+    ) -> Result<(), TestCaseError> {
+        let mut seen = HashSet::new();
+        for (rank, (&(id, d2), &(_, e2))) in got.iter().zip(expected).enumerate() {
+            prop_assert_eq!(
+                d2,
+                e2,
+                "rank {}: got {:?}, expected {:?}",
+                rank,
+                got,
+                expected
+            );
+            let it = &items[id as usize];
+            prop_assert!(seen.insert(id), "id {} twice: {:?}", id, got);
+            prop_assert!(want.admits(it.mask), "id {} not admitted", id);
+            prop_assert_eq!(
+                chord2(&it.xyz, &qv),
+                d2,
+                "id {} is not at its reported distance",
+                id
+            );
+            prop_assert!(d2 <= limit2);
+        }
+        Ok(())
+    }
 
     proptest! {
         /// Items come out in exactly the brute-force order, filters applied.
@@ -560,7 +598,16 @@ mod tests {
             any in 1u32..16,
             limit in prop::option::of(0.0..4.0f64),
             k in 1usize..30,
+            dups in prop::collection::vec((any::<prop::sample::Index>(), 0u32..16), 0..60),
         ) {
+            // Some items share a place (and so a distance), with their own masks.
+            let mut pts = pts;
+            if !pts.is_empty() {
+                for (at, m) in &dups {
+                    let (lon, lat, _) = pts[at.index(pts.len())];
+                    pts.push((lon, lat, *m));
+                }
+            }
             let items: Vec<Item> = pts.iter().enumerate().map(|(i, (lon, lat, m))| Item {
                 xyz: unit_vector(LonLat::new(*lon, *lat).unwrap()), id: i as u32, mask: *m,
             }).collect();
@@ -568,28 +615,38 @@ mod tests {
             let qv = unit_vector(LonLat::new(q.0, q.1).unwrap());
             let want = Want { all, any };
             let limit2 = limit.unwrap_or(f64::INFINITY);
-            let mut got = Vec::new();
-            tree.nearest(qv, want, limit2, None, |it, d2| { got.push((it.id, d2)); Walk::Continue });
-            // With the k promise: the first k are the same distances.
-            let mut first = Vec::new();
-            tree.nearest(qv, want, limit2, Some(k), |it, d2| {
-                first.push((it.id, d2));
-                if first.len() == k { Walk::Stop } else { Walk::Continue }
-            });
-            prop_assert_eq!(first.len(), got.len().min(k));
-            for (f, g) in first.iter().zip(&got) {
-                prop_assert_eq!(f.1, g.1);
-            }
             let mut expected: Vec<(u32, f64)> = items.iter()
                 .filter(|it| want.admits(it.mask))
                 .map(|it| (it.id, chord2(&it.xyz, &qv)))
                 .filter(|(_, d2)| *d2 <= limit2)
                 .collect();
             expected.sort_by(|a, b| a.1.total_cmp(&b.1));
+
+            // The whole walk: every admitted item within the limit, once, in order.
+            let mut got = Vec::new();
+            tree.nearest(qv, want, limit2, None, |it, d2| { got.push((it.id, d2)); Walk::Continue });
             prop_assert_eq!(got.len(), expected.len());
-            for (g, e) in got.iter().zip(&expected) {
-                prop_assert_eq!(g.1, e.1);
-            }
+            check_answer(&got, &expected, &items, qv, want, limit2)?;
+
+            // With the k promise: exactly the first k (ties in any order).
+            let mut first = Vec::new();
+            tree.nearest(qv, want, limit2, Some(k), |it, d2| {
+                first.push((it.id, d2));
+                if first.len() == k { Walk::Stop } else { Walk::Continue }
+            });
+            prop_assert_eq!(first.len(), expected.len().min(k));
+            check_answer(&first, &expected, &items, qv, want, limit2)?;
+
+            // A walk stopped early hands over what it was asked for and no more.
+            let stop = k.min(expected.len());
+            let mut stopped = Vec::new();
+            tree.nearest(qv, want, limit2, None, |it, d2| {
+                stopped.push((it.id, d2));
+                if stopped.len() == stop { Walk::Stop } else { Walk::Continue }
+            });
+            prop_assert_eq!(stopped.len(), stop);
+            check_answer(&stopped, &expected, &items, qv, want, limit2)?;
+
             if let Some(r2) = limit {
                 prop_assert_eq!(tree.count_within(qv, want, r2), expected.len());
             }

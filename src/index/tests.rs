@@ -41,39 +41,43 @@ fn position() -> impl Strategy<Value = LonLat> {
 }
 
 fn dataset() -> impl Strategy<Value = Atlas> {
-    prop::collection::vec(
-        (
-            position(),
-            0..3usize,
-            0u32..(1 << 5),
-            prop::option::of(0..3usize),
-        ),
-        0..300,
+    let attributes = || (0..3usize, 0u32..(1 << 5), prop::option::of(0..3usize));
+    (
+        prop::collection::vec((position(), attributes()), 0..300),
+        // Facilities at the place of another one (so at the same distance from
+        // anywhere), with their own layer, amenities and hours.
+        prop::collection::vec((any::<prop::sample::Index>(), attributes()), 0..40),
     )
-    .prop_map(|raw| {
-        let mut schedules = Schedules::new(Calendar::bundled());
-        let ids: Vec<HoursId> = HOURS.iter().map(|h| schedules.intern(h).unwrap()).collect();
-        let facilities = raw
-            .into_iter()
-            .enumerate()
-            .map(|(i, (p, layer, bits, hours))| {
-                let amenities = Amenity::ALL[..5]
-                    .iter()
-                    .enumerate()
-                    .filter(|(b, _)| bits & (1 << b) != 0)
-                    .map(|(_, a)| *a)
-                    .collect();
-                facility(
-                    i,
-                    Layer::FACILITIES[layer],
-                    p,
-                    amenities,
-                    hours.map(|h| ids[h]),
-                )
-            })
-            .collect();
-        Atlas::new(Dataset::from_parts(facilities, Vec::new(), schedules))
-    })
+        .prop_map(|(mut raw, dups)| {
+            if !raw.is_empty() {
+                for (at, a) in dups {
+                    raw.push((raw[at.index(raw.len())].0, a));
+                }
+            }
+            let mut schedules = Schedules::new(Calendar::bundled());
+            let ids: Vec<HoursId> = HOURS.iter().map(|h| schedules.intern(h).unwrap()).collect();
+            let facilities = raw
+                .into_iter()
+                .map(|(p, (layer, bits, hours))| (p, layer, bits, hours))
+                .enumerate()
+                .map(|(i, (p, layer, bits, hours))| {
+                    let amenities = Amenity::ALL[..5]
+                        .iter()
+                        .enumerate()
+                        .filter(|(b, _)| bits & (1 << b) != 0)
+                        .map(|(_, a)| *a)
+                        .collect();
+                    facility(
+                        i,
+                        Layer::FACILITIES[layer],
+                        p,
+                        amenities,
+                        hours.map(|h| ids[h]),
+                    )
+                })
+                .collect();
+            Atlas::new(Dataset::from_parts(facilities, Vec::new(), schedules))
+        })
 }
 
 fn query() -> impl Strategy<Value = NearestQuery> {
@@ -109,8 +113,13 @@ fn query() -> impl Strategy<Value = NearestQuery> {
         )
 }
 
-/// Same distances in the same order; ids equal except where distances tie.
-pub(crate) fn assert_same(hits: &[Hit], expected: &[Hit], max: Option<f64>) {
+/// `hits` is a correct answer to `q`: the same distances in the same order as
+/// `expected` (the brute force), and every hit a distinct facility that passes the
+/// query's filters, lies at the distance reported for it and carries its own
+/// open-now state. Among facilities at equal distance any of them, in any order,
+/// passes; nothing else does.
+pub(crate) fn assert_same(atlas: &Atlas, q: &NearestQuery, hits: &[Hit], expected: &[Hit]) {
+    let max = q.max_distance_m;
     // A point right at the distance limit may fall either side of it by rounding.
     let near_limit = |d: f64| max.is_some_and(|m| (d - m).abs() < 1e-6 * m.max(1.0));
     // Within a few thousand km of the antipode both formulas (asin of the chord,
@@ -119,33 +128,48 @@ pub(crate) fn assert_same(hits: &[Hit], expected: &[Hit], max: Option<f64>) {
     let pairs = |hits: &[Hit]| -> Vec<(u32, f64)> {
         hits.iter().map(|h| (h.facility, h.distance_m)).collect()
     };
-    let (got, expected) = (pairs(hits), pairs(expected));
-    if got.len() != expected.len() {
-        let extra = if got.len() > expected.len() {
-            &got[expected.len()..]
+    let (got, want) = (pairs(hits), pairs(expected));
+    if got.len() != want.len() {
+        let extra = if got.len() > want.len() {
+            &got[want.len()..]
         } else {
-            &expected[got.len()..]
+            &want[got.len()..]
         };
         assert!(
             extra.iter().all(|(_, d)| near_limit(*d)),
-            "got {got:?}\nexpected {expected:?}"
+            "got {got:?}\nexpected {want:?}"
         );
     }
-    for (g, e) in got.iter().zip(&expected) {
+    for (g, e) in got.iter().zip(&want) {
         assert!(
             close(g.1, e.1),
-            "distance {} vs {}\ngot {got:?}\nexpected {expected:?}",
+            "distance {} vs {}\ngot {got:?}\nexpected {want:?}",
             g.1,
             e.1
         );
-        if g.0 != e.0 {
-            // A tie: the expected facility must be at the same distance.
-            let tied = expected.iter().any(|x| x.0 == g.0 && close(x.1, g.1));
-            assert!(
-                tied || close(g.1, e.1),
-                "got {got:?}\nexpected {expected:?}"
-            );
-        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for h in hits {
+        let f = atlas.facility(h.facility);
+        let id = f.id();
+        assert!(seen.insert(h.facility), "{id} twice\ngot {got:?}");
+        assert!(q.layers.contains(f.layer), "{id}: layer {:?}", f.layer);
+        assert!(f.amenities.contains_all(q.amenities), "{id}: amenities");
+        let open = f
+            .hours
+            .and_then(|h| atlas.data().schedules.is_open(h, q.at));
+        assert_eq!(h.open, open, "{id}: open");
+        assert!(!q.open_now || open == Some(true), "{id} is not open");
+        let d = sphere::haversine_m(q.origin, f.position);
+        assert!(
+            close(h.distance_m, d),
+            "{id} is at {d} m, not {} m\ngot {got:?}\nexpected {want:?}",
+            h.distance_m
+        );
+        assert!(
+            max.is_none_or(|m| d <= m || near_limit(d)),
+            "{id} at {d} m is beyond {max:?}"
+        );
     }
 }
 
@@ -156,13 +180,7 @@ proptest! {
     #[test]
     fn nearest_equals_brute_force(atlas in dataset(), queries in prop::collection::vec(query(), 1..8)) {
         for q in &queries {
-            let hits = atlas.nearest(q);
-            assert_same(&hits, &atlas.nearest_by_scan(q), q.max_distance_m);
-            for h in &hits {
-                let f = atlas.facility(h.facility);
-                let expected_open = f.hours.and_then(|id| atlas.data().schedules.is_open(id, q.at));
-                prop_assert_eq!(h.open, expected_open);
-            }
+            assert_same(&atlas, q, &atlas.nearest(q), &atlas.nearest_by_scan(q));
         }
     }
 

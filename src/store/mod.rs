@@ -1,0 +1,667 @@
+//! The store of record: every feature, the editors' tokens, the audit log and the
+//! imports with their row reports, in one embedded SQLite database.
+//!
+//! This module is the only one that speaks SQL. Everything above it (the registry,
+//! the CLI, the HTTP edge) sees [`Store`]'s methods: a PostgreSQL backend for
+//! several replicas would implement the same methods.
+//!
+//! - Durability: WAL journal, `synchronous=FULL` (a committed write survives a
+//!   power cut), foreign keys on, a busy timeout so the CLI and the server can share
+//!   the file.
+//! - The schema is versioned in code ([`MIGRATIONS`], `PRAGMA user_version`): a
+//!   newer binary upgrades an older file on open, an older binary refuses a newer one.
+//! - A feature is stored as the GeoJSON Feature that was validated (`body`), with its
+//!   layer, a stable row id, and a version counting its writes.
+//! - Every write goes to the audit log in the same transaction as the change.
+
+mod tokens;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+pub use tokens::{Role, Token};
+
+use crate::model::Layer;
+
+/// The schema, one migration per version; `user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE feature (
+    row_id  INTEGER PRIMARY KEY,          -- stable: never reused (AUTOINCREMENT below)
+    id      TEXT NOT NULL UNIQUE,
+    layer   TEXT NOT NULL CHECK (layer IN ('driver_home','courier_station','fitness_station','park')),
+    body    TEXT NOT NULL,                -- the GeoJSON Feature as validated
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX feature_layer ON feature(layer, row_id);
+CREATE TABLE token (
+    id      INTEGER PRIMARY KEY,
+    name    TEXT NOT NULL UNIQUE,
+    role    TEXT NOT NULL CHECK (role IN ('editor','admin')),
+    city    TEXT,
+    hash    BLOB NOT NULL UNIQUE,         -- SHA-256 of the token; the token itself is never stored
+    created TEXT NOT NULL,
+    revoked TEXT
+);
+CREATE TABLE import (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    who       TEXT NOT NULL,
+    layer     TEXT NOT NULL,
+    crs       TEXT NOT NULL,
+    source    TEXT,
+    file_name TEXT,
+    format    TEXT NOT NULL,
+    dry_run   INTEGER NOT NULL,
+    state     TEXT NOT NULL,              -- running, done, failed
+    done      INTEGER NOT NULL DEFAULT 0,
+    total     INTEGER NOT NULL DEFAULT 0,
+    error     TEXT,
+    file      BLOB NOT NULL               -- the user's file, for the report
+);
+CREATE TABLE import_row (
+    import_id  INTEGER NOT NULL REFERENCES import(id) ON DELETE CASCADE,
+    row        INTEGER NOT NULL,
+    status     TEXT NOT NULL,             -- accepted, updated, unchanged, rejected
+    reason     TEXT NOT NULL DEFAULT '',
+    feature_id TEXT,
+    warnings   TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (import_id, row)
+);
+CREATE TABLE audit (
+    n          INTEGER PRIMARY KEY,
+    feature_id TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    who        TEXT NOT NULL,
+    op         TEXT NOT NULL,             -- create, update, delete, revert, import, purge
+    import_id  INTEGER REFERENCES import(id),
+    before     TEXT,
+    after      TEXT
+);
+CREATE INDEX audit_feature ON audit(feature_id, n);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta VALUES ('generation', '0');
+"#];
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite failed (disk, locking, a damaged file).
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The file was written by a newer waystation.
+    #[error("{path}: schema version {found} is newer than this program's {known}")]
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// Its schema version.
+        found: i64,
+        /// The newest this program knows.
+        known: i64,
+    },
+    /// No feature (or token, import, history entry) of that name.
+    #[error("{0}")]
+    NotFound(String),
+    /// The write conflicts with what is stored (id taken, stale version).
+    #[error("{0}")]
+    Conflict(String),
+    /// Something stored is not what it should be.
+    #[error("stored data damaged: {0}")]
+    Damaged(String),
+}
+
+/// A feature as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    /// The feature's id.
+    pub id: String,
+    /// Its layer.
+    pub layer: Layer,
+    /// The GeoJSON Feature.
+    pub body: String,
+    /// How many times it has been written (1 when created).
+    pub version: i64,
+}
+
+/// What an audited write did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// A new feature.
+    Create,
+    /// A feature replaced or patched.
+    Update,
+    /// A feature removed (its last state stays in the log).
+    Delete,
+    /// A feature set back to an earlier state from the log.
+    Revert,
+    /// A feature created or changed by an import.
+    Import,
+    /// A generated demo feature removed by `waystation purge --synthetic`.
+    Purge,
+}
+
+impl Op {
+    fn id(self) -> &'static str {
+        match self {
+            Op::Create => "create",
+            Op::Update => "update",
+            Op::Delete => "delete",
+            Op::Revert => "revert",
+            Op::Import => "import",
+            Op::Purge => "purge",
+        }
+    }
+}
+
+/// One write of a transaction.
+#[derive(Clone, Debug)]
+pub enum Write {
+    /// Store `body` under `id` (create, or replace the stored feature).
+    Put {
+        /// The feature's id.
+        id: String,
+        /// Its layer.
+        layer: Layer,
+        /// The GeoJSON Feature, validated.
+        body: String,
+        /// When given, the write applies only if the stored version is this one
+        /// (`Some(0)`: only if no feature has this id).
+        expect: Option<i64>,
+        /// What to record in the log.
+        op: Op,
+    },
+    /// Remove the feature `id`.
+    Delete {
+        /// The feature's id.
+        id: String,
+        /// As for [`Write::Put`].
+        expect: Option<i64>,
+        /// What to record in the log.
+        op: Op,
+    },
+}
+
+/// One entry of a feature's history.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditEntry {
+    /// The entry's number (increasing over the whole log).
+    pub n: i64,
+    /// The feature.
+    pub feature_id: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// The token's name, or the CLI command.
+    pub who: String,
+    /// What was done.
+    pub op: String,
+    /// The import that did it, if any.
+    pub import_id: Option<i64>,
+    /// The feature before (null when created).
+    pub before: Option<serde_json::Value>,
+    /// The feature after (null when deleted).
+    pub after: Option<serde_json::Value>,
+}
+
+/// An import as recorded.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImportRecord {
+    /// Its id.
+    pub id: i64,
+    /// When it started.
+    pub at: String,
+    /// Who started it.
+    pub who: String,
+    /// The layer imported into.
+    pub layer: String,
+    /// The coordinate system of the file.
+    pub crs: String,
+    /// The `source` given to the features.
+    pub source: Option<String>,
+    /// The uploaded file's name, when known.
+    pub file_name: Option<String>,
+    /// `xlsx`, `csv` or `geojson`.
+    pub format: String,
+    /// Nothing was written.
+    pub dry_run: bool,
+    /// `running`, `done` or `failed`.
+    pub state: String,
+    /// Rows handled so far.
+    pub done: i64,
+    /// Rows in the file.
+    pub total: i64,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
+/// One row of an import's report.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ImportRow {
+    /// The row number as the user sees it in the sheet.
+    pub row: i64,
+    /// `accepted`, `updated`, `unchanged` or `rejected`.
+    pub status: String,
+    /// Why it was rejected (empty otherwise).
+    pub reason: String,
+    /// The feature the row became or matched.
+    pub feature_id: Option<String>,
+    /// Things accepted with a doubt (hours kept as text, unknown amenity words, …).
+    pub warnings: Vec<String>,
+}
+
+/// The database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// Now, as stored: RFC 3339 in UTC with milliseconds.
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn layer_of(s: &str) -> Result<Layer, StoreError> {
+    s.parse()
+        .map_err(|_| StoreError::Damaged(format!("unknown layer '{s}'")))
+}
+
+fn json_of(text: Option<String>) -> Option<serde_json::Value> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: path.to_owned(),
+                found,
+                known,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How many features are stored.
+    pub fn feature_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM feature", [], |r| r.get(0))?)
+    }
+
+    /// Counts committed write transactions: equal generations mean equal features.
+    pub fn generation(&self) -> Result<i64, StoreError> {
+        let text: String =
+            self.conn
+                .query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| {
+                    r.get(0)
+                })?;
+        text.parse()
+            .map_err(|_| StoreError::Damaged(format!("generation '{text}'")))
+    }
+
+    /// Every feature of `layer` as one GeoJSON FeatureCollection, in row order.
+    pub fn layer_collection(&self, layer: Layer) -> Result<Vec<u8>, StoreError> {
+        let mut out = br#"{"type":"FeatureCollection","features":["#.to_vec();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT body FROM feature WHERE layer = ?1 ORDER BY row_id")?;
+        let mut rows = stmt.query([layer.id()])?;
+        let mut first = true;
+        while let Some(row) = rows.next()? {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(
+                row.get_ref(0)?
+                    .as_str()
+                    .map_err(rusqlite::Error::from)?
+                    .as_bytes(),
+            );
+        }
+        out.extend_from_slice(b"]}");
+        Ok(out)
+    }
+
+    /// One feature.
+    pub fn get(&self, id: &str) -> Result<Option<Stored>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT id, layer, body, version FROM feature WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        row.map(|(id, layer, body, version)| {
+            Ok(Stored {
+                id,
+                layer: layer_of(&layer)?,
+                body,
+                version,
+            })
+        })
+        .transpose()
+    }
+
+    /// Features of `layer` (all layers when `None`) as `(id, body)`, in row order.
+    pub fn features(&self, layer: Option<Layer>) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, body FROM feature WHERE ?1 IS NULL OR layer = ?1 ORDER BY row_id",
+        )?;
+        let rows = stmt.query_map([layer.map(Layer::id)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Applies `writes` in one transaction, each with its audit entry, all or none;
+    /// returns the stored state of each written feature (`None` for a delete).
+    pub fn apply(
+        &mut self,
+        who: &str,
+        import_id: Option<i64>,
+        writes: &[Write],
+    ) -> Result<Vec<Option<Stored>>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let at = now();
+        let mut out = Vec::with_capacity(writes.len());
+        for w in writes {
+            out.push(apply_one(&tx, &at, who, import_id, w)?);
+        }
+        tx.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Fills an empty store with its first features, `(id, layer, body)`, already
+    /// validated together: one transaction, no audit entries (the seed is where the
+    /// history starts).
+    pub fn seed(
+        &mut self,
+        features: impl IntoIterator<Item = (String, Layer, String)>,
+    ) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut stmt =
+                tx.prepare_cached("INSERT INTO feature (id, layer, body) VALUES (?1, ?2, ?3)")?;
+            for (id, layer, body) in features {
+                stmt.execute(params![id, layer.id(), body])?;
+                n += 1;
+            }
+        }
+        tx.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// A feature's history, oldest first (deleted features keep theirs).
+    pub fn history(&self, id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT n, feature_id, at, who, op, import_id, before, after FROM audit
+             WHERE feature_id = ?1 ORDER BY n",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            Ok(AuditEntry {
+                n: r.get(0)?,
+                feature_id: r.get(1)?,
+                at: r.get(2)?,
+                who: r.get(3)?,
+                op: r.get(4)?,
+                import_id: r.get(5)?,
+                before: json_of(r.get(6)?),
+                after: json_of(r.get(7)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records a new import (state `running`) and returns its id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_import(
+        &mut self,
+        who: &str,
+        layer: Layer,
+        crs: &str,
+        source: Option<&str>,
+        file_name: Option<&str>,
+        format: &str,
+        dry_run: bool,
+        file: &[u8],
+    ) -> Result<i64, StoreError> {
+        self.conn.execute(
+            "INSERT INTO import (at, who, layer, crs, source, file_name, format, dry_run, state, file)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9)",
+            params![now(), who, layer.id(), crs, source, file_name, format, dry_run, file],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records an import's progress.
+    pub fn import_progress(&self, id: i64, done: usize, total: usize) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE import SET done = ?2, total = ?3 WHERE id = ?1",
+            params![id, done as i64, total as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Ends an import: its row report, and `error` when it failed as a whole.
+    pub fn finish_import(
+        &mut self,
+        id: i64,
+        rows: &[ImportRow],
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO import_row (import_id, row, status, reason, feature_id, warnings)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for r in rows {
+                let warnings = serde_json::to_string(&r.warnings).unwrap_or_else(|_| "[]".into());
+                stmt.execute(params![
+                    id,
+                    r.row,
+                    r.status,
+                    r.reason,
+                    r.feature_id,
+                    warnings
+                ])?;
+            }
+        }
+        tx.execute(
+            "UPDATE import SET state = ?2, error = ?3, done = total WHERE id = ?1",
+            params![id, if error.is_some() { "failed" } else { "done" }, error],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// An import and its row report (empty while it runs).
+    pub fn import(&self, id: i64) -> Result<(ImportRecord, Vec<ImportRow>), StoreError> {
+        let record = self
+            .conn
+            .query_row(
+                "SELECT id, at, who, layer, crs, source, file_name, format, dry_run, state, done, total, error
+                 FROM import WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(ImportRecord {
+                        id: r.get(0)?,
+                        at: r.get(1)?,
+                        who: r.get(2)?,
+                        layer: r.get(3)?,
+                        crs: r.get(4)?,
+                        source: r.get(5)?,
+                        file_name: r.get(6)?,
+                        format: r.get(7)?,
+                        dry_run: r.get(8)?,
+                        state: r.get(9)?,
+                        done: r.get(10)?,
+                        total: r.get(11)?,
+                        error: r.get(12)?,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no import {id}")))?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT row, status, reason, feature_id, warnings FROM import_row
+             WHERE import_id = ?1 ORDER BY row",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            let warnings: String = r.get(4)?;
+            Ok(ImportRow {
+                row: r.get(0)?,
+                status: r.get(1)?,
+                reason: r.get(2)?,
+                feature_id: r.get(3)?,
+                warnings: serde_json::from_str(&warnings).unwrap_or_default(),
+            })
+        })?;
+        Ok((record, rows.collect::<Result<_, _>>()?))
+    }
+
+    /// The file an import was given.
+    pub fn import_file(&self, id: i64) -> Result<Vec<u8>, StoreError> {
+        self.conn
+            .query_row("SELECT file FROM import WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no import {id}")))
+    }
+
+    /// Copies the whole database to `dest` with SQLite's online backup: safe while
+    /// the server writes.
+    pub fn backup(&self, dest: &Path) -> Result<(), StoreError> {
+        let mut target = Connection::open(dest)?;
+        let backup = rusqlite::backup::Backup::new(&self.conn, &mut target)?;
+        backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+        Ok(())
+    }
+
+    /// `PRAGMA integrity_check`: `ok`, or what is damaged.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}
+
+fn apply_one(
+    tx: &Transaction<'_>,
+    at: &str,
+    who: &str,
+    import_id: Option<i64>,
+    w: &Write,
+) -> Result<Option<Stored>, StoreError> {
+    let (id, expect, op) = match w {
+        Write::Put { id, expect, op, .. } | Write::Delete { id, expect, op } => (id, expect, op),
+    };
+    let current: Option<(String, i64)> = tx
+        .query_row(
+            "SELECT body, version FROM feature WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let version = current.as_ref().map_or(0, |c| c.1);
+    if let Some(expected) = expect
+        && *expected != version
+    {
+        return Err(StoreError::Conflict(match (expected, &current) {
+            (0, Some(_)) => format!("a feature with id '{id}' exists already"),
+            (_, None) => format!("no feature with id '{id}'"),
+            _ => format!("feature '{id}' has changed since it was read"),
+        }));
+    }
+    let before = current.map(|c| c.0);
+    let mut audit = tx.prepare_cached(
+        "INSERT INTO audit (feature_id, at, who, op, import_id, before, after)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    match w {
+        Write::Put { layer, body, .. } => {
+            if before.is_some() {
+                tx.execute(
+                    "UPDATE feature SET layer = ?2, body = ?3, version = version + 1 WHERE id = ?1",
+                    params![id, layer.id(), body],
+                )?;
+            } else {
+                tx.execute(
+                    "INSERT INTO feature (id, layer, body) VALUES (?1, ?2, ?3)",
+                    params![id, layer.id(), body],
+                )?;
+            }
+            audit.execute(params![id, at, who, op.id(), import_id, before, body])?;
+            Ok(Some(Stored {
+                id: id.clone(),
+                layer: *layer,
+                body: body.clone(),
+                version: version + 1,
+            }))
+        }
+        Write::Delete { .. } => {
+            if before.is_none() {
+                return Err(StoreError::NotFound(format!("no feature with id '{id}'")));
+            }
+            tx.execute("DELETE FROM feature WHERE id = ?1", [id])?;
+            audit.execute(params![
+                id,
+                at,
+                who,
+                op.id(),
+                import_id,
+                before,
+                None::<String>
+            ])?;
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
