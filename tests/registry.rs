@@ -578,6 +578,9 @@ async fn xlsx_import_with_amap_coordinates() {
     let (status, _, record) = call(&f.app, req("GET", &location, Some(&f.admin), None)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(record["import"]["state"], "done");
+    assert_eq!(record["import"]["accepted"], 3);
+    assert_eq!(record["import"]["rejected"], 2);
+    assert_eq!(record["import"]["done"], 5);
     assert_eq!(record["rows"].as_array().unwrap().len(), 5);
     let (status, response, body) = common::send(
         f.app.clone(),
@@ -610,4 +613,66 @@ async fn xlsx_import_with_amap_coordinates() {
         .unwrap();
     assert_eq!(text[1][status_col], "accepted");
     assert_eq!(text[5][status_col], "rejected");
+}
+
+/// A feature from the seed shows its first state as history entry 0 and can be
+/// reverted to it; a feature sent back as GET gave it (with open_now and links) is
+/// accepted.
+#[tokio::test]
+async fn seeded_features_revert_to_the_seed() {
+    let f = fixture();
+    let id = "dh-linyi-caiyuan";
+    let (_, headers, original) = call(
+        &f.app,
+        req("GET", &format!("/api/v1/features/{id}"), None, None),
+    )
+    .await;
+    let tag = headers[header::ETAG].to_str().unwrap().to_owned();
+    let mut edited = original.clone();
+    edited["properties"]["phone"] = json!("0539-0000000");
+    let put = Request::put(format!("/api/v1/features/{id}"))
+        .header(header::AUTHORIZATION, format!("Bearer {}", f.admin))
+        .header(header::IF_MATCH, tag)
+        .body(Body::from(edited.to_string()))
+        .unwrap();
+    let (status, _, body) = call(&f.app, put).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["properties"]["phone"], "0539-0000000");
+    assert!(body["properties"].get("links").is_none());
+    let (_, _, h) = call(
+        &f.app,
+        req(
+            "GET",
+            &format!("/api/v1/features/{id}/history"),
+            Some(&f.admin),
+            None,
+        ),
+    )
+    .await;
+    let ops: Vec<_> = h["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["n"].as_i64().unwrap(),
+                e["op"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(ops[0], (0, "seed".to_owned()));
+    assert_eq!(ops[1].1, "update");
+    let (status, _, back) = call(
+        &f.app,
+        req(
+            "POST",
+            &format!("/api/v1/features/{id}/history/0/revert"),
+            Some(&f.admin),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{back}");
+    assert_eq!(back["properties"]["phone"], original["properties"]["phone"]);
+    assert_eq!(back["properties"]["name"], original["properties"]["name"]);
 }

@@ -125,6 +125,9 @@ pub(super) fn prepare(
             "is required (driver_home, courier_station, fitness_station or park)",
         )])
     })?;
+    for key in DERIVED {
+        props.remove(key);
+    }
     let prop_id = props.get("id").and_then(Value::as_str).map(str::to_owned);
     let top_id = top_id.as_ref().and_then(Value::as_str).map(str::to_owned);
     for given in [&prop_id, &top_id].into_iter().flatten() {
@@ -180,6 +183,33 @@ fn problem(field: &str, reason: &str) -> Problem {
         reason: reason.into(),
     }
 }
+
+/// A feature seeded from `geodata/` has no audit entry for its first state (the
+/// seed writes none); its first change's `before` is that state. It is shown as
+/// entry 0, `seed`, so it can be reverted to like any other.
+fn with_seed(mut history: Vec<AuditEntry>) -> Vec<AuditEntry> {
+    if let Some(first) = history.first()
+        && first.before.is_some()
+    {
+        let seed = AuditEntry {
+            n: 0,
+            feature_id: first.feature_id.clone(),
+            layer: first.layer.clone(),
+            at: String::new(),
+            who: "seed".into(),
+            op: "seed".into(),
+            import_id: None,
+            before: None,
+            after: first.before.clone(),
+        };
+        history.insert(0, seed);
+    }
+    history
+}
+
+/// Properties the server adds to what it answers (`GET /features/{id}`, nearest):
+/// a client that sends a feature back as it got it must not be refused for them.
+const DERIVED: [&str; 4] = ["open_now", "links", "distance_m", "bearing_deg"];
 
 /// RFC 7396 JSON merge patch: objects merge key by key, `null` removes, anything
 /// else replaces.
@@ -319,7 +349,7 @@ impl Registry {
 
     /// The history of the feature `id`, oldest first.
     pub fn history(&self, id: &str) -> Result<Vec<AuditEntry>, EditError> {
-        let history = self.store().history(id)?;
+        let history = with_seed(self.store().history(id)?);
         if history.is_empty() && self.stored(id)?.is_none() {
             return Err(EditError::NotFound(format!("no feature with id '{id}'")));
         }
@@ -329,7 +359,7 @@ impl Registry {
     /// Sets the feature `id` back to its state after history entry `n` (deleting it
     /// when that entry deleted it); audited as a revert.
     pub fn revert(&self, who: &Editor, id: &str, n: i64) -> Result<Option<Stored>, EditError> {
-        let history = self.store().history(id)?;
+        let history = with_seed(self.store().history(id)?);
         let entry = history.iter().find(|e| e.n == n).ok_or_else(|| {
             EditError::NotFound(format!("feature '{id}' has no history entry {n}"))
         })?;
@@ -338,8 +368,9 @@ impl Registry {
         let before = current.as_ref().map(|s| parse(&s.body)).transpose()?;
         match &entry.after {
             Some(target) => {
+                let layer = entry.layer.parse::<Layer>().ok();
                 let (layer, id, feature) =
-                    prepare(target.clone(), None, Some(id), before.as_ref(), "edit")?;
+                    prepare(target.clone(), layer, Some(id), before.as_ref(), "edit")?;
                 check_city(&who.token, &[before.as_ref(), Some(&feature)])?;
                 let body = feature.to_string();
                 revalidate(layer, &body)?;

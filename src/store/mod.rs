@@ -72,6 +72,7 @@ CREATE TABLE import_row (
 CREATE TABLE audit (
     n          INTEGER PRIMARY KEY,
     feature_id TEXT NOT NULL,
+    layer      TEXT NOT NULL,
     at         TEXT NOT NULL,
     who        TEXT NOT NULL,
     op         TEXT NOT NULL,             -- create, update, delete, revert, import, purge
@@ -191,6 +192,8 @@ pub struct AuditEntry {
     pub n: i64,
     /// The feature.
     pub feature_id: String,
+    /// Its layer at the time.
+    pub layer: String,
     /// When (RFC 3339, UTC).
     pub at: String,
     /// The token's name, or the CLI command.
@@ -234,6 +237,14 @@ pub struct ImportRecord {
     pub total: i64,
     /// Why it failed, when it did.
     pub error: Option<String>,
+    /// Rows that became new features.
+    pub accepted: i64,
+    /// Rows that changed a feature.
+    pub updated: i64,
+    /// Rows equal to what was stored.
+    pub unchanged: i64,
+    /// Rows refused.
+    pub rejected: i64,
 }
 
 /// One row of an import's report.
@@ -440,19 +451,20 @@ impl Store {
     /// A feature's history, oldest first (deleted features keep theirs).
     pub fn history(&self, id: &str) -> Result<Vec<AuditEntry>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT n, feature_id, at, who, op, import_id, before, after FROM audit
+            "SELECT n, feature_id, layer, at, who, op, import_id, before, after FROM audit
              WHERE feature_id = ?1 ORDER BY n",
         )?;
         let rows = stmt.query_map([id], |r| {
             Ok(AuditEntry {
                 n: r.get(0)?,
                 feature_id: r.get(1)?,
-                at: r.get(2)?,
-                who: r.get(3)?,
-                op: r.get(4)?,
-                import_id: r.get(5)?,
-                before: json_of(r.get(6)?),
-                after: json_of(r.get(7)?),
+                layer: r.get(2)?,
+                at: r.get(3)?,
+                who: r.get(4)?,
+                op: r.get(5)?,
+                import_id: r.get(6)?,
+                before: json_of(r.get(7)?),
+                after: json_of(r.get(8)?),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -514,8 +526,13 @@ impl Store {
             }
         }
         tx.execute(
-            "UPDATE import SET state = ?2, error = ?3, done = total WHERE id = ?1",
-            params![id, if error.is_some() { "failed" } else { "done" }, error],
+            "UPDATE import SET state = ?2, error = ?3, done = ?4, total = ?4 WHERE id = ?1",
+            params![
+                id,
+                if error.is_some() { "failed" } else { "done" },
+                error,
+                rows.len() as i64
+            ],
         )?;
         tx.commit()?;
         Ok(())
@@ -526,7 +543,11 @@ impl Store {
         let record = self
             .conn
             .query_row(
-                "SELECT id, at, who, layer, crs, source, file_name, format, dry_run, state, done, total, error
+                "SELECT id, at, who, layer, crs, source, file_name, format, dry_run, state, done, total, error,
+                    (SELECT count(*) FROM import_row r WHERE r.import_id = import.id AND status = 'accepted'),
+                    (SELECT count(*) FROM import_row r WHERE r.import_id = import.id AND status = 'updated'),
+                    (SELECT count(*) FROM import_row r WHERE r.import_id = import.id AND status = 'unchanged'),
+                    (SELECT count(*) FROM import_row r WHERE r.import_id = import.id AND status = 'rejected')
                  FROM import WHERE id = ?1",
                 [id],
                 |r| {
@@ -544,6 +565,10 @@ impl Store {
                         done: r.get(10)?,
                         total: r.get(11)?,
                         error: r.get(12)?,
+                        accepted: r.get(13)?,
+                        updated: r.get(14)?,
+                        unchanged: r.get(15)?,
+                        rejected: r.get(16)?,
                     })
                 },
             )
@@ -601,11 +626,11 @@ fn apply_one(
     let (id, expect, op) = match w {
         Write::Put { id, expect, op, .. } | Write::Delete { id, expect, op } => (id, expect, op),
     };
-    let current: Option<(String, i64)> = tx
+    let current: Option<(String, i64, String)> = tx
         .query_row(
-            "SELECT body, version FROM feature WHERE id = ?1",
+            "SELECT body, version, layer FROM feature WHERE id = ?1",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
     let version = current.as_ref().map_or(0, |c| c.1);
@@ -618,10 +643,11 @@ fn apply_one(
             _ => format!("feature '{id}' has changed since it was read"),
         }));
     }
+    let old_layer = current.as_ref().map(|c| c.2.clone());
     let before = current.map(|c| c.0);
     let mut audit = tx.prepare_cached(
-        "INSERT INTO audit (feature_id, at, who, op, import_id, before, after)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO audit (feature_id, at, who, op, import_id, before, after, layer)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     match w {
         Write::Put { layer, body, .. } => {
@@ -636,7 +662,16 @@ fn apply_one(
                     params![id, layer.id(), body],
                 )?;
             }
-            audit.execute(params![id, at, who, op.id(), import_id, before, body])?;
+            audit.execute(params![
+                id,
+                at,
+                who,
+                op.id(),
+                import_id,
+                before,
+                body,
+                layer.id()
+            ])?;
             Ok(Some(Stored {
                 id: id.clone(),
                 layer: *layer,
@@ -656,7 +691,8 @@ fn apply_one(
                 op.id(),
                 import_id,
                 before,
-                None::<String>
+                None::<String>,
+                old_layer
             ])?;
             Ok(None)
         }
