@@ -154,8 +154,8 @@ pub fn summarise(
     let key = |c: &Option<Shared>, d: &Option<Shared>| -> Key {
         match group_by {
             GroupBy::All => (None, None),
-            GroupBy::City => (*c, None),
-            GroupBy::District => (*c, *d),
+            GroupBy::City => (c.clone(), None),
+            GroupBy::District => (c.clone(), d.clone()),
         }
     };
     // `None` sorts first in a BTreeMap; named groups should lead.
@@ -165,7 +165,7 @@ pub fn summarise(
         let p = atlas.park(row.park);
         let k = key(&p.city, &p.district);
         groups
-            .entry((k.0.is_none(), k))
+            .entry((k.0.is_none(), k.clone()))
             .or_insert_with(|| Group::new(k.0, k.1))
             .add_park(atlas, row, radii);
         total.add_park(atlas, row, radii);

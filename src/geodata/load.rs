@@ -884,10 +884,10 @@ impl Fields<'_> {
 
 fn intern(strings: &mut HashMap<Box<str>, Shared>, s: &str) -> Shared {
     if let Some(a) = strings.get(s) {
-        return *a;
+        return a.clone();
     }
     let a: Shared = Shared::new(s);
-    strings.insert(s.into(), a);
+    strings.insert(s.into(), a.clone());
     a
 }
 

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Nearest throughput while edits stream in, against the same server idle, and the
+# resident memory during the rebuilds. One run, both figures from it.
+#
+#   benches/edits_under_load.sh DB SEED_DIR [EDITS_PER_S] [SECONDS]
+#
+# DB is created from SEED_DIR when missing (e.g. `waystation gen --facilities 1000000
+# --parks 1000 --seed 42 --out /tmp/ws1k`). Needs wrk and python3; uses
+# target/release/waystation (build it first).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+db=$1; seed=$2; rate=${3:-20}; secs=${4:-20}
+bin=target/release/waystation
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+$bin serve --db "$db" --data "$seed" --bind "127.0.0.1:$port" >/tmp/edits-under-load.log 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.1; done
+token=$($bin token create --db "$db" --name "load-$(date +%s%N)" --role admin | tail -1)
+url="http://127.0.0.1:$port"
+rss() { awk '/VmRSS/ {print int($2/1024)}' /proc/$server/status; }
+
+wrk -t1 -c32 -d5s -s benches/peers/nearest.lua "$url" >/dev/null 2>&1 # warm up
+steady=$(rss)
+idle=$(wrk -t1 -c32 -d"${secs}s" -s benches/peers/nearest.lua "$url" | awk '/Requests\/sec/ {print $2}')
+
+python3 - "$url" "$token" "$rate" "$((secs + 2))" <<'PY' &
+import json, random, sys, time, urllib.request
+url, token, rate, secs = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+end, sent, failed = time.time() + secs, 0, 0
+while time.time() < end:
+    t = time.time()
+    body = json.dumps({"type": "Feature", "geometry": {"type": "Point", "coordinates": [random.uniform(100, 120), random.uniform(25, 40)]},
+                       "properties": {"layer": "courier_station", "name": f"负载测试 {t}", "source": "bench", "position_accuracy": "surveyed", "synthetic": False}}).encode()
+    req = urllib.request.Request(url + "/api/v1/features", data=body, method="POST", headers={"Authorization": "Bearer " + token})
+    try:
+        urllib.request.urlopen(req).read(); sent += 1
+    except Exception:
+        failed += 1
+    time.sleep(max(0.0, 1.0 / rate - (time.time() - t)))
+print(f"edits: {sent} committed, {failed} failed ({sent / secs:.1f}/s)", file=sys.stderr)
+PY
+editor=$!
+sleep 1
+peak=0
+( while kill -0 $editor 2>/dev/null; do r=$(rss); [ "$r" -gt "$peak" ] && peak=$r && echo "$peak" >/tmp/edits-under-load.peak; sleep 0.1; done ) &
+loaded=$(wrk -t1 -c32 -d"${secs}s" -s benches/peers/nearest.lua "$url" | awk '/Requests\/sec/ {print $2}')
+wait $editor
+sleep 0.5
+peak=$(cat /tmp/edits-under-load.peak 2>/dev/null || echo 0)
+python3 -c "print(f'nearest idle {float(\"$idle\"):.0f} req/s, with $rate edits/s {float(\"$loaded\"):.0f} req/s: {float(\"$loaded\")/float(\"$idle\"):.2f}x; RSS steady $steady MB, peak during edits $peak MB ({$peak/$steady:.2f}x)')"
