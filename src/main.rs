@@ -259,7 +259,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             );
         }
     };
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    // Blocking-pool threads end 1 s after their last task (tokio's default is 10 s):
+    // the allocator returns a thread's freed memory to the system when the thread
+    // ends, and the loader frees about 200 MB of temporaries per million
+    // facilities (measured: 688 MB resident 10 s after ready with the default,
+    // 462 MB once the loader's thread had ended).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_keep_alive(std::time::Duration::from_secs(1))
+        .build()
+        .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&args.bind)
             .await
