@@ -89,10 +89,10 @@ fn import_bench() {
     let dir = tempfile::tempdir().unwrap();
     let seed = dir.path().join("seed");
     std::fs::create_dir_all(&seed).unwrap();
-    let (store, data, _) = registry::open(&dir.path().join("bench.db"), &seed).unwrap();
+    let (store, data, _, generation) = registry::open(&dir.path().join("bench.db"), &seed).unwrap();
     let published = Published::default();
     published.store(Some(Arc::new(Atlas::new(data))));
-    let registry = Registry::new(store, published);
+    let registry = Registry::new(store, published, generation, &seed);
     for round in ["first", "again"] {
         let started = Instant::now();
         let request = ImportRequest {

@@ -275,6 +275,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
         let state = AppState::loading(basemap);
         let app = http::router(state.clone(), args.web);
+        let at_shutdown = state.clone();
         tracing::info!("listening on http://{}", args.bind);
 
         // Load in the background: /healthz answers now, /readyz once indexed.
@@ -311,6 +312,22 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         http::serve(listener, app, shutdown)
             .await
             .map_err(|e| e.to_string())?;
+        // The next start reads the snapshot instead of the whole database.
+        if let Some(registry) = at_shutdown.registry() {
+            let written = tokio::task::spawn_blocking(move || {
+                registry.settle(std::time::Duration::from_secs(10));
+                registry.write_snapshot()
+            })
+            .await;
+            match written {
+                Ok(Ok(Some(path))) => tracing::info!("wrote {}", path.display()),
+                Ok(Ok(None)) => {
+                    tracing::debug!("no new snapshot: unchanged, or edits still being published")
+                }
+                Ok(Err(e)) => tracing::warn!("no snapshot written: {e}"),
+                Err(e) => tracing::warn!("no snapshot written: {e}"),
+            }
+        }
         match failure.lock().ok().and_then(|mut f| f.take()) {
             Some(message) => Err(message),
             None => Ok(()),
@@ -321,11 +338,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
 /// Serves the database `db` (created from `seed` when missing), with edits.
 fn load_database(state: &AppState, db: &Path, seed: &Path) -> Result<(), String> {
     let started = std::time::Instant::now();
-    let (store, data, created) =
+    let (store, data, created, generation) =
         registry::open(db, seed).map_err(|e| format!("refusing to serve {}: {e}", db.display()))?;
     let counts = (data.facilities.len(), data.parks.len());
     state.set_atlas(Atlas::new(data));
-    state.set_registry(Registry::new(store, state.published()));
+    state.set_registry(Registry::new(store, state.published(), generation, seed));
     tracing::info!(
         facilities = counts.0,
         parks = counts.1,
@@ -459,8 +476,9 @@ fn backup(db: &Path, out: &Path) -> Result<(), String> {
 
 fn purge(db: &Path) -> Result<(), String> {
     let store = open_existing(db)?;
-    // The registry checks nothing against the served data here: a bare publisher.
-    let registry = Registry::new(store, Default::default());
+    let generation = store.generation().map_err(|e| e.to_string())?;
+    // Nothing is served here: the registry publishes to nobody.
+    let registry = Registry::new(store, Default::default(), generation, Path::new("geodata"));
     let n = registry
         .purge_synthetic("waystation purge")
         .map_err(|e| e.to_string())?;
@@ -494,10 +512,11 @@ fn run_import(args: &ImportArgs) -> Result<usize, String> {
         None => Vec::new(),
     };
     let bytes = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
-    let (store, data, _) = registry::open(&args.db.path, &args.data).map_err(|e| e.to_string())?;
+    let (store, data, _, generation) =
+        registry::open(&args.db.path, &args.data).map_err(|e| e.to_string())?;
     let published = waystation::registry::Published::default();
     published.store(Some(std::sync::Arc::new(Atlas::new(data))));
-    let registry = Registry::new(store, published);
+    let registry = Registry::new(store, published, generation, &args.data);
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(

@@ -340,3 +340,61 @@ fn export_round_trips_and_backup_runs_live() {
     assert_eq!(copied.integrity_check().unwrap(), "ok");
     assert!(copied.feature_count().unwrap() >= a.len() as i64);
 }
+
+/// After edits, a graceful stop (SIGTERM) writes the snapshot of the served data,
+/// so the next start reads it instead of the whole database.
+#[test]
+fn graceful_stop_leaves_a_fresh_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let log = dir.path().join("serve.log");
+    let serve = |port: u16| {
+        let child = Command::new(BIN)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--db"])
+            .arg(&db)
+            .args(["--data", concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while http(port, "GET", "/readyz", "", None).map(|r| r.0) != Some(200) {
+            assert!(started.elapsed() < Duration::from_secs(60));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Server(child)
+    };
+    let port = free_port();
+    let server = serve(port);
+    let token = token(&db, "stopper");
+    let body = station("停机前的站", 90.0, 35.0);
+    assert_eq!(
+        http(port, "POST", "/api/v1/features", &token, Some(&body))
+            .unwrap()
+            .0,
+        201
+    );
+    let pid = server.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut server = server;
+    let status = server.0.wait().unwrap();
+    assert!(
+        status.success(),
+        "{status:?}: {}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    let port = free_port();
+    let _again = serve(port);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("features read from the snapshot"), "{text}");
+    let (status, near) = http(port, "GET", "/api/v1/nearest?lon=90&lat=35&k=1", "", None).unwrap();
+    assert_eq!(status, 200);
+    assert!(near.contains("停机前的站"), "{near}");
+}

@@ -21,6 +21,7 @@ use waystation::store::Role;
 struct Fixture {
     app: Router,
     state: Arc<AppState>,
+    db: std::path::PathBuf,
     admin: String,
     linyi: String,
     _dir: tempfile::TempDir,
@@ -30,7 +31,7 @@ struct Fixture {
 /// and an editor limited to 临沂市.
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let (mut store, data, created) =
+    let (mut store, data, created, generation) =
         registry::open(&dir.path().join("t.db"), &common::repo_path("geodata")).unwrap();
     assert!(created);
     let admin = store.create_token("admin", Role::Admin, None).unwrap();
@@ -38,10 +39,16 @@ fn fixture() -> Fixture {
         .create_token("linyi-editor", Role::Editor, Some("临沂市"))
         .unwrap();
     let state = AppState::ready(Atlas::new(data), Basemap::None);
-    state.set_registry(Registry::new(store, state.published()));
+    state.set_registry(Registry::new(
+        store,
+        state.published(),
+        generation,
+        &common::repo_path("geodata"),
+    ));
     Fixture {
         app: router(state.clone(), common::repo_path("web")),
         state,
+        db: dir.path().join("t.db"),
         admin,
         linyi,
         _dir: dir,
@@ -675,4 +682,49 @@ async fn seeded_features_revert_to_the_seed() {
     assert_eq!(status, StatusCode::OK, "{back}");
     assert_eq!(back["properties"]["phone"], original["properties"]["phone"]);
     assert_eq!(back["properties"]["name"], original["properties"]["name"]);
+}
+
+/// Another process writing to the database (the CLI's import) is noticed: its
+/// features are served within about a second and a half, and the server's own edits
+/// keep working.
+#[tokio::test]
+async fn writes_of_another_process_are_served() {
+    let f = fixture();
+    let (lon, lat) = (88.0, 43.5);
+    let id = "cs-other-process";
+    let body = station("另一进程写入的站", lon, lat, "乌鲁木齐市");
+    let mut feature = body.clone();
+    feature["id"] = json!(id);
+    feature["properties"]["id"] = json!(id);
+    let mut other = waystation::store::Store::open(&f.db).unwrap();
+    other
+        .apply(
+            "cli",
+            None,
+            &[waystation::store::Write::Put {
+                id: id.into(),
+                layer: waystation::model::Layer::CourierStation,
+                body: feature.to_string(),
+                expect: Some(0),
+                op: waystation::store::Op::Import,
+            }],
+        )
+        .unwrap();
+    let waited = until_nearest(&f.app, lon, lat, id, true).await;
+    assert!(waited < Duration::from_millis(2500), "{waited:?}");
+    // Our own edits go on, and are seen too.
+    let (status, _, created) = call(
+        &f.app,
+        req(
+            "POST",
+            "/api/v1/features",
+            Some(&f.admin),
+            Some(station("本进程的站", lon + 0.001, lat, "乌鲁木齐市")),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mine = created["id"].as_str().unwrap();
+    until_nearest(&f.app, lon + 0.001, lat, mine, true).await;
+    until_nearest(&f.app, lon, lat, id, true).await;
 }

@@ -87,6 +87,11 @@ impl AppState {
         self.atlas.clone()
     }
 
+    /// The registry, when the server runs on a database.
+    pub fn registry(&self) -> Option<Arc<Registry>> {
+        self.registry.get().cloned()
+    }
+
     /// Turns on edits: the registry over the store whose data is published.
     pub fn set_registry(&self, registry: Arc<Registry>) {
         let _ = self.registry.set(registry);

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::{Registry, revalidate};
-use crate::geodata::{Change, Problem, validate_feature};
+use crate::geodata::{Problem, validate_feature};
 use crate::model::Layer;
 use crate::store::{AuditEntry, Op, Role, StoreError, Stored, Token, Write};
 
@@ -334,7 +334,7 @@ impl Registry {
         let stored = self.existing(id)?;
         let version = version_matching(&stored, if_match)?;
         check_city(&who.token, &[Some(&parse(&stored.body)?)])?;
-        self.store().apply(
+        self.commit(
             &who.token.name,
             None,
             &[Write::Delete {
@@ -343,7 +343,6 @@ impl Registry {
                 op: Op::Delete,
             }],
         )?;
-        self.publish(vec![Change::Delete { id: id.into() }]);
         Ok(())
     }
 
@@ -382,7 +381,7 @@ impl Registry {
                     return Ok(None);
                 };
                 check_city(&who.token, &[Some(&before)])?;
-                self.store().apply(
+                self.commit(
                     &who.token.name,
                     None,
                     &[Write::Delete {
@@ -391,7 +390,6 @@ impl Registry {
                         op: Op::Revert,
                     }],
                 )?;
-                self.publish(vec![Change::Delete { id: id.into() }]);
                 Ok(None)
             }
         }
@@ -414,15 +412,7 @@ impl Registry {
                 op: Op::Purge,
             })
             .collect();
-        self.store().apply(who, None, &writes)?;
-        let changes = writes
-            .iter()
-            .filter_map(|w| match w {
-                Write::Delete { id, .. } => Some(Change::Delete { id: id.clone() }),
-                Write::Put { .. } => None,
-            })
-            .collect();
-        self.publish(changes);
+        self.commit(who, None, &writes)?;
         Ok(writes.len())
     }
 
@@ -442,22 +432,17 @@ impl Registry {
     ) -> Result<Stored, EditError> {
         let body = feature.to_string();
         validate_feature(layer, body.as_bytes()).map_err(EditError::Invalid)?;
-        let mut written = self.store().apply(
+        let mut written = self.commit(
             &who.token.name,
             None,
             &[Write::Put {
-                id: id.clone(),
+                id,
                 layer,
-                body: body.clone(),
+                body,
                 expect,
                 op,
             }],
         )?;
-        self.publish(vec![Change::Put {
-            layer,
-            id,
-            feature: body.into_bytes(),
-        }]);
         written
             .pop()
             .flatten()

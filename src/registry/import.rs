@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::Registry;
 use super::edit::{EditError, new_id, prepare};
-use crate::geodata::{Change, FeatureRef, validate_feature};
+use crate::geodata::{FeatureRef, validate_feature};
 use crate::import::{self, Format, Options, RowOutcome};
 use crate::index::{Atlas, BBox, NearestQuery, sphere};
 use crate::model::{Layer, LayerSet, LonLat};
@@ -307,25 +307,12 @@ impl Registry {
                 warnings,
             });
         }
-        if !req.dry_run && !writes.is_empty() {
-            if let Err(e) = self.store().apply(req.who, Some(id), &writes) {
-                let _ = self.store().finish_import(id, &[], Some(&e.to_string()));
-                return Err(e.into());
-            }
-            let changes = writes
-                .into_iter()
-                .filter_map(|w| match w {
-                    Write::Put {
-                        id, layer, body, ..
-                    } => Some(Change::Put {
-                        layer,
-                        id,
-                        feature: body.into_bytes(),
-                    }),
-                    Write::Delete { .. } => None,
-                })
-                .collect();
-            self.publish(changes);
+        if !req.dry_run
+            && !writes.is_empty()
+            && let Err(e) = self.commit(req.who, Some(id), &writes)
+        {
+            let _ = self.store().finish_import(id, &[], Some(&e.to_string()));
+            return Err(e.into());
         }
         self.store().finish_import(id, &rows, None)?;
         Ok((summary, rows))

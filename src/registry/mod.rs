@@ -15,6 +15,8 @@ mod edit;
 mod import;
 mod seed;
 
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -24,18 +26,38 @@ pub use edit::{EditError, Editor, etag, merge_patch, today};
 pub use import::{ImportRequest, ImportSummary};
 pub use seed::{OpenError, export, open, read};
 
-use crate::geodata::{Change, validate_feature};
+use crate::geodata::{Change, snapshot, validate_feature};
 use crate::index::Atlas;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Stored, Write};
 
 /// The generation of the data the server answers from; empty while loading.
 pub type Published = Arc<ArcSwapOption<Atlas>>;
+
+/// What the publisher is asked to do.
+enum Message {
+    /// Committed changes, with the store generation their transaction made.
+    Changes {
+        changes: Vec<Change>,
+        generation: i64,
+    },
+    /// Another process wrote to the database: read it again.
+    Reload,
+}
 
 /// The store and the publisher of its generations.
 pub struct Registry {
     store: Mutex<Store>,
     published: Published,
-    changes: Mutex<mpsc::Sender<Vec<Change>>>,
+    messages: Mutex<mpsc::Sender<Message>>,
+    /// The store generation the published data reflects.
+    published_generation: Arc<AtomicI64>,
+    /// The store generation this process expects: the loaded one plus its own
+    /// commits. A larger one in the store means another process (the CLI's
+    /// `import`, `purge`) wrote.
+    expected_generation: Arc<AtomicI64>,
+    /// The generation the data was loaded at (its snapshot exists already).
+    loaded_generation: i64,
+    calendar_dir: PathBuf,
 }
 
 impl std::fmt::Debug for Registry {
@@ -45,20 +67,46 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// A registry over `store`, publishing to `published` (which must already hold the
-    /// store's features, indexed). Starts the publisher thread.
-    pub fn new(store: Store, published: Published) -> Arc<Self> {
-        let (tx, rx) = mpsc::channel::<Vec<Change>>();
-        let target = published.clone();
-        let label = store.path().to_owned();
+    /// A registry over `store`, publishing to `published`, which must already hold
+    /// the store's features as of store generation `generation`, validated against
+    /// the holiday calendar of `calendar_dir`. Starts the publisher thread and a
+    /// watcher that notices writes of other processes (checked every second).
+    pub fn new(
+        store: Store,
+        published: Published,
+        generation: i64,
+        calendar_dir: &Path,
+    ) -> Arc<Self> {
+        let (tx, rx) = mpsc::channel::<Message>();
+        let published_generation = Arc::new(AtomicI64::new(generation));
+        let expected_generation = Arc::new(AtomicI64::new(generation));
+        let publisher = Publisher {
+            target: published.clone(),
+            db: store.path().to_owned(),
+            calendar_dir: calendar_dir.to_owned(),
+            generation: published_generation.clone(),
+        };
         std::thread::Builder::new()
             .name("publisher".into())
-            .spawn(move || publish_loop(&rx, &target, &label))
+            .spawn(move || publisher.run(&rx))
+            .ok();
+        let watcher = Watcher {
+            db: store.path().to_owned(),
+            expected: expected_generation.clone(),
+            tx: tx.clone(),
+        };
+        std::thread::Builder::new()
+            .name("watcher".into())
+            .spawn(move || watcher.run())
             .ok();
         Arc::new(Registry {
             store: Mutex::new(store),
             published,
-            changes: Mutex::new(tx),
+            messages: Mutex::new(tx),
+            published_generation,
+            expected_generation,
+            loaded_generation: generation,
+            calendar_dir: calendar_dir.to_owned(),
         })
     }
 
@@ -74,43 +122,210 @@ impl Registry {
         self.published.load_full()
     }
 
-    /// Hands committed changes to the publisher.
-    fn publish(&self, changes: Vec<Change>) {
-        if changes.is_empty() {
-            return;
-        }
-        let sender = self.changes.lock().unwrap_or_else(|e| e.into_inner());
-        if sender.send(changes).is_err() {
+    /// Commits `writes` in one transaction (with their audit entries) and hands the
+    /// changes to the publisher, in commit order.
+    fn commit(
+        &self,
+        who: &str,
+        import_id: Option<i64>,
+        writes: &[Write],
+    ) -> Result<Vec<Option<Stored>>, StoreError> {
+        let mut store = self.store();
+        // Counted before the commit so that the watcher, which reads the store's
+        // generation first, never takes this commit for another process's.
+        self.expected_generation.fetch_add(1, Ordering::SeqCst);
+        let written = match store.apply(who, import_id, writes) {
+            Ok(w) => w,
+            Err(e) => {
+                self.expected_generation.fetch_sub(1, Ordering::SeqCst);
+                return Err(e);
+            }
+        };
+        let generation = store.generation()?;
+        let changes = writes
+            .iter()
+            .map(|w| match w {
+                Write::Put {
+                    id, layer, body, ..
+                } => Change::Put {
+                    layer: *layer,
+                    id: id.clone(),
+                    feature: body.clone().into_bytes(),
+                },
+                Write::Delete { id, .. } => Change::Delete { id: id.clone() },
+            })
+            .collect();
+        self.send(Message::Changes {
+            changes,
+            generation,
+        });
+        drop(store);
+        Ok(written)
+    }
+
+    fn send(&self, message: Message) {
+        let sender = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+        if sender.send(message).is_err() {
             tracing::error!(
                 "the publisher has stopped: edits are stored but not served until restart"
             );
         }
     }
+
+    /// Waits until everything committed so far is published (at most `timeout`);
+    /// whether it is.
+    pub fn settle(&self, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let stored = self.store().generation().ok();
+            if stored == Some(self.published_generation.load(Ordering::SeqCst)) {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Writes the snapshot beside the database for the data being served, when it is
+    /// exactly the store's current generation and differs from the one loaded (at
+    /// shutdown: the next start then reads the snapshot instead of the whole
+    /// database). `None` when there was nothing to write or it could not be keyed.
+    pub fn write_snapshot(&self) -> Result<Option<PathBuf>, String> {
+        let store = self.store();
+        let generation = store.generation().map_err(|e| e.to_string())?;
+        if generation == self.loaded_generation
+            || generation != self.published_generation.load(Ordering::SeqCst)
+        {
+            return Ok(None);
+        }
+        let Some(atlas) = self.atlas() else {
+            return Ok(None);
+        };
+        let key = snapshot::database_key(store.path(), generation, &self.calendar_dir)
+            .map_err(|e| e.to_string())?;
+        snapshot::write_to(
+            &snapshot::database_snapshot(store.path()),
+            atlas.data(),
+            key,
+        )
+        .map(Some)
+        .map_err(|e| e.to_string())
+    }
 }
 
-/// Folds every change waiting into a new generation, one rebuild at a time.
-fn publish_loop(rx: &mpsc::Receiver<Vec<Change>>, target: &Published, label: &std::path::Path) {
-    while let Ok(first) = rx.recv() {
-        let mut changes = first;
-        while let Ok(more) = rx.try_recv() {
-            changes.extend(more);
-        }
-        let Some(current) = target.load_full() else {
-            continue;
-        };
-        let started = std::time::Instant::now();
-        match current.data().with_changes(&changes, label) {
-            Ok(data) => {
-                target.store(Some(Arc::new(Atlas::new(data))));
-                tracing::debug!(
-                    changes = changes.len(),
-                    ms = started.elapsed().as_secs_f64() * 1e3,
-                    "published a new generation"
-                );
+/// Folds committed changes into new generations, one rebuild at a time.
+struct Publisher {
+    target: Published,
+    db: PathBuf,
+    calendar_dir: PathBuf,
+    generation: Arc<AtomicI64>,
+}
+
+impl Publisher {
+    fn run(&self, rx: &mpsc::Receiver<Message>) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            while let Ok(more) = rx.try_recv() {
+                batch.push(more);
             }
-            // Every change was validated before it was committed, so this is a bug;
-            // the store keeps the truth and the next start serves it.
-            Err(e) => tracing::error!("cannot publish committed changes: {e}"),
+            let started = std::time::Instant::now();
+            let reload = batch.iter().any(|m| matches!(m, Message::Reload));
+            let (base, base_generation) = if reload {
+                match self.read() {
+                    Ok((data, generation)) => (Some(data), generation),
+                    Err(e) => {
+                        tracing::error!("cannot read the database again: {e}");
+                        continue;
+                    }
+                }
+            } else {
+                (None, i64::MIN)
+            };
+            // The changes the base does not hold yet, in commit order.
+            let mut changes = Vec::new();
+            let mut newest = base_generation;
+            for m in batch {
+                if let Message::Changes {
+                    changes: c,
+                    generation,
+                } = m
+                    && generation > base_generation
+                {
+                    changes.extend(c);
+                    newest = newest.max(generation);
+                }
+            }
+            let label = self.db.clone();
+            let result = match (&base, self.target.load_full()) {
+                (Some(data), _) if changes.is_empty() => Ok(None),
+                (Some(data), _) => data.with_changes(&changes, &label).map(Some),
+                (None, Some(current)) => current.data().with_changes(&changes, &label).map(Some),
+                (None, None) => continue,
+            };
+            let data = match (result, base) {
+                (Ok(Some(d)), _) | (Ok(None), Some(d)) => d,
+                (Ok(None), None) => continue,
+                // Every change was validated before it was committed, so this is a
+                // bug; the store keeps the truth and the next start serves it.
+                (Err(e), _) => {
+                    tracing::error!("cannot publish committed changes: {e}");
+                    continue;
+                }
+            };
+            self.target.store(Some(Arc::new(Atlas::new(data))));
+            self.generation.fetch_max(newest, Ordering::SeqCst);
+            tracing::debug!(
+                changes = changes.len(),
+                reload,
+                ms = started.elapsed().as_secs_f64() * 1e3,
+                "published a new generation"
+            );
+        }
+    }
+
+    /// The whole database, read on a connection of its own, with its generation.
+    fn read(&self) -> Result<(crate::geodata::Dataset, i64), String> {
+        let store = Store::open(&self.db).map_err(|e| e.to_string())?;
+        let (data, generation) = store
+            .consistent(|s| Ok((read(s, &self.calendar_dir), s.generation()?)))
+            .map_err(|e| e.to_string())?;
+        Ok((data.map_err(|e| e.to_string())?, generation))
+    }
+}
+
+/// Notices writes of other processes to the database.
+struct Watcher {
+    db: PathBuf,
+    expected: Arc<AtomicI64>,
+    tx: mpsc::Sender<Message>,
+}
+
+impl Watcher {
+    fn run(&self) {
+        let store = match Store::open(&self.db) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("no watcher for other processes' writes: {e}");
+                return;
+            }
+        };
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            let Ok(found) = store.generation() else {
+                continue;
+            };
+            let expected = self.expected.load(Ordering::SeqCst);
+            if found > expected {
+                self.expected.fetch_add(found - expected, Ordering::SeqCst);
+                tracing::info!(
+                    "the database was written by another process (generation {found}); reading it again"
+                );
+                if self.tx.send(Message::Reload).is_err() {
+                    return;
+                }
+            }
         }
     }
 }

@@ -53,9 +53,10 @@ struct IdProps<'a> {
 
 /// Opens the database `db`; when it does not exist yet, creates it and seeds it from
 /// the data directory `seed` (validated whole first: bad seed data creates nothing).
-/// Returns the store and its features, validated by the loader's rules against the
-/// holiday calendar of `seed` (else the bundled one).
-pub fn open(db: &Path, seed: &Path) -> Result<(Store, Dataset, bool), OpenError> {
+/// Returns the store, its features (validated by the loader's rules against the
+/// holiday calendar of `seed`, else the bundled one), whether it was created, and
+/// the store generation the features are of.
+pub fn open(db: &Path, seed: &Path) -> Result<(Store, Dataset, bool, i64), OpenError> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| OpenError::Io { path, source }
@@ -104,13 +105,13 @@ pub fn open(db: &Path, seed: &Path) -> Result<(Store, Dataset, bool), OpenError>
             seed.display()
         );
     }
-    let data = read_cached(&store, db, seed)?;
-    Ok((store, data, created))
+    let (data, generation) = read_cached(&store, db, seed)?;
+    Ok((store, data, created, generation))
 }
 
 /// [`read`], through a snapshot beside the database keyed by its generation (a
 /// million features: the snapshot decodes in about a second, validation takes ten).
-fn read_cached(store: &Store, db: &Path, calendar_dir: &Path) -> Result<Dataset, OpenError> {
+fn read_cached(store: &Store, db: &Path, calendar_dir: &Path) -> Result<(Dataset, i64), OpenError> {
     let generation = store.generation()?;
     let file = snapshot::database_snapshot(db);
     let key = snapshot::database_key(db, generation, calendar_dir);
@@ -118,21 +119,21 @@ fn read_cached(store: &Store, db: &Path, calendar_dir: &Path) -> Result<Dataset,
         match snapshot::read_from(&file, calendar_dir, key) {
             Ok(data) => {
                 tracing::info!("features read from the snapshot {}", file.display());
-                return Ok(data);
+                return Ok((data, generation));
             }
             Err(snapshot::SnapshotError::Stale) => {}
             Err(why) => tracing::warn!("{}: {why}; reading the database", file.display()),
         }
     }
-    let data = read(store, calendar_dir)?;
-    // Only when nothing was committed while reading: else it would be keyed wrong.
-    if let (Ok(key), Ok(true)) = (key, store.generation().map(|g| g == generation)) {
+    let (data, generation) = store.consistent(|s| Ok((read(s, calendar_dir), s.generation()?)))?;
+    let data = data?;
+    if let Ok(key) = snapshot::database_key(db, generation, calendar_dir) {
         match snapshot::write_to(&file, &data, key) {
             Ok(path) => tracing::info!("wrote {}", path.display()),
             Err(e) => tracing::warn!("no snapshot written: {e}"),
         }
     }
-    Ok(data)
+    Ok((data, generation))
 }
 
 /// The store's features, validated as the loader validates files.

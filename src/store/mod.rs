@@ -340,6 +340,19 @@ impl Store {
             .map_err(|_| StoreError::Damaged(format!("generation '{text}'")))
     }
 
+    /// Runs `read` inside one read transaction: everything it reads is of the same
+    /// generation, whatever other connections commit meanwhile.
+    pub fn consistent<T>(
+        &self,
+        read: impl FnOnce(&Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.conn.execute_batch("BEGIN DEFERRED")?;
+        let result = read(self);
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        self.conn.execute_batch(end)?;
+        result
+    }
+
     /// Every feature of `layer` as one GeoJSON FeatureCollection, in row order.
     pub fn layer_collection(&self, layer: Layer) -> Result<Vec<u8>, StoreError> {
         let mut out = br#"{"type":"FeatureCollection","features":["#.to_vec();
