@@ -728,3 +728,47 @@ async fn writes_of_another_process_are_served() {
     until_nearest(&f.app, lon + 0.001, lat, mine, true).await;
     until_nearest(&f.app, lon, lat, id, true).await;
 }
+
+/// The same sheet uploaded as `multipart/form-data` (a browser form): the file's
+/// own name tells its format.
+#[tokio::test]
+async fn multipart_upload_imports() {
+    let f = fixture();
+    let (bytes, _) = ledger();
+    let boundary = "----waystation-test-boundary";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nignored\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"台账.xlsx\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(&bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let request = Request::post("/api/v1/imports?layer=courier_station&crs=gcj02&dry_run=true")
+        .header(header::AUTHORIZATION, format!("Bearer {}", f.admin))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    let (status, _, report) = call(&f.app, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{report}");
+    assert_eq!(report["import"]["accepted"], 3, "{report}");
+    assert_eq!(report["import"]["rejected"], 2);
+    // No file part: the field at fault is named.
+    let empty = Request::post("/api/v1/imports?layer=courier_station&crs=gcj02&dry_run=true")
+        .header(header::AUTHORIZATION, format!("Bearer {}", f.admin))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(format!("--{boundary}--\r\n")))
+        .unwrap();
+    let (status, _, problem) = call(&f.app, empty).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(problem["invalid-params"][0]["name"], "file");
+}

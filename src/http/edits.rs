@@ -397,23 +397,35 @@ pub async fn import(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let format = format_of(content_type, file_name.as_deref());
-    if format.is_none() {
-        p.problem(
-            "Content-Type",
-            "send the file as xlsx (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), \
-             csv (text/csv) or GeoJSON (application/geo+json), or name it with file_name=",
-        );
+        .unwrap_or("")
+        .to_owned();
+    let boundary = multer::parse_boundary(&content_type).ok();
+    let format = format_of(&content_type, file_name.as_deref());
+    if format.is_none() && boundary.is_none() {
+        p.problem("Content-Type", FORMAT_HINT);
     }
     p.finish()?;
-    let (Some(layer), Some(crs), Some(format)) = (layer, crs, format) else {
+    let (Some(layer), Some(crs)) = (layer, crs) else {
         return Err(ApiError::internal(
             "import parameters missing without a problem",
         ));
     };
     let (registry, editor) = writer(&state, &headers, &client).await?;
-    let body = read_body(body, MAX_IMPORT_BYTES).await?;
+    let (body, file_name, format) = match boundary {
+        Some(boundary) => {
+            let (bytes, part_name, part_type) = file_part(body, boundary).await?;
+            let file_name = file_name.or(part_name);
+            let format = format_of(&part_type, file_name.as_deref())
+                .ok_or_else(|| ApiError::param("file", FORMAT_HINT))?;
+            (bytes, file_name, format)
+        }
+        None => {
+            let Some(format) = format else {
+                return Err(ApiError::internal("format missing without a problem"));
+            };
+            (read_body(body, MAX_IMPORT_BYTES).await?, file_name, format)
+        }
+    };
     let crs_label = query_value(query.as_deref(), "crs").unwrap_or_default();
     let city = match (editor.token.role, &editor.token.city) {
         (Role::Editor, Some(c)) => Some(c.clone()),
@@ -452,6 +464,43 @@ pub async fn import(
         .into_response();
     response.headers_mut().insert(header::LOCATION, location);
     Ok(response)
+}
+
+const FORMAT_HINT: &str = "send the file as xlsx \
+    (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), csv (text/csv) or \
+    GeoJSON (application/geo+json), name it with file_name=, or upload it as multipart/form-data";
+
+/// The first file of a `multipart/form-data` body (the field `file`, else the first
+/// field with a file name): its bytes, file name and content type.
+async fn file_part(
+    body: Body,
+    boundary: String,
+) -> Result<(Bytes, Option<String>, String), ApiError> {
+    let limits = multer::Constraints::new()
+        .size_limit(multer::SizeLimit::new().whole_stream(MAX_IMPORT_BYTES as u64));
+    let mut form = multer::Multipart::with_constraints(body.into_data_stream(), boundary, limits);
+    let bad = |e: multer::Error| match e {
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
+            ApiError::PayloadTooLarge(MAX_IMPORT_BYTES)
+        }
+        other => ApiError::BadBody(format!("the multipart body cannot be read: {other}")),
+    };
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        if field.name() != Some("file") && field.file_name().is_none() {
+            continue;
+        }
+        let name = field.file_name().map(str::to_owned);
+        let kind = field
+            .content_type()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let bytes = field.bytes().await.map_err(bad)?;
+        return Ok((bytes, name, kind));
+    }
+    Err(ApiError::param(
+        "file",
+        "the multipart body has no file (send it in a field named file)",
+    ))
 }
 
 fn query_value(query: Option<&str>, key: &str) -> Option<String> {
