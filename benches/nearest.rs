@@ -8,31 +8,16 @@
 use std::hint::black_box;
 
 use chrono::Utc;
+mod common;
+
+use common::load;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use waystation::geodata::{self, Dataset, generate::GenOptions};
+use waystation::geodata::Dataset;
 use waystation::http::geojson;
 use waystation::index::{Atlas, BBox, NearestQuery};
 use waystation::model::{Amenity, AmenitySet, LayerSet, LonLat};
-
-const FACILITIES: usize = 1_000_000;
-
-fn load() -> Dataset {
-    let dir = std::env::temp_dir().join(format!("waystation-bench-{FACILITIES}"));
-    if !dir.join("courier_station.synthetic.geojson").exists() {
-        geodata::generate::generate(
-            &GenOptions {
-                facilities: FACILITIES,
-                parks: 1_000,
-                seed: 42,
-            },
-            &dir,
-        )
-        .expect("generate");
-    }
-    geodata::load_dir(&dir).expect("load")
-}
 
 /// Random query points around where the facilities are (China's bbox).
 fn points(n: usize) -> Vec<LonLat> {

@@ -17,6 +17,10 @@
 //! - [`store`]: the store of record (SQLite): features, tokens, audit log, imports.
 //! - [`registry`]: edits and imports, validated, audited, and published live to
 //!   the index as new generations.
+//! - [`route`]: facilities along a driver's route (corridor search on the sphere).
+//! - [`search`]: search by what people type (Chinese text by bigrams, pinyin and
+//!   initials, English names), ranked by match and distance, with the matching
+//!   cities and districts; built lazily per generation of the data.
 //! - [`http`]: the axum router, handlers, problem+json errors.
 //! - [`import`]: union staff's own sheets (xlsx, CSV, GeoJSON; Chinese headers,
 //!   GCJ-02 / BD-09 coordinates, Chinese hours and amenities) to features, with a
@@ -30,4 +34,6 @@ pub mod import;
 pub mod index;
 pub mod model;
 pub mod registry;
+pub mod search;
+pub mod route;
 pub mod store;

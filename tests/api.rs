@@ -310,3 +310,35 @@ proptest! {
         prop_assert!(status.as_u16() < 500, "{uri} gave {status}");
     }
 }
+
+/// Errors made outside the handlers are problem+json too: a path that is not UTF-8,
+/// a body over the siting limit (413 with the limit); and one rule for values: an
+/// empty value or `open_now=yes` is refused, not defaulted.
+#[tokio::test]
+async fn every_error_is_problem_json() {
+    let (status, response, body) = common::get("/api/v1/features/%FF%FE").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    assert!(String::from_utf8_lossy(&body).contains("UTF-8"));
+    for q in ["k=", "layers=", "open_now=yes", "open_now=1"] {
+        let (status, v) =
+            common::get_json(&format!("/api/v1/nearest?lon=116.4&lat=39.9&{q}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{q}: {v}");
+        let name = q.split('=').next().unwrap();
+        assert_eq!(v["invalid-params"][0]["name"], name, "{q}: {v}");
+    }
+    let big = vec![b' '; waystation::http::MAX_SITING_BYTES + 1];
+    let req = Request::post("/api/v1/siting")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(big))
+        .unwrap();
+    let (status, response, _) = common::send(common::app(), req).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+}

@@ -3,7 +3,12 @@
 // Offline by default: with basemap kind "none" the only requests go to this
 // page's own origin. No glyph server is used: the style has no symbol layers;
 // cluster counts, place names and result numbers are HTML markers drawn with
-// the device's own fonts.
+// the device's own fonts (place names are placed clear of the cluster circles
+// by declutterPlaces, since no symbol collision is at hand).
+//
+// Which facility layers count is one set, state.visible: a layer's chip, its
+// box in the nearest filter and the quick driver filter all change that set,
+// and the nearest query asks for the visible facility layers only.
 //
 // Coordinates: the API speaks WGS-84. When the basemap is Amap (GCJ-02) every
 // drawn point is converted WGS-84 → GCJ-02 (coords.js) and every map position
@@ -12,8 +17,10 @@
 import { converterFor } from './coords.js';
 import {
   STRINGS, AMENITIES, UNION_STATUS, UNION_STATUS_SHORT, POSITION_ACCURACY, VALUES, COMPASS, HOURS_WORDS, LAYER_ONE,
+  LAYER_SINGULAR, LAYER_CHIP,
 } from './i18n.js';
 import { createPlanner } from './planner.js';
+import './along.js'; // the along-route mode (沿途), wired to this page through window.__waystation
 
 const maplibregl = window.maplibregl;
 
@@ -37,6 +44,11 @@ const FALLBACK_COLOURS = ['#0b7285', '#c2255c', '#5c940d', '#364fc7', '#862e9c']
 // of each other: a pixel offset per layer, for the circle and its HTML count.
 const CLUSTER_OFFSETS = [[-14, -14], [14, -14], [-14, 14], [14, 14]];
 const UNION_COLOURS = { none: '#e03131', partial: '#f59f00', full: '#2f9e44' };
+// The common driver filter, one tap (the quick chip in the nearest sheet).
+const DRIVER_PRESET = { layers: ['driver_home'], openNow: true, amenities: ['shower', 'truck_parking'] };
+// Cluster circles step back while numbered results are on the map.
+const CLUSTER_OPACITY = 0.88;
+const CLUSTER_OPACITY_BEHIND = 0.28;
 const LAND = '#eef0e8';
 
 const state = {
@@ -60,6 +72,9 @@ const state = {
   errors: [],
   queryToken: 0,
   mode: 'find', // 'find' (nearest facilities) or 'coverage' (planner.js)
+  resultFilter: null, // the filter of the query whose results are shown
+  quickUndo: null, // what the quick driver filter replaced, to restore on a second tap
+  notice: null, // { unknown: [ids], valid: [ids] } for ?layers= naming no layer
 };
 
 let map;
@@ -118,6 +133,7 @@ function setLang(lang) {
   renderResults();
   renderStatus();
   updateFilterSummary();
+  renderNotice();
   if (state.popup && state.popup.isOpen() && state.popupFeature) {
     state.popup.setHTML(popupHTML(state.popupFeature));
   }
@@ -152,6 +168,18 @@ function layerName(id) {
   const l = state.layers.find((x) => x.id === id);
   if (!l) return id;
   return state.lang === 'en' ? (l.name_en || l.name_zh || id) : (l.name_zh || l.name_en || id);
+}
+
+// One facility of a layer ("Driver home"), for cards and popups.
+function layerOne(id) {
+  const e = LAYER_SINGULAR[id];
+  return e ? e[state.lang] : layerName(id);
+}
+
+// The short name of a layer's chip on a phone.
+function chipName(id) {
+  const e = LAYER_CHIP[id];
+  return e ? e[state.lang] : layerName(id);
 }
 
 function featureName(p) {
@@ -398,7 +426,7 @@ function addLayerToMap(layer, idx) {
     layout: { visibility: vis },
     paint: {
       'circle-color': colour,
-      'circle-opacity': 0.88,
+      'circle-opacity': CLUSTER_OPACITY,
       'circle-radius': ['step', ['get', 'point_count'], 11, 10, 13, 100, 16, 1000, 19],
       'circle-translate': clusterOffset(id),
       'circle-stroke-color': isPark
@@ -448,12 +476,41 @@ function applyLayerVisibility(id) {
   }
 }
 
-function setLayerVisible(id, on) {
+// Shows or hides a layer: its chip, its box in the nearest filter and the
+// nearest query follow (a hidden facility layer is not searched).
+function setLayerVisible(id, on, { requery = true } = {}) {
   if (on) state.visible.add(id); else state.visible.delete(id);
   applyLayerVisibility(id);
   renderLayerChips();
+  syncLayerBoxes();
   updateClusterMarkers();
+  scheduleDeclutter();
   if (planner) planner.visibilityChanged();
+  updateFilterSummary();
+  const l = state.layers.find((x) => x.id === id);
+  if (requery && l && isFacilityLayer(l) && state.mode === 'find' && state.query) {
+    runNearest(state.query.wgs, { fromMe: state.query.fromMe });
+  }
+}
+
+// While numbered results are on the map the clusters step back (faint, no
+// counts), so that "9" is result 9 and never a cluster of nine.
+function applyResultFocus() {
+  const on = state.mode === 'find' && state.results.length > 0;
+  document.body.classList.toggle('results-shown', on);
+  if (!map) return;
+  for (const l of state.layers) {
+    const cid = clusterLayerId(l.id);
+    const pid = pointLayerId(l.id);
+    if (map.getLayer(cid)) {
+      map.setPaintProperty(cid, 'circle-opacity', on ? CLUSTER_OPACITY_BEHIND : CLUSTER_OPACITY);
+      map.setPaintProperty(cid, 'circle-stroke-opacity', on ? 0.35 : 1);
+    }
+    if (map.getLayer(pid)) {
+      map.setPaintProperty(pid, 'circle-opacity', on ? 0.5 : 1);
+      map.setPaintProperty(pid, 'circle-stroke-opacity', on ? 0.5 : 1);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -492,7 +549,13 @@ function updateClusterMarkers() {
 }
 
 // ---------------------------------------------------------------------------
-// Place names from our own data, as HTML labels with a greedy overlap check.
+// Place names from our own data, as HTML labels. Each label takes the first of a
+// few spots around its city (just below the point, below or above the city's
+// clusters, beside them) that overlaps no cluster circle, point, result marker
+// or label already placed; a label with no free spot is hidden. So cluster
+// counts never sit on a city name.
+
+const LABEL_H = 18;
 
 function renderPlaces() {
   for (const m of state.placeMarkers) m.remove();
@@ -504,10 +567,10 @@ function renderPlaces() {
     if (!f.geometry || f.geometry.type !== 'Point') continue;
     const p = f.properties || {};
     const el = document.createElement('div');
-    el.className = 'place-label';
+    el.className = 'place-label hidden';
     const name = state.lang === 'en' ? (p.name_en || p.name) : (p.name || p.name_en);
     el.textContent = name;
-    const m = new maplibregl.Marker({ element: el, anchor: 'top', offset: placeOffset() })
+    const m = new maplibregl.Marker({ element: el, anchor: 'center' })
       .setLngLat(state.conv.toDisplay(f.geometry.coordinates))
       .addTo(map);
     state.placeMarkers.push(m);
@@ -515,29 +578,85 @@ function renderPlaces() {
   declutterPlaces();
 }
 
-// Below the city's clusters while clustered; just below the point when zoomed in.
-function placeOffset() {
-  return [0, map && map.getZoom() >= 12 ? 6 : 30];
+// Cluster radius in pixels, as the cluster layer's 'circle-radius' step, plus its stroke.
+function clusterRadiusPx(count) {
+  const r = count >= 1000 ? 19 : count >= 100 ? 16 : count >= 10 ? 13 : 11;
+  return r + 3;
+}
+
+// Screen boxes [x0, y0, x1, y1] (map container pixels) that a label must not cover.
+function labelObstacles() {
+  const boxes = [];
+  const circle = (x, y, r) => boxes.push([x - r, y - r, x + r, y + r]);
+  for (const l of state.layers) {
+    if (!state.visible.has(l.id) || hiddenByMode(l.id)) continue;
+    const cid = clusterLayerId(l.id);
+    const pid = pointLayerId(l.id);
+    const [tx, ty] = clusterOffset(l.id);
+    if (map.getLayer(cid)) {
+      for (const f of map.queryRenderedFeatures({ layers: [cid] })) {
+        const pt = map.project(f.geometry.coordinates);
+        circle(pt.x + tx, pt.y + ty, clusterRadiusPx(f.properties.point_count || 0));
+      }
+    }
+    if (map.getLayer(pid)) {
+      for (const f of map.queryRenderedFeatures({ layers: [pid] })) {
+        const pt = map.project(f.geometry.coordinates);
+        circle(pt.x, pt.y, 9);
+      }
+    }
+  }
+  const origin = map.getContainer().getBoundingClientRect();
+  const markers = [...state.resultMarkers, state.meMarker, state.queryMarker].filter((m) => m && m.getElement().isConnected);
+  for (const m of markers) {
+    const r = m.getElement().getBoundingClientRect();
+    if (r.width) boxes.push([r.left - origin.left, r.top - origin.top, r.right - origin.left, r.bottom - origin.top]);
+  }
+  return boxes;
+}
+
+let declutterFrame = 0;
+function scheduleDeclutter() {
+  if (declutterFrame || !map) return;
+  declutterFrame = requestAnimationFrame(() => { declutterFrame = 0; declutterPlaces(); });
 }
 
 function declutterPlaces() {
   if (!map || !state.placeMarkers.length) return;
-  const off = placeOffset();
-  const boxes = [];
   const w = map.getContainer().clientWidth;
   const h = map.getContainer().clientHeight;
   const zoom = map.getZoom();
+  const taken = labelObstacles();
+  const overlaps = (box) => taken.some((b) => !(box[2] <= b[0] || box[0] >= b[2] || box[3] <= b[1] || box[1] >= b[3]));
   for (const m of state.placeMarkers) {
     const el = m.getElement();
-    m.setOffset(off);
-    const pt = map.project(m.getLngLat());
     const bw = (el.dataset.w ? +el.dataset.w : (el.dataset.w = el.offsetWidth || 60, +el.dataset.w));
-    const y = pt.y + off[1];
-    const box = [pt.x - bw / 2 - 4, y - 2, pt.x + bw / 2 + 4, y + 20];
-    const offscreen = box[2] < 0 || box[0] > w || box[3] < 0 || box[1] > h;
-    const hit = offscreen || zoom < 2 || boxes.some((b) => !(box[2] < b[0] || box[0] > b[2] || box[3] < b[1] || box[1] > b[3]));
-    el.classList.toggle('hidden', hit);
-    if (!hit) boxes.push(box);
+    const pt = map.project(m.getLngLat());
+    const half = bw / 2;
+    // Label centres relative to the city: just below the point; below / above
+    // the 2×2 cluster group (±14 px, radius up to 22 px); right / left of it.
+    const spots = [[0, 6 + LABEL_H / 2], [0, 38 + LABEL_H / 2], [0, -38 - LABEL_H / 2], [38 + half, 0], [-38 - half, 0]];
+    let placed = null;
+    if (zoom >= 2) {
+      for (const [dx, dy] of spots) {
+        const cx = pt.x + dx;
+        const cy = pt.y + dy;
+        const box = [cx - half - 3, cy - LABEL_H / 2, cx + half + 3, cy + LABEL_H / 2];
+        if (box[0] < 0 || box[2] > w || box[1] < 0 || box[3] > h) continue; // whole names only
+        if (overlaps(box)) continue;
+        placed = { off: [dx, dy], box };
+        break;
+      }
+    }
+    el.classList.toggle('hidden', !placed);
+    if (placed) {
+      m.setOffset(placed.off);
+      taken.push(placed.box);
+    } else if (pt.x >= 0 && pt.x <= w && pt.y >= 0 && pt.y <= h) {
+      // A bigger city with no room keeps its neighbourhood: a smaller neighbour's
+      // name there would seem to name the bigger city's clusters.
+      taken.push([pt.x - 40, pt.y - 40, pt.x + 40, pt.y + 40]);
+    }
   }
 }
 
@@ -558,13 +677,24 @@ function renderLayerChips() {
     const swatch = (l.kind === 'park' || l.id === 'park')
       ? `<span class="swatch ring" style="border-color:${layerColour(l.id, i)}"></span>`
       : `<span class="swatch" style="background:${layerColour(l.id, i)}"></span>`;
-    b.innerHTML = `${swatch}<span class="name">${esc(layerName(l.id))}</span><span class="count">${esc(fmtNumber(count))}</span>`;
+    // The full name where there is room, the short one on a phone (CSS picks).
+    const full = layerName(l.id);
+    b.title = `${full} · ${fmtNumber(count)}`;
+    b.setAttribute('aria-label', `${full} ${fmtNumber(count)}`);
+    b.innerHTML = `${swatch}<span class="label"><span class="name"><span class="name-full">${esc(full)}</span>` +
+      `<span class="name-short" aria-hidden="true">${esc(chipName(l.id))}</span></span>` +
+      `<span class="count">${esc(fmtNumber(count))}</span></span>`;
     b.addEventListener('click', () => setLayerVisible(l.id, !state.visible.has(l.id)));
     box.appendChild(b);
   });
   const hasPark = state.mode !== 'coverage' && state.layers.some((l) => (l.kind === 'park' || l.id === 'park') && state.visible.has(l.id));
   const lg = $('park-legend');
   lg.hidden = !hasPark;
+  // On a phone the legend folds behind a button at the end of the chips' row.
+  const lb = $('btn-legend');
+  lb.hidden = !hasPark;
+  if (!hasPark) { lg.classList.remove('open'); lb.setAttribute('aria-expanded', 'false'); }
+  lb.querySelectorAll('.dots i').forEach((d, k) => { d.style.background = Object.values(UNION_COLOURS)[k]; });
   lg.innerHTML = `<span class="lg-title">${esc(t('legend_parks'))}</span>` +
     Object.keys(UNION_STATUS).map((k) =>
       `<span class="lg-item"><span class="swatch" style="background:${UNION_COLOURS[k]}"></span>${esc(word(UNION_STATUS_SHORT, k))}</span>`).join('') +
@@ -597,6 +727,19 @@ function goLink(p) {
   return href;
 }
 
+// A facility's amenities with those the shown results were filtered for first,
+// in the filter's order: [{ key, match }].
+function matchedFirst(amenities) {
+  const want = (state.resultFilter && state.resultFilter.amenities) || [];
+  const have = new Set(amenities);
+  const matched = want.filter((a) => have.has(a)).map((key) => ({ key, match: true }));
+  return [...matched, ...amenities.filter((a) => !want.includes(a)).map((key) => ({ key, match: false }))];
+}
+
+function tagHTML(key, match) {
+  return `<li${match ? ' class="match"' : ''}>${esc(word(AMENITIES, key))}</li>`;
+}
+
 function popupHTML(f) {
   const p = f.properties || {};
   const isPark = p.layer === 'park' || p._layer === 'park' || p.union_status != null;
@@ -604,7 +747,7 @@ function popupHTML(f) {
   const rows = [];
   const row = (label, html) => { if (html) rows.push(`<dt>${esc(label)}</dt><dd>${html}</dd>`); };
   let html = '<div class="pop">';
-  html += `<div class="pop-layer"><span class="swatch" style="background:${layerColour(lid)}"></span>${esc(layerName(lid))}`;
+  html += `<div class="pop-layer"><span class="swatch" style="background:${layerColour(lid)}"></span>${esc(layerOne(lid))}`;
   if (p.synthetic === true || p.synthetic === 'true') {
     html += ` <span class="badge demo" title="${esc(t('demo_note'))}">演示数据 / demo data</span>`;
   }
@@ -644,9 +787,9 @@ function popupHTML(f) {
       if (p.gap_score != null) row(t('gap_score'), `<strong>${esc(fmtNumber(Math.round(p.gap_score)))}</strong>`);
     }
   } else {
-    const am = asArray(p.amenities);
+    const am = matchedFirst(asArray(p.amenities));
     if (am.length) {
-      row(t('amenities'), `<ul class="tags">${am.map((a) => `<li>${esc(word(AMENITIES, a))}</li>`).join('')}</ul>`);
+      row(t('amenities'), `<ul class="tags">${am.map(({ key, match }) => tagHTML(key, match)).join('')}</ul>`);
     }
     const hours = p.opening_hours ? `<span class="hours">${esc(fmtHours(p.opening_hours))}</span> ` : '';
     const open = ('open_now' in p) ? openState(p.open_now) : (p._enriching ? `<span class="muted">…</span>` : openState(null));
@@ -848,45 +991,117 @@ function setupLongPress() {
 // ---------------------------------------------------------------------------
 // The nearest panel
 
+// The nearest query's filter. Its layers are the visible facility layers (the
+// chips): one set, whichever control changed it.
 function filterState() {
-  const layers = [...document.querySelectorAll('#f-layers input:checked')].map((i) => i.value);
+  const layers = state.layers.filter((l) => isFacilityLayer(l) && state.visible.has(l.id)).map((l) => l.id);
   const amenities = [...document.querySelectorAll('#f-amenities input:checked')].map((i) => i.value);
   return { layers, amenities, openNow: $('f-open').checked, k: $('f-k').value };
 }
 
 function renderFilters() {
-  const prev = document.querySelector('#f-layers input') ? filterState() : null;
+  const prevAmenities = document.querySelector('#f-amenities input')
+    ? [...document.querySelectorAll('#f-amenities input:checked')].map((i) => i.value)
+    : [];
   const fl = $('f-layers');
   fl.replaceChildren();
   state.layers.forEach((l, i) => {
     if (!isFacilityLayer(l)) return; // parks are not "nearest" targets
-    const checked = prev ? prev.layers.includes(l.id) : state.visible.has(l.id);
     const lab = document.createElement('label');
     lab.className = 'check';
-    lab.innerHTML = `<input type="checkbox" value="${esc(l.id)}" ${checked ? 'checked' : ''}>` +
+    lab.innerHTML = `<input type="checkbox" value="${esc(l.id)}" ${state.visible.has(l.id) ? 'checked' : ''}>` +
       `<span class="swatch" style="background:${layerColour(l.id, i)}"></span><span>${esc(layerName(l.id))}</span>`;
     fl.appendChild(lab);
   });
   const fa = $('f-amenities');
   fa.replaceChildren();
   for (const key of Object.keys(AMENITIES)) {
-    const checked = prev ? prev.amenities.includes(key) : false;
+    const checked = prevAmenities.includes(key);
     const lab = document.createElement('label');
     lab.className = 'check';
     lab.innerHTML = `<input type="checkbox" value="${esc(key)}" ${checked ? 'checked' : ''}><span>${esc(word(AMENITIES, key))}</span>`;
     fa.appendChild(lab);
   }
+  const qd = $('q-driver');
+  qd.hidden = !state.layers.some((l) => l.id === 'driver_home');
+  qd.querySelector('.swatch').style.background = layerColour('driver_home');
+}
+
+// The filter's type boxes show the chips' state.
+function syncLayerBoxes() {
+  for (const input of document.querySelectorAll('#f-layers input')) input.checked = state.visible.has(input.value);
 }
 
 function updateFilterSummary() {
   const f = filterState();
   const n = f.amenities.length + (f.openNow ? 1 : 0);
   $('filter-summary').textContent = n ? t('n_filters', n) : '';
+  $('q-driver').setAttribute('aria-pressed', String(driverPresetOn()));
 }
 
-function onFiltersChanged() {
+function onFiltersChanged(e) {
+  const input = e && e.target;
+  if (input && input.closest && input.closest('#f-layers')) {
+    // A type box is the layer's chip by another name.
+    setLayerVisible(input.value, input.checked);
+    return;
+  }
   updateFilterSummary();
   if (state.query) runNearest(state.query.wgs, { fromMe: state.query.fromMe });
+}
+
+// ---- the quick driver filter: driver homes open now with a shower and truck parking
+
+function facilityIds() {
+  return state.layers.filter(isFacilityLayer).map((l) => l.id);
+}
+
+function driverPresetOn() {
+  const f = filterState();
+  const same = (a, b) => a.length === b.length && a.every((x) => b.includes(x));
+  return f.openNow === DRIVER_PRESET.openNow && same(f.layers, DRIVER_PRESET.layers) && same(f.amenities, DRIVER_PRESET.amenities);
+}
+
+// Sets the nearest filter (facility layers, amenities, open now) in one go.
+function applyFilter({ layers, amenities, openNow }) {
+  for (const id of facilityIds()) {
+    const on = layers.includes(id);
+    if (on !== state.visible.has(id)) setLayerVisible(id, on, { requery: false });
+  }
+  for (const input of document.querySelectorAll('#f-amenities input')) input.checked = amenities.includes(input.value);
+  $('f-open').checked = openNow;
+  updateFilterSummary();
+}
+
+// One tap: the common driver filter, searched at once (from the last query
+// point, or from the phone's position). A second tap puts back what it replaced.
+function toggleDriverPreset() {
+  if (driverPresetOn()) {
+    const undo = state.quickUndo || { layers: facilityIds(), amenities: [], openNow: false };
+    state.quickUndo = null;
+    applyFilter(undo);
+  } else {
+    const f = filterState();
+    state.quickUndo = { layers: f.layers, amenities: f.amenities, openNow: f.openNow };
+    applyFilter(DRIVER_PRESET);
+  }
+  if (state.query) runNearest(state.query.wgs, { fromMe: state.query.fromMe });
+  else locateMe();
+}
+
+// ---- a notice on the map (shown in embeds too): ?layers= naming unknown layers
+
+function renderNotice() {
+  const el = $('notice');
+  const n = state.notice;
+  if (!n) { el.hidden = true; return; }
+  const valid = n.valid.map((l) => t('layer_item', l.id, layerNameOf(l))).join(t('list_sep'));
+  $('notice-text').textContent = t('unknown_layers', n.unknown.join(', '), valid);
+  el.hidden = false;
+}
+
+function layerNameOf(l) {
+  return state.lang === 'en' ? (l.name_en || l.name_zh || l.id) : (l.name_zh || l.name_en || l.id);
 }
 
 function setPanel(open) {
@@ -951,6 +1166,7 @@ async function runNearest(wgs, { fromMe = false, fit = true } = {}) {
   const token = ++state.queryToken;
   if (!f.layers.length) {
     state.results = [];
+    state.resultFilter = f;
     renderResults();
     setStatus('no_layers');
     return;
@@ -966,6 +1182,7 @@ async function runNearest(wgs, { fromMe = false, fit = true } = {}) {
     const fc = await r.json();
     if (token !== state.queryToken) return;
     state.results = (fc.features || []).filter((x) => x && x.geometry && x.geometry.type === 'Point');
+    state.resultFilter = f;
     renderResults();
     if (state.results.length) setStatus('n_results', [state.results.length]); else setStatus('no_results');
     if (fit) fitToResults();
@@ -982,7 +1199,10 @@ function fitToResults() {
   if (pts.length < 2) { map.easeTo({ center: pts[0], zoom: Math.max(map.getZoom(), 12) }); return; }
   const b = new maplibregl.LngLatBounds(pts[0], pts[0]);
   for (const p of pts) b.extend(p);
-  map.fitBounds(b, { padding: viewPadding(), maxZoom: 16, duration: 600 });
+  // Result pins stand 38 px above their point.
+  const pad = viewPadding();
+  pad.top += 38;
+  map.fitBounds(b, { padding: pad, maxZoom: 16, duration: 600 });
 }
 
 function placeQueryMarker(wgs, fromMe) {
@@ -1021,7 +1241,10 @@ function renderResults() {
     li.className = 'result';
     li.dataset.index = String(i);
     li.dataset.id = String(p.id ?? f.id ?? '');
-    const am = asArray(p.amenities).slice(0, 6).map((a) => `<li>${esc(word(AMENITIES, a))}</li>`).join('');
+    // What the driver asked for first (all of it), then the rest up to six.
+    const tags = matchedFirst(asArray(p.amenities));
+    const shown = tags.slice(0, Math.max(6, tags.filter((x) => x.match).length));
+    const am = shown.map(({ key, match }) => tagHTML(key, match)).join('');
     const go = goLink(p);
     li.innerHTML =
       `<button type="button" class="result-main" aria-label="${esc(t('show_on_map'))}: ${esc(name)}">` +
@@ -1029,7 +1252,7 @@ function renderResults() {
         '<span class="result-text">' +
           `<span class="result-name">${esc(name)}${p.synthetic === true ? ` <span class="badge demo small">${esc(t('demo_badge'))}</span>` : ''}</span>` +
           `<span class="result-meta"><span class="dist">${esc(fmtDistance(p.distance_m))}</span> · <span class="bearing">${esc(fmtBearing(p.bearing_deg))}</span> · ${openState(p.open_now)}</span>` +
-          `<span class="result-layer muted">${esc(layerName(p.layer))}${p.address ? ` · ${esc(p.address)}` : ''}</span>` +
+          `<span class="result-layer muted">${esc(layerOne(p.layer))}${p.address ? ` · ${esc(p.address)}` : ''}</span>` +
           (am ? `<ul class="tags small">${am}</ul>` : '') +
         '</span>' +
       '</button>' +
@@ -1040,16 +1263,22 @@ function renderResults() {
     main.addEventListener('click', () => selectResult(i));
     ol.appendChild(li);
 
+    // A numbered pin (dark label, the layer's colour as its rim, a tail to the
+    // point): no cluster looks like it, and it stands above its point, so result 1
+    // leaves the "me" dot at the query point uncovered.
     const el = document.createElement('div');
     el.className = 'result-marker';
-    el.style.background = layerColour(p.layer);
-    el.textContent = String(i + 1);
+    el.dataset.layer = String(p.layer || '');
+    el.innerHTML = `<span class="pin" style="border-color:${layerColour(p.layer)}">${i + 1}</span><span class="tail"></span>`;
     el.title = name;
+    el.style.zIndex = String(100 - Math.min(i, 50)); // result 1 on top of 2, …
     el.addEventListener('click', (ev) => { ev.stopPropagation(); selectResult(i, { scroll: true, move: false }); });
     el.addEventListener('mouseenter', () => setActive(i, true));
-    const m = new maplibregl.Marker({ element: el }).setLngLat(state.conv.toDisplay(f.geometry.coordinates)).addTo(map);
+    const m = new maplibregl.Marker({ element: el, anchor: 'bottom' }).setLngLat(state.conv.toDisplay(f.geometry.coordinates)).addTo(map);
     state.resultMarkers.push(m);
   });
+  applyResultFocus();
+  scheduleDeclutter();
 }
 
 function setActive(i, scroll) {
@@ -1150,6 +1379,13 @@ async function main() {
   state.places = (places && places.features) || [];
 
   let layers = (layersDoc && layersDoc.layers) || [];
+  // ?layers= naming a layer we do not have: say so, with the valid names (an
+  // embed would otherwise show an empty map and no word why).
+  const unknown = LAYER_PARAM.filter((id) => !layers.some((l) => l.id === id));
+  if (unknown.length) {
+    state.notice = { unknown, valid: layers.map((l) => ({ id: l.id, name_zh: l.name_zh, name_en: l.name_en })) };
+    renderNotice();
+  }
   if (EMBED && LAYER_PARAM.length) layers = layers.filter((l) => LAYER_PARAM.includes(l.id));
   state.layers = layers;
   for (const l of layers) if (!LAYER_PARAM.length || LAYER_PARAM.includes(l.id)) state.visible.add(l.id);
@@ -1240,6 +1476,7 @@ async function main() {
   });
   map.on('render', updateClusterMarkers);
   map.on('moveend', declutterPlaces);
+  map.on('idle', scheduleDeclutter); // the clusters of a new zoom are drawn by now
   renderPlaces();
 
   if (!EMBED && !isDesktop()) toast(t('hint_toast'));
@@ -1285,6 +1522,7 @@ function setMode(mode) {
   }
   for (const l of state.layers) applyLayerVisibility(l.id);
   renderLayerChips();
+  applyResultFocus();
   updateClusterMarkers();
   const u = new URL(location.href);
   if (cov) u.searchParams.set('mode', 'coverage'); else u.searchParams.delete('mode');
@@ -1305,5 +1543,11 @@ $('sheet-handle').addEventListener('click', () => {
   $('sheet-handle').setAttribute('aria-expanded', String(!collapsed));
 });
 $('filters').addEventListener('change', onFiltersChanged);
+$('q-driver').addEventListener('click', toggleDriverPreset);
+$('btn-legend').addEventListener('click', () => {
+  const open = $('park-legend').classList.toggle('open');
+  $('btn-legend').setAttribute('aria-expanded', String(open));
+});
+$('notice-close').addEventListener('click', () => { state.notice = null; renderNotice(); });
 
 main().catch((e) => { console.error(e); fail(e.message); });

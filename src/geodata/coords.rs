@@ -118,14 +118,18 @@ pub fn from_wgs84(to: Crs, p: LonLat) -> (f64, f64) {
     }
 }
 
-/// Links that open a place in the common map apps, each in its own coordinate system.
+/// Links that start a drive to a place in the common map apps (one tap: the app
+/// plans the route from the phone's own position), each in its own coordinate
+/// system; OpenStreetMap, which has no routing link, shows the place.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct NavLinks {
-    /// Amap (GCJ-02).
+    /// Amap's route URI (`uri.amap.com/navigation`, driving, GCJ-02; `callnative=1`
+    /// opens the Amap app when installed).
     pub amap: String,
-    /// Baidu Maps (BD-09).
+    /// Baidu's route URI (`api.map.baidu.com/direction`, driving, BD-09).
     pub baidu: String,
-    /// Apple Maps (WGS-84: Apple converts for its mainland-China map itself).
+    /// Apple Maps driving directions (`daddr`, WGS-84: Apple converts for its
+    /// mainland-China map itself).
     pub apple: String,
     /// OpenStreetMap (WGS-84).
     pub osm: String,
@@ -139,6 +143,18 @@ pub struct NavLinks {
 pub fn nav_links(p: LonLat, name: &str) -> NavLinks {
     let mut q = String::with_capacity(3 * name.len());
     push_form_encoded(&mut q, name);
+    // Amap's `to=lon,lat,name` ends at a comma and Baidu's `name:…|latlng:…` at a
+    // bar: one in the name itself becomes its full-width form.
+    let in_list = |sep: char, wide: &str| {
+        if name.contains(sep) {
+            let mut e = String::with_capacity(q.len() + 8);
+            push_form_encoded(&mut e, &name.replace(sep, wide));
+            std::borrow::Cow::Owned(e)
+        } else {
+            std::borrow::Cow::Borrowed(q.as_str())
+        }
+    };
+    let (amap_name, baidu_name) = (in_list(',', "，"), in_list('|', "｜"));
     let (lon, lat) = (p.lon(), p.lat());
     // Outside the mainland both apps take WGS-84 as it is (as `from_wgs84` does).
     let ((glon, glat), (blon, blat)) = if coordtransform::is_in_mainland_china(lon, lat) {
@@ -160,31 +176,29 @@ pub fn nav_links(p: LonLat, name: &str) -> NavLinks {
     use Part::{Coord as C, Text as T};
     NavLinks {
         amap: link(&[
-            T("https://uri.amap.com/marker?position="),
+            T("https://uri.amap.com/navigation?to="),
             C(glon),
             T(","),
             C(glat),
-            T("&name="),
-            T(&q),
-            T("&coordinate=gaode&callnative=1"),
+            T(","),
+            T(&amap_name),
+            T("&mode=car&coordinate=gaode&callnative=1&src=waystation"),
         ]),
         baidu: link(&[
-            T("https://api.map.baidu.com/marker?location="),
+            T("https://api.map.baidu.com/direction?destination=name:"),
+            T(&baidu_name),
+            T("|latlng:"),
             C(blat),
             T(","),
             C(blon),
-            T("&title="),
-            T(&q),
-            T("&content="),
-            T(&q),
-            T("&coord_type=bd09ll&output=html&src=waystation"),
+            T("&mode=driving&coord_type=bd09ll&output=html&src=waystation"),
         ]),
         apple: link(&[
-            T("https://maps.apple.com/?ll="),
+            T("https://maps.apple.com/?daddr="),
             C(lat),
             T(","),
             C(lon),
-            T("&q="),
+            T("&dirflg=d&q="),
             T(&q),
         ]),
         osm: link(&[
@@ -421,5 +435,71 @@ mod tests {
         assert!(!links.amap.contains(' '));
         assert!(links.osm.contains("mlat=35.100000"));
         assert!(links.baidu.contains("bd09ll"));
+    }
+
+    /// Each link starts a drive in one tap (Amap's and Baidu's route URIs, Apple's
+    /// directions), with the name and the coordinates where each app wants them.
+    #[test]
+    fn links_start_navigation() {
+        let p = LonLat::new(118.35, 35.1).unwrap();
+        let links = nav_links(p, "司机之家 A");
+        let (glon, glat) = from_wgs84(Crs::Gcj02, p);
+        let (blon, blat) = from_wgs84(Crs::Bd09, p);
+        let name: String = form_urlencoded::byte_serialize("司机之家 A".as_bytes()).collect();
+        assert_eq!(
+            links.amap,
+            format!(
+                "https://uri.amap.com/navigation?to={glon:.6},{glat:.6},{name}\
+                 &mode=car&coordinate=gaode&callnative=1&src=waystation"
+            )
+        );
+        assert_eq!(
+            links.baidu,
+            format!(
+                "https://api.map.baidu.com/direction?destination=name:{name}|latlng:{blat:.6},{blon:.6}\
+                 &mode=driving&coord_type=bd09ll&output=html&src=waystation"
+            )
+        );
+        assert_eq!(
+            links.apple,
+            format!("https://maps.apple.com/?daddr=35.100000,118.350000&dirflg=d&q={name}")
+        );
+        assert_eq!(
+            links.osm,
+            "https://www.openstreetmap.org/?mlat=35.100000&mlon=118.350000#map=17/35.100000/118.350000"
+        );
+        // Every link parses as a URL whose query carries the destination whole.
+        for link in [&links.amap, &links.baidu, &links.apple] {
+            let query = link.split_once('?').unwrap().1;
+            let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            assert!(
+                pairs.iter().any(|(_, v)| v.contains("司机之家 A")),
+                "{link}: {pairs:?}"
+            );
+        }
+    }
+
+    /// A comma (Amap's field separator) or a bar (Baidu's) in a name cannot cut the
+    /// destination short: it becomes its full-width form there, and only there.
+    #[test]
+    fn separators_in_names_stay_inside_the_name() {
+        let p = LonLat::new(118.35, 35.1).unwrap();
+        let links = nav_links(p, "A,B|C");
+        let to = |link: &str, key: &str| {
+            let query = link.split_once('?').unwrap().1;
+            form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.into_owned())
+                .unwrap()
+        };
+        let amap_to = to(&links.amap, "to");
+        assert_eq!(amap_to.split(',').count(), 3, "{amap_to}");
+        assert!(amap_to.ends_with(",A，B|C"), "{amap_to}");
+        let baidu_to = to(&links.baidu, "destination");
+        assert_eq!(baidu_to.split('|').count(), 2, "{baidu_to}");
+        assert!(baidu_to.starts_with("name:A,B｜C|latlng:"), "{baidu_to}");
+        assert_eq!(to(&links.apple, "q"), "A,B|C");
     }
 }

@@ -658,6 +658,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<Value>::from_request(req, state).await {
             Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge(super::MAX_SITING_BYTES))
+            }
             Err(rejection) => Err(ApiError::param("body", rejection.body_text())),
         }
     }

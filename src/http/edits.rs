@@ -65,7 +65,7 @@ impl Failures {
 }
 
 /// The client's address, when the server was started with connection info.
-pub struct ClientAddr(Option<IpAddr>);
+pub struct ClientAddr(pub(super) Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
@@ -79,7 +79,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-fn registry(state: &AppState) -> Result<Arc<Registry>, ApiError> {
+pub(super) fn registry(state: &AppState) -> Result<Arc<Registry>, ApiError> {
     match state.registry.get() {
         Some(r) => Ok(r.clone()),
         None if state.atlas.load().is_some() => Err(ApiError::ReadOnly),
@@ -88,7 +88,7 @@ fn registry(state: &AppState) -> Result<Arc<Registry>, ApiError> {
 }
 
 /// Runs a blocking registry call off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, EditError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -115,7 +115,7 @@ fn edit_error(e: EditError) -> ApiError {
 }
 
 /// Checks the bearer token: the editor, or 401 / 429.
-async fn authenticate(
+pub(super) async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     client: &ClientAddr,
@@ -158,7 +158,7 @@ async fn authenticate(
 
 /// Writes only from the page's own origin: a browser sends `Origin`, and it must
 /// name the host the request was sent to. Tools that send no `Origin` pass.
-fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+pub(super) fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return Ok(());
     };
@@ -174,7 +174,7 @@ fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 /// Authentication and origin, for every write.
-async fn writer(
+pub(super) async fn writer(
     state: &AppState,
     headers: &HeaderMap,
     client: &ClientAddr,
@@ -184,7 +184,7 @@ async fn writer(
 }
 
 /// The request body, refused with 413 past `limit` bytes.
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+pub(super) async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(body, limit).await.map_err(|e| {
         let too_large = std::error::Error::source(&e)
             .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());

@@ -8,6 +8,7 @@
 //! - `handlers`: one function per route; `params`: query parsing; `geojson`:
 //!   output; `problem`: the `application/problem+json` error type.
 
+mod along;
 mod basemap;
 mod coverage;
 mod edits;
@@ -16,6 +17,7 @@ mod handlers;
 mod json;
 mod params;
 mod problem;
+mod station;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -42,6 +44,8 @@ use crate::registry::{Published, Registry};
 
 /// The largest feature a write may send.
 pub const MAX_FEATURE_BYTES: usize = 1 << 20;
+/// The largest siting request (200,000 candidate points as GeoJSON fit).
+pub const MAX_SITING_BYTES: usize = 32 << 20;
 /// The largest file an import may send.
 pub const MAX_IMPORT_BYTES: usize = 50 << 20;
 
@@ -109,6 +113,7 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
         .route("/places", get(handlers::places))
         .route("/config", get(handlers::config))
         .merge(analyses())
+        .merge(station::api())
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed);
     let files = ServeDir::new(web_dir)
@@ -121,10 +126,15 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
             "/admin",
             get(|| async { axum::response::Redirect::permanent("/admin.html") }),
         )
+        .merge(station::pages())
         .nest("/api/v1", api)
         .fallback_service(files)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .with_state(state)
+        // Inside compression: it reads the error bodies as they were written.
+        .layer(axum::middleware::map_response(
+            problem::problem_for_every_error,
+        ))
         .layer(CompressionLayer::new())
         .layer(
             CorsLayer::new()
@@ -178,7 +188,11 @@ fn analyses() -> Router<Arc<AppState>> {
         .route("/coverage/grid", get(coverage::grid))
         .route("/coverage/catchments", get(coverage::catchments))
         .route("/coverage/summary", get(coverage::summary))
-        .route("/siting", axum::routing::post(coverage::siting))
+        .route(
+            "/siting",
+            axum::routing::post(coverage::siting).layer(DefaultBodyLimit::max(MAX_SITING_BYTES)),
+        )
+        .route("/along", post(along::along))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),

@@ -39,7 +39,7 @@ impl Params {
         self.problems.iter().any(|p| p.name == name)
     }
 
-    /// Takes the raw value of `name`; empty values count as absent.
+    /// Takes the raw value of `name`; an empty value is a problem.
     pub fn raw(&mut self, name: &str) -> Option<String> {
         let mut found: Vec<String> = Vec::new();
         self.pairs.retain(|(k, v)| {
@@ -53,7 +53,13 @@ impl Params {
         if found.len() > 1 {
             self.problem(name, "given more than once");
         }
-        found.into_iter().next().filter(|v| !v.trim().is_empty())
+        let value = found.into_iter().next()?;
+        if value.trim().is_empty() {
+            // One rule everywhere: a mistyped value is refused, not defaulted.
+            self.problem(name, "is empty: give a value, or leave the parameter out");
+            return None;
+        }
+        Some(value)
     }
 
     /// Takes a value parsed with `FromStr`.
@@ -116,12 +122,12 @@ impl Params {
         }
     }
 
-    /// Takes `true`/`false` (also `1`/`0`), `default` when absent.
+    /// Takes `true` or `false`, `default` when absent.
     pub fn flag(&mut self, name: &str, default: bool) -> bool {
         match self.raw(name).as_deref().map(str::trim) {
             None => default,
-            Some("true" | "1" | "yes") => true,
-            Some("false" | "0" | "no") => false,
+            Some("true") => true,
+            Some("false") => false,
             Some(other) => {
                 self.problem(name, format!("'{other}' is not true or false"));
                 default

@@ -169,3 +169,57 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// Turns an error answer made outside our handlers — an extractor's rejection
+/// (`text/plain`: a path that is not UTF-8, a JSON body that does not parse, a body
+/// over the limit) or an empty one — into problem+json with the same status (a body
+/// over the limit as 413). Answers that are already problem+json, HTML pages and
+/// successes pass unchanged.
+pub async fn problem_for_every_error(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let kind = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if kind.starts_with("application/problem+json") || kind.starts_with("text/html") {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let too_large = text.contains("length limit exceeded");
+    let status = if too_large {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        parts.status
+    };
+    let detail = if text.is_empty() {
+        status.canonical_reason().unwrap_or("Error").to_owned()
+    } else {
+        text
+    };
+    let body = Problem {
+        kind: "about:blank",
+        title: status.canonical_reason().unwrap_or("Error"),
+        status: status.as_u16(),
+        detail,
+        invalid_params: &[],
+    };
+    let mut out = (status, serde_json::to_vec(&body).unwrap_or_default()).into_response();
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    out
+}

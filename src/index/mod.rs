@@ -128,6 +128,8 @@ pub struct Atlas {
     /// Lon/lat trees, one per layer, for bbox queries.
     plane: [RTree<PlanePoint>; 4],
     stats: [LayerStats; 4],
+    /// The search index, built the first time someone searches this generation.
+    search: std::sync::OnceLock<crate::search::SearchIndex>,
 }
 
 impl Atlas {
@@ -180,12 +182,19 @@ impl Atlas {
             plane,
             stats,
             data,
+            search: std::sync::OnceLock::new(),
         }
     }
 
     /// The dataset behind the trees.
     pub fn data(&self) -> &Dataset {
         &self.data
+    }
+
+    /// The search index of this generation, built on first use.
+    pub fn search_index(&self) -> &crate::search::SearchIndex {
+        self.search
+            .get_or_init(|| crate::search::SearchIndex::new(&self.data))
     }
 
     /// Count and extent of each layer.
@@ -321,6 +330,27 @@ impl Atlas {
     pub fn layer_count_within(&self, layer: Layer, xyz: [f64; 3], max_chord2: f64) -> usize {
         self.packed
             .count_within(xyz, Want::layer(layer), max_chord2)
+    }
+
+    /// Calls `visit(facility)` for every facility of `layers` offering all of
+    /// `amenities` within the squared chord `max_chord2` of the unit vector `xyz`
+    /// (edge included), nearest first.
+    pub fn within(
+        &self,
+        xyz: [f64; 3],
+        layers: LayerSet,
+        amenities: AmenitySet,
+        max_chord2: f64,
+        mut visit: impl FnMut(u32),
+    ) {
+        let want = Want {
+            all: amenities.bits(),
+            any: layers.iter().map(layer_bit).fold(0, |a, b| a | b),
+        };
+        self.packed.nearest(xyz, want, max_chord2, None, |item, _| {
+            visit(item.id);
+            Walk::Continue
+        });
     }
 }
 

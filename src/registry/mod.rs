@@ -13,6 +13,7 @@
 
 mod edit;
 mod import;
+mod reports;
 mod seed;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use arc_swap::ArcSwapOption;
 
 pub use edit::{EditError, Editor, etag, merge_patch, today};
 pub use import::{ImportRequest, ImportSummary};
+pub use reports::{REPORT_LIMIT, ReportView, ReportedFeature, sender};
 pub use seed::{OpenError, export, open, read};
 
 use crate::geodata::{Change, snapshot, validate_feature};

@@ -1,5 +1,6 @@
-//! The store of record: every feature, the editors' tokens, the audit log and the
-//! imports with their row reports, in one embedded SQLite database.
+//! The store of record: every feature, the editors' tokens, the audit log, the
+//! imports with their row reports and the public's problem reports, in one
+//! embedded SQLite database.
 //!
 //! This module is the only one that speaks SQL. Everything above it (the registry,
 //! the CLI, the HTTP edge) sees [`Store`]'s methods: a PostgreSQL backend for
@@ -14,6 +15,7 @@
 //!   layer, a stable row id, and a version counting its writes.
 //! - Every write goes to the audit log in the same transaction as the change.
 
+mod reports;
 mod tokens;
 
 use std::path::{Path, PathBuf};
@@ -21,12 +23,14 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
+pub use reports::{Filed, MAX_NOTE_CHARS, Report, ReportKind, ReportLimit, ReportStatus};
 pub use tokens::{Role, Token};
 
 use crate::model::Layer;
 
 /// The schema, one migration per version; `user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE feature (
     row_id  INTEGER PRIMARY KEY,          -- stable: never reused (AUTOINCREMENT below)
     id      TEXT NOT NULL UNIQUE,
@@ -83,7 +87,24 @@ CREATE TABLE audit (
 CREATE INDEX audit_feature ON audit(feature_id, n);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT INTO meta VALUES ('generation', '0');
-"#];
+"#,
+    r#"
+-- 2: problems the public reports from a station's page (see reports.rs)
+CREATE TABLE report (
+    id         INTEGER PRIMARY KEY,
+    feature_id TEXT NOT NULL,             -- no foreign key: a report outlives its feature
+    kind       TEXT NOT NULL CHECK (kind IN ('closed','wrong_hours','wrong_place','other')),
+    note       TEXT CHECK (note IS NULL OR length(note) <= 500),
+    at         TEXT NOT NULL,
+    client     BLOB NOT NULL,             -- SHA-256 of report_salt and the sender's address, never the address
+    closed_at  TEXT,
+    closed_by  TEXT
+);
+CREATE INDEX report_client ON report(client, at);
+CREATE INDEX report_open ON report(closed_at, id);
+INSERT INTO meta VALUES ('report_salt', lower(hex(randomblob(16))));
+"#,
+];
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

@@ -251,7 +251,7 @@ test('4. phone: 360 px, nearest sheet, English switch', { timeout: TEST_TIMEOUT 
   };
   const bigTargets = async (what) => {
     const small = await page.evaluate(() => [...document.querySelectorAll(
-      '#topbar button, .chip, #panel button, #panel a, #panel label.check, #panel select, #panel summary, .maplibregl-ctrl-zoom-in, .maplibregl-ctrl-zoom-out',
+      '#topbar button, .chip, #layerbar button, #panel button, #panel a, #panel label.check, #panel select, #panel summary, .maplibregl-ctrl-zoom-in, .maplibregl-ctrl-zoom-out',
     )].filter((el) => el.offsetParent !== null).map((el) => {
       const r = el.getBoundingClientRect();
       return { el: `${el.tagName}.${el.className} ${el.textContent.trim().slice(0, 20)}`, w: r.width, h: r.height };
@@ -305,8 +305,9 @@ test('4. phone: 360 px, nearest sheet, English switch', { timeout: TEST_TIMEOUT 
   assert.equal(await page.textContent('#btn-near [data-i18n]'), 'Near me');
   assert.equal(await page.textContent('#panel-title'), 'Nearest facilities');
   assert.equal((await page.textContent('#btn-lang')).trim(), '中文');
-  const chipNames = await page.$$eval('.chip .name', (els) => els.map((e) => e.textContent));
-  for (const l of layersDoc.layers) if (l.name_en) assert.ok(chipNames.includes(l.name_en), `chip shows ${l.name_en}`);
+  // A phone shows short chip names; the full name is the chip's accessible name and tooltip.
+  const chipNames = await page.$$eval('.chip', (els) => els.map((e) => e.getAttribute('aria-label')));
+  for (const l of layersDoc.layers) if (l.name_en) assert.ok(chipNames.some((n) => n.startsWith(l.name_en)), `chip named ${l.name_en}`);
   assert.equal(await page.evaluate(() => localStorage.getItem('waystation.lang')), 'en');
   await noSideScroll('English');
   await bigTargets('English');
@@ -334,7 +335,336 @@ test('6. embed mode with ?layers= and ?lang=en', { timeout: TEST_TIMEOUT }, asyn
   await context.close();
 });
 
+// ---------------------------------------------------------------------------
+// What a driver met on a 360 px phone (issue 10, section 6).
+
+const PHONE = {
+  viewport: { width: 360, height: 740 },
+  deviceScaleFactor: 1,
+  isMobile: true,
+  hasTouch: true,
+  geolocation: BEIJING,
+  permissions: ['geolocation'],
+};
+
+// Taps 附近 (or runs `action`) and returns the nearest answer once the list shows it.
+async function nearestVia(page, action) {
+  const respP = page.waitForResponse((r) => r.url().includes('/api/v1/nearest?'));
+  await action();
+  const resp = await respP;
+  assert.equal(resp.status(), 200);
+  const answer = await resp.json();
+  await page.waitForFunction((ids) => [...document.querySelectorAll('#results .result')].map((li) => li.dataset.id).join() === ids.join(),
+    answer.features.map((f) => String(f.properties.id ?? f.id)));
+  return { url: new URL(resp.url()), answer };
+}
+
+// Rendered cluster circles as screen boxes (page pixels): translate and radius as the style draws them.
+async function clusterCircles(page) {
+  return page.evaluate(() => {
+    const ws = window.__waystation;
+    const m = ws.map;
+    const rect = m.getContainer().getBoundingClientRect();
+    const out = [];
+    for (const [, [cid]] of Object.entries(ws.layerIds)) {
+      if (m.getLayoutProperty(cid, 'visibility') === 'none') continue;
+      const [tx, ty] = m.getPaintProperty(cid, 'circle-translate') || [0, 0];
+      for (const f of m.queryRenderedFeatures({ layers: [cid] })) {
+        const n = f.properties.point_count;
+        const r = (n >= 1000 ? 19 : n >= 100 ? 16 : n >= 10 ? 13 : 11) + 2;
+        const p = m.project(f.geometry.coordinates);
+        const x = rect.left + p.x + tx;
+        const y = rect.top + p.y + ty;
+        out.push({ layer: cid, n, box: [x - r, y - r, x + r, y + r] });
+      }
+    }
+    return out;
+  });
+}
+
+// 7. Proves numbered results cannot be taken for clusters: a dark pin standing on its point (not a coloured
+//    circle), clusters faded with their counts hidden while results show, and the "me" dot on top.
+test('7. phone: result pins are not cluster bubbles', { timeout: TEST_TIMEOUT }, async () => {
+  const context = await session.newContext('pins', PHONE);
+  const page = await session.openMap(context, '?lang=zh');
+  const clusterOpacity = () => page.evaluate(() => Object.values(window.__waystation.layerIds)
+    .map(([cid]) => window.__waystation.map.getPaintProperty(cid, 'circle-opacity')));
+  const before = await clusterOpacity();
+  assert.ok(before.every((o) => o > 0.6), `clusters drawn in full before any result (${before})`);
+  const { answer } = await nearestVia(page, () => page.tap('#btn-near'));
+  assert.ok(answer.features.length > 1);
+  await page.waitForTimeout(700); // fitBounds
+  await idle(page);
+  const layerColours = await page.evaluate(() => Object.values(window.__waystation.layerIds)
+    .map(([cid]) => window.__waystation.map.getPaintProperty(cid, 'circle-color')));
+  const rgb = (hex) => `rgb(${parseInt(hex.slice(1, 3), 16)}, ${parseInt(hex.slice(3, 5), 16)}, ${parseInt(hex.slice(5, 7), 16)})`;
+  const markers = await page.evaluate(() => {
+    const ws = window.__waystation;
+    const rect = ws.map.getContainer().getBoundingClientRect();
+    return ws.state.resultMarkers.map((mk, i) => {
+      const el = mk.getElement();
+      const r = el.getBoundingClientRect();
+      const p = ws.map.project(mk.getLngLat());
+      const face = document.elementFromPoint(r.left + r.width / 2, r.top + Math.min(10, r.height / 2));
+      const cs = face ? getComputedStyle(face) : null;
+      return {
+        i,
+        text: el.textContent.trim(),
+        bottom: r.bottom,
+        pointY: rect.top + p.y,
+        inView: r.top >= rect.top && r.bottom <= rect.bottom && r.left >= rect.left && r.right <= rect.right,
+        faceInMarker: !!face && el.contains(face),
+        fill: cs && cs.backgroundColor,
+        radius: cs && cs.borderTopLeftRadius,
+        width: r.width,
+      };
+    });
+  });
+  const inView = markers.filter((m) => m.inView);
+  assert.ok(inView.length > 0, 'result pins in view');
+  for (const m of inView) {
+    assert.equal(m.text, String(m.i + 1), 'a pin shows its rank');
+    // A pin: it stands on its point (the tail ends there), not centred on it as a cluster circle is.
+    assert.ok(Math.abs(m.bottom - m.pointY) <= 3, `pin ${m.i + 1} stands on its point (${JSON.stringify(m)})`);
+    if (!m.faceInMarker) continue; // covered by a nearer-ranked pin
+    assert.ok(!layerColours.map(rgb).includes(m.fill), `pin ${m.i + 1} is not filled with a cluster colour (${m.fill})`);
+    assert.notEqual(m.radius, `${m.width / 2}px`, 'a pin is not a circle');
+    assert.ok(!/50%/.test(m.radius), 'a pin is not a circle');
+  }
+  const during = await clusterOpacity();
+  assert.ok(during.every((o) => o <= 0.4), `clusters step back while results show (${during})`);
+  const counts = await page.$$eval('.cluster-count', (els) => els.filter((e) => e.checkVisibility({ visibilityProperty: true })).length);
+  assert.equal(counts, 0, 'no cluster counts among the result numbers');
+  // The "me" dot: on screen, and what a tap on it hits.
+  const me = await page.evaluate(() => {
+    const el = document.querySelector('.me-marker');
+    const r = el.getBoundingClientRect();
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    return { top: hit === el || el.contains(hit), hit: hit && hit.className, r: [r.left, r.top, r.width, r.height] };
+  });
+  assert.ok(me.top, `the "me" dot is above every pin (${JSON.stringify(me)})`);
+  await page.screenshot({ path: path.join(SHOTS, 'mobile-pins.png') });
+  await context.close();
+});
+
+// 8. Proves the layer chips and the park legend take one row on a 360×740 phone, and with the results sheet
+//    open at least 300 px of map stays visible between the chips and the sheet.
+test('8. phone: one row of chips, 300 px of map above the sheet', { timeout: TEST_TIMEOUT }, async () => {
+  const context = await session.newContext('chips', PHONE);
+  const page = await session.openMap(context, '?lang=zh');
+  const bar = async () => page.evaluate(() => {
+    const boxes = ['#layer-chips', '#park-legend', '#btn-legend'].map((sel) => document.querySelector(sel))
+      .filter((el) => el && el.offsetParent !== null).map((el) => el.getBoundingClientRect());
+    return { top: Math.min(...boxes.map((b) => b.top)), bottom: Math.max(...boxes.map((b) => b.bottom)) };
+  });
+  const b = await bar();
+  assert.ok(b.bottom - b.top <= 56, `chips and legend at most 56 px high (${JSON.stringify(b)})`);
+  const chipRows = new Set(await page.$$eval('.chip', (cs) => cs.map((c) => Math.round(c.getBoundingClientRect().top))));
+  assert.equal(chipRows.size, 1, 'all chips in one row');
+  // The legend opens from its button and folds again.
+  await page.tap('#btn-legend');
+  await page.locator('#park-legend').waitFor({ state: 'visible' });
+  assert.ok((await page.textContent('#park-legend')).includes('未建会'), 'legend shows the union colours');
+  await page.tap('#btn-legend');
+  await page.locator('#park-legend').waitFor({ state: 'hidden' });
+  await page.screenshot({ path: path.join(SHOTS, 'mobile-chips.png') });
+
+  await nearestVia(page, () => page.tap('#btn-near'));
+  const sheet = await page.locator('#panel').boundingBox();
+  const b2 = await bar();
+  const map = await page.locator('#map').boundingBox();
+  const free = sheet.y - Math.max(b2.bottom, map.y);
+  assert.ok(free >= 300, `at least 300 px of map between the chips and the sheet (${free} px; sheet ${JSON.stringify(sheet)}, bar ${JSON.stringify(b2)})`);
+  assert.ok(await page.locator('#results .result:nth-child(1) a.go').isVisible(), 'the first result is in the sheet');
+  // Pins and city names stay under the sheet and the chips (move result 1 under the sheet to see).
+  await page.evaluate(() => {
+    const ws = window.__waystation;
+    const m = ws.map;
+    const sheet = document.getElementById('panel').getBoundingClientRect();
+    const rect = m.getContainer().getBoundingClientRect();
+    const p = m.project(ws.state.resultMarkers[0].getLngLat());
+    m.panBy([0, p.y - (sheet.top - rect.top + 80)], { duration: 0 });
+  });
+  await idle(page);
+  const covered = await page.evaluate(() => {
+    const sheet = document.getElementById('panel').getBoundingClientRect();
+    const bar = document.getElementById('layerbar').getBoundingClientRect();
+    const out = [];
+    for (const el of document.querySelectorAll('.result-marker, .place-label:not(.hidden)')) {
+      const r = el.getBoundingClientRect();
+      const x = r.left + r.width / 2;
+      const y = r.top + r.height / 2;
+      const under = (b) => x >= b.left && x <= b.right && y >= b.top && y <= b.bottom;
+      const hit = document.elementFromPoint(x, y);
+      if ((under(sheet) || under(bar)) && hit && el.contains(hit)) out.push(`${el.className} ${el.textContent}`);
+    }
+    return out;
+  });
+  assert.deepEqual(covered, [], 'nothing of the map is drawn over the sheet or the chips');
+  await context.close();
+});
+
+// 9. Proves a layer's chip and its box in the nearest filter are one control: hiding 健身驿站 with its chip
+//    leaves it out of the nearest request and its results; unticking a type box hides that layer's chip.
+test('9. chips and the type filter are one notion of layers', { timeout: TEST_TIMEOUT }, async () => {
+  const context = await session.newContext('layers', { viewport: { width: 1280, height: 800 } });
+  const page = await session.openMap(context, '?lang=zh');
+  await page.click('.chip[data-layer="fitness_station"]');
+  assert.equal(await page.getAttribute('.chip[data-layer="fitness_station"]', 'aria-pressed'), 'false');
+  const { url, answer } = await nearestVia(page, () => page.evaluate(([lon, lat]) => window.__waystation.nearest(lon, lat), [BEIJING.longitude, BEIJING.latitude]));
+  const layers = url.searchParams.get('layers').split(',');
+  assert.ok(!layers.includes('fitness_station'), `request leaves out the hidden layer (${url})`);
+  assert.deepEqual(layers.sort(), ['courier_station', 'driver_home']);
+  assert.ok(answer.features.length > 0);
+  for (const f of answer.features) assert.notEqual(f.properties.layer, 'fitness_station', 'no hidden layer in the results');
+  await page.click('#filters summary');
+  assert.equal(await page.isChecked('#f-layers input[value="fitness_station"]'), false, 'the type box follows the chip');
+  // …and the other way round: a type box hides the layer and re-runs the query.
+  const again = await nearestVia(page, () => page.click('#f-layers label.check:has(input[value="courier_station"])'));
+  assert.equal(again.url.searchParams.get('layers'), 'driver_home');
+  assert.equal(await page.getAttribute('.chip[data-layer="courier_station"]', 'aria-pressed'), 'false', 'the chip follows the type box');
+  assert.equal(await page.evaluate(() => window.__waystation.map.getLayoutProperty('courier_station-points', 'visibility')), 'none');
+  // Showing it again with its chip searches it again.
+  const back = await nearestVia(page, () => page.click('.chip[data-layer="courier_station"]'));
+  assert.deepEqual(back.url.searchParams.get('layers').split(',').sort(), ['courier_station', 'driver_home']);
+  assert.equal(await page.isChecked('#f-layers input[value="courier_station"]'), true);
+  await context.close();
+});
+
+// 10. Proves the common driver filter is one tap (driver homes, open now, shower and truck parking), each card
+//     lists the asked-for amenities first, and Go starts Amap's navigation to the GCJ-02 position.
+test('10. phone: one-tap driver filter, matched amenities first, Go navigates', { timeout: TEST_TIMEOUT }, async () => {
+  const context = await session.newContext('driver', PHONE);
+  const page = await session.openMap(context, '?lang=zh');
+  await nearestVia(page, () => page.tap('#btn-near'));
+  const quick = page.locator('#q-driver');
+  assert.ok(await quick.isVisible(), 'the quick driver filter is in the sheet');
+  assert.match(await quick.textContent(), /营业中.*淋浴.*货车停车/);
+  const { url, answer } = await nearestVia(page, () => quick.tap());
+  assert.equal(url.searchParams.get('layers'), 'driver_home');
+  assert.equal(url.searchParams.get('open_now'), 'true');
+  assert.equal(url.searchParams.get('amenities'), 'shower,truck_parking');
+  assert.equal(await quick.getAttribute('aria-pressed'), 'true');
+  assert.ok(answer.features.length > 0, 'open driver homes with a shower and truck parking near Beijing');
+  const cards = await page.$$eval('#results .result', (lis) => lis.map((li) => ({
+    tags: [...li.querySelectorAll('.tags li')].map((x) => x.textContent.trim()),
+    layer: li.querySelector('.result-layer').textContent,
+    go: li.querySelector('a.go') && li.querySelector('a.go').href,
+  })));
+  const conv = await page.evaluate(async (pts) => {
+    const { wgs84ToGcj02 } = await import('/coords.js');
+    return pts.map(([lon, lat]) => wgs84ToGcj02(lon, lat));
+  }, answer.features.map((f) => f.geometry.coordinates));
+  cards.forEach((c, i) => {
+    const p = answer.features[i].properties;
+    assert.deepEqual(c.tags.slice(0, 2), ['淋浴', '货车停车'], `card ${i + 1} lists the asked-for amenities first (${c.tags})`);
+    assert.ok(c.layer.startsWith('司机之家'));
+    const go = new URL(c.go);
+    assert.equal(go.origin + go.pathname, 'https://uri.amap.com/navigation', `Go starts navigation (${c.go})`);
+    assert.equal(go.searchParams.get('mode'), 'car');
+    assert.equal(go.searchParams.get('callnative'), '1');
+    const [lon, lat, ...name] = go.searchParams.get('to').split(',');
+    assert.equal(name.join(','), p.name, 'destination named');
+    assert.ok(Math.abs(+lon - conv[i][0]) < 2e-6 && Math.abs(+lat - conv[i][1]) < 2e-6, `GCJ-02 destination (${go.searchParams.get('to')} vs ${conv[i]})`);
+  });
+  // The popup's Baidu link routes there too.
+  await page.tap('#results .result:nth-child(1) .result-main');
+  const baidu = await page.getAttribute('.maplibregl-popup a.navlink[href*="baidu"]', 'href');
+  assert.match(baidu, /^https:\/\/api\.map\.baidu\.com\/direction\?destination=/);
+  assert.match(baidu, /mode=driving/);
+  await page.waitForTimeout(700); // the map eases to the result
+  await idle(page);
+  await page.screenshot({ path: path.join(SHOTS, 'mobile-driver.png') });
+  await page.tap('.maplibregl-popup-close-button');
+  // A second tap puts back what it replaced.
+  const undo = await nearestVia(page, () => quick.tap());
+  assert.deepEqual(undo.url.searchParams.get('layers').split(',').sort(), ['courier_station', 'driver_home', 'fitness_station']);
+  assert.equal(undo.url.searchParams.get('amenities'), null);
+  assert.equal(undo.url.searchParams.get('open_now'), null);
+  assert.equal(await quick.getAttribute('aria-pressed'), 'false');
+  await context.close();
+});
+
+// 11. Proves English fits a 360 px phone: no chip's name is cut, and a driver home is "Driver home" (singular).
+test('11. phone: English chips fit, singular layer names', { timeout: TEST_TIMEOUT }, async () => {
+  const context = await session.newContext('english', PHONE);
+  const page = await session.openMap(context, '?lang=en');
+  const cut = await page.$$eval('.chip', (cs) => cs.flatMap((c) => [...c.querySelectorAll('.name, .name > *, .count')]
+    .filter((e) => e.offsetParent !== null && e.scrollWidth > e.clientWidth)
+    .map((e) => `${c.dataset.layer}: ${e.textContent} (${e.scrollWidth} > ${e.clientWidth})`)));
+  assert.deepEqual(cut, [], 'no chip text overflows');
+  const shown = await page.$$eval('.chip .name', (els) => els.map((e) => e.innerText.trim()));
+  for (const name of shown) assert.ok(name.length > 0 && !name.includes('…'), `chip name "${name}" shown whole`);
+  await page.screenshot({ path: path.join(SHOTS, 'mobile-en-chips.png') });
+  // Only driver homes: hide the other facility layers.
+  await page.tap('.chip[data-layer="courier_station"]');
+  await page.tap('.chip[data-layer="fitness_station"]');
+  await nearestVia(page, () => page.tap('#btn-near'));
+  const kinds = await page.$$eval('#results .result-layer', (els) => els.map((e) => e.textContent));
+  assert.ok(kinds.length > 0);
+  for (const k of kinds) {
+    assert.ok(k.startsWith('Driver home'), `card says "Driver home" (${k})`);
+    assert.ok(!k.startsWith('Driver homes'), `card is singular (${k})`);
+  }
+  await page.tap('#results .result:nth-child(1) .result-main');
+  const pop = await page.textContent('.maplibregl-popup .pop-layer');
+  assert.ok(pop.startsWith('Driver home') && !pop.startsWith('Driver homes'), `popup singular (${pop})`);
+  await context.close();
+});
+
+// 12. Proves an embed naming an unknown layer says so, naming the valid ones, in Chinese and in English.
+test('12. embed with an unknown layer explains itself', { timeout: TEST_TIMEOUT }, async () => {
+  const context = await session.newContext('embed-bad', { viewport: { width: 360, height: 500 } });
+  for (const [lang, words] of [['', '未知图层'], ['&lang=en', 'Unknown layer']]) {
+    const page = await session.openMap(context, `?embed=1&layers=nonsense${lang}`);
+    const notice = page.locator('#notice');
+    await notice.waitFor({ state: 'visible' });
+    const text = await notice.textContent();
+    assert.ok(text.includes(words), `says "${words}" (${text})`);
+    assert.ok(text.includes('nonsense'), 'names the unknown layer');
+    for (const id of LAYERS) assert.ok(text.includes(id), `names the valid layer ${id}`);
+    const box = await notice.boundingBox();
+    assert.ok(box.x >= 0 && box.x + box.width <= 360 && box.y >= 0, 'on screen');
+    await page.screenshot({ path: path.join(SHOTS, `embed-unknown${lang ? '-en' : ''}.png`) });
+    await page.close();
+  }
+  // A good ?layers= shows no notice.
+  const ok = await session.openMap(context, '?embed=1&layers=driver_home');
+  assert.equal(await ok.locator('#notice').isVisible(), false);
+  await context.close();
+});
+
+// 13. Proves city names are placed clear of the cluster circles (their counts never sit on a name), on a desktop
+//     and on a phone, and that names are still shown.
+test('13. city labels do not collide with clusters', { timeout: TEST_TIMEOUT }, async () => {
+  for (const [label, viewport] of [['labels-desktop', { width: 1280, height: 800 }], ['labels-phone', { width: 360, height: 740 }]]) {
+    const context = await session.newContext(label, { viewport });
+    const page = await session.openMap(context, '?lang=zh');
+    for (const view of [null, { center: [116.4, 39.9], zoom: 7 }, { center: [118.35, 35.1], zoom: 8 }]) {
+      if (view) await page.evaluate((v) => window.__waystation.map.jumpTo(v), view);
+      await idle(page);
+      await page.waitForTimeout(100);
+      const labels = await page.$$eval('.place-label', (els) => els.filter((e) => !e.classList.contains('hidden'))
+        .map((e) => { const r = e.getBoundingClientRect(); return { name: e.textContent, box: [r.left, r.top, r.right, r.bottom] }; }));
+      const circles = await clusterCircles(page);
+      assert.ok(labels.length >= (view ? 1 : 3), `${label} ${JSON.stringify(view)}: city names shown (${labels.length})`);
+      assert.ok(circles.length > 0, 'clusters drawn');
+      const hits = [];
+      for (const l of labels) {
+        for (const c of circles) {
+          const [a, b] = [l.box, c.box];
+          if (a[0] < b[2] - 1 && b[0] < a[2] - 1 && a[1] < b[3] - 1 && b[1] < a[3] - 1) hits.push(`${l.name} × ${c.layer}(${c.n})`);
+        }
+      }
+      assert.deepEqual(hits, [], `${label} ${JSON.stringify(view)}: no city name under a cluster`);
+    }
+    await page.screenshot({ path: path.join(SHOTS, `${label}.png`) });
+    await context.close();
+  }
+});
+
 // 3. Proves no request of the whole session went to any host but this machine (data: and blob: allowed).
+//    Run after every other test so that it covers them all.
 test('3. no request leaves 127.0.0.1', { timeout: TEST_TIMEOUT }, () => {
   session.assertNoOutsideRequests();
 });

@@ -1,0 +1,144 @@
+//! Search benchmarks over 1,000,000 generated facilities: building the index, and
+//! typical queries (two and four Chinese characters, pinyin, initials, English,
+//! no match), each without a point (id order) and from random points in China
+//! (distance order).
+//!
+//! The data is `waystation gen --facilities 1000000 --seed 42`, in the same
+//! temporary directory as `benches/nearest.rs` (generated once, shared).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use waystation::geodata::{self, Dataset, generate::GenOptions};
+use waystation::index::Atlas;
+use waystation::model::{LayerSet, LonLat};
+use waystation::search::{SearchIndex, SearchQuery};
+
+const FACILITIES: usize = 1_000_000;
+
+fn load() -> Dataset {
+    let dir = std::env::temp_dir().join(format!("waystation-bench-{FACILITIES}"));
+    if !dir.join("courier_station.synthetic.geojson").exists() {
+        geodata::generate::generate(
+            &GenOptions {
+                facilities: FACILITIES,
+                parks: 1_000,
+                seed: 42,
+            },
+            &dir,
+        )
+        .expect("generate");
+    }
+    geodata::load_dir(&dir).expect("load")
+}
+
+/// Random query points around where the facilities are (China's bbox).
+fn points(n: usize) -> Vec<LonLat> {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    (0..n)
+        .map(|_| {
+            LonLat::new(rng.random_range(100.0..122.0), rng.random_range(22.0..42.0))
+                .expect("in range")
+        })
+        .collect()
+}
+
+/// (label, query): what people type.
+const QUERIES: &[(&str, &str)] = &[
+    ("zh2_linyi", "临沂"),
+    ("zh2_yizhan", "驿站"),
+    ("zh4_gonghuiyizhan", "工会驿站"),
+    ("zh4_linyiyizhan_scattered", "临沂驿站"),
+    ("pinyin_linyi", "linyi"),
+    ("pinyin_yizhan", "yizhan"),
+    ("initials_ly", "ly"),
+    ("initials_gh", "gh"),
+    ("english_driver_home", "driver home"),
+    ("nomatch_zh", "火星基地"),
+    ("nomatch_latin", "xyzzy"),
+];
+
+fn benches(c: &mut Criterion) {
+    let data = load();
+    let facilities = data.facilities.clone();
+    let schedules = data.schedules.clone();
+    let atlas = Atlas::new(data);
+
+    let started = Instant::now();
+    let index = atlas.search_index();
+    let first_build = started.elapsed();
+    let stats = index.stats();
+    println!(
+        "search index over {} facilities: first build {:.0} ms; {} postings, {} bigrams, \
+         {} English words, {} places, about {} MB",
+        atlas.data().facilities.len(),
+        first_build.as_secs_f64() * 1e3,
+        stats.postings,
+        stats.bigrams,
+        stats.words,
+        stats.places,
+        stats.heap_bytes >> 20,
+    );
+    // How many each query finds at most, for the record.
+    for (label, text) in QUERIES {
+        let q = SearchQuery {
+            text,
+            origin: None,
+            layers: LayerSet::facilities(),
+            limit: 100,
+        };
+        let r = index.search(&atlas, &q);
+        println!(
+            "{label}: {} hits (first kind {:?}), {} places",
+            r.hits.len(),
+            r.hits.first().map(|h| h.kind),
+            r.places.len()
+        );
+    }
+
+    let mut g = c.benchmark_group("search_build");
+    g.sample_size(10);
+    let dataset = Dataset::from_parts(facilities, Vec::new(), schedules);
+    g.bench_function("index_1M", |b| {
+        b.iter_batched(
+            || (),
+            |()| black_box(SearchIndex::new(&dataset)),
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+
+    let pts = points(4096);
+    let mut g = c.benchmark_group("search_1M");
+    for (label, text) in QUERIES {
+        g.bench_function(format!("{label}/by_id"), |b| {
+            let q = SearchQuery {
+                text,
+                origin: None,
+                layers: LayerSet::facilities(),
+                limit: 20,
+            };
+            b.iter(|| black_box(index.search(&atlas, &q)))
+        });
+        let mut i = 0;
+        g.bench_function(format!("{label}/nearest"), |b| {
+            b.iter(|| {
+                i = (i + 1) % pts.len();
+                let q = SearchQuery {
+                    text,
+                    origin: Some(pts[i]),
+                    layers: LayerSet::facilities(),
+                    limit: 20,
+                };
+                black_box(index.search(&atlas, &q))
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(all, benches);
+criterion_main!(all);

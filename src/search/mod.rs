@@ -1,0 +1,824 @@
+//! Search by what people type: Chinese text, pinyin, initials, English names.
+//!
+//! A [`SearchIndex`] belongs to one generation of the data ([`Atlas`]), which
+//! builds it the first time someone searches ([`Atlas::search_index`]): publishing
+//! a generation costs nothing until then.
+//!
+//! # Matching
+//! A facility's searched text is its name, English name, address, city, district
+//! and operator, normalised (ASCII and full-width letters and digits folded to
+//! lower-case ASCII). How well it matches decides its
+//! place in the answer, [`MatchKind`] by [`MatchKind`]:
+//! 1. **exact** name (or English name, word for word);
+//! 2. **name prefix**: the name starts with the query (the English name's first
+//!    words, the last one cut short);
+//! 3. **name substring**: the name holds the query (every word of a latin query
+//!    starts a word of the English name);
+//! 4. **pinyin** (latin queries): the query spells the name's pinyin from some
+//!    character on, in full or in initials (`linyi`, `ly` → 临沂…);
+//! 5. **field**: the address, city, district or operator holds the query (for a
+//!    latin query: the pinyin of the city or district);
+//! 6. **scattered** (Chinese): the query splits into pieces of two characters or
+//!    more (the last may be one), each found in some field: `兰山驿站` finds
+//!    兰山区's 工会驿站.
+//!
+//! Within a kind, the nearest first when the query gives a point (great-circle
+//! distance), then by id.
+//!
+//! # Index
+//! 1. Facilities are numbered by id (their *rank*), so every list below is in id
+//!    order and an answer without a point is the first matches of each list.
+//! 2. Character bigrams of the names (each character also paired with the end of
+//!    its run), the names' first bigrams, and the addresses' other bigrams: a
+//!    query's bigrams select the candidates, which are then checked against the
+//!    text itself (no false matches; no missed ones either, as every kind above
+//!    implies a bigram or a run of them).
+//! 3. English words and first words; exact names and English names by hash.
+//! 4. Cities, districts and operators: few distinct values, each with its list,
+//!    scanned whole per query (and the cities and districts are the places).
+//!
+//! Pinyin needs no index of its own: a latin query's first two characters'
+//! readings pick the name bigrams it can start on.
+//!
+//! # Answering
+//! Kind by kind, until `limit` facilities are found: without a point, the
+//! candidates in id order, checked until enough match. With a point, a small
+//! candidate set is checked whole and sorted by distance; a large one is walked
+//! outwards from the point through the nearest-neighbour tree (matching
+//! facilities are common near anywhere), falling back to the whole set when the
+//! walk has gone far without finding enough.
+
+mod pinyin;
+mod places;
+mod postings;
+mod text;
+
+#[cfg(test)]
+mod tests;
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashMap};
+use rayon::prelude::*;
+
+pub use self::places::{Place, PlaceKind};
+use self::postings::{Postings, Source};
+use self::text::{Kind, Query, norm_char, stripped_into, words};
+use crate::geodata::Dataset;
+use crate::index::{Atlas, NearestQuery, sphere};
+use crate::model::{AmenitySet, Facility, Layer, LayerSet, LonLat};
+
+/// The most places one answer lists.
+pub const MAX_PLACES: usize = 10;
+
+/// The most facilities one nearest-neighbour batch may hold: a walk from the query
+/// point that would need more to find enough matches is not tried.
+const MAX_BATCH: usize = 4096;
+
+/// Candidate sets up to this size are always taken whole.
+const SMALL: usize = 2048;
+
+/// How well a facility matches a query, best first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MatchKind {
+    /// The name (or the English name, word for word) is the query.
+    Exact,
+    /// The name starts with the query.
+    NamePrefix,
+    /// The name holds the query.
+    NameSubstring,
+    /// The query spells the name's pinyin or its initials.
+    Pinyin,
+    /// The address, city, district or operator holds the query.
+    Field,
+    /// The query's pieces are found apart.
+    Scattered,
+}
+
+impl MatchKind {
+    /// Every kind, best first.
+    pub const ALL: [MatchKind; 6] = [
+        MatchKind::Exact,
+        MatchKind::NamePrefix,
+        MatchKind::NameSubstring,
+        MatchKind::Pinyin,
+        MatchKind::Field,
+        MatchKind::Scattered,
+    ];
+
+    /// The name in the API.
+    pub fn id(self) -> &'static str {
+        match self {
+            MatchKind::Exact => "exact",
+            MatchKind::NamePrefix => "name_prefix",
+            MatchKind::NameSubstring => "name",
+            MatchKind::Pinyin => "pinyin",
+            MatchKind::Field => "field",
+            MatchKind::Scattered => "scattered",
+        }
+    }
+}
+
+/// A search.
+#[derive(Clone, Debug)]
+pub struct SearchQuery<'a> {
+    /// What was typed.
+    pub text: &'a str,
+    /// Where from: sorts each kind of match by distance.
+    pub origin: Option<LonLat>,
+    /// Which facility layers (the park layer is ignored).
+    pub layers: LayerSet,
+    /// How many facilities at most.
+    pub limit: usize,
+}
+
+/// One facility found.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SearchHit {
+    /// Index into [`Dataset::facilities`].
+    pub facility: u32,
+    /// How it matched.
+    pub kind: MatchKind,
+    /// Great-circle metres from the query's origin, when it has one.
+    pub distance_m: Option<f64>,
+}
+
+/// What a search finds.
+#[derive(Clone, Debug, Default)]
+pub struct SearchResults<'a> {
+    /// The facilities, best first.
+    pub hits: Vec<SearchHit>,
+    /// Cities and districts whose name matches.
+    pub places: Vec<&'a Place>,
+}
+
+/// Sizes of an index, for reports.
+#[derive(Clone, Copy, Debug)]
+pub struct IndexStats {
+    /// Entries in all posting lists.
+    pub postings: usize,
+    /// Distinct name and address bigrams.
+    pub bigrams: usize,
+    /// Distinct English words.
+    pub words: usize,
+    /// Cities and districts.
+    pub places: usize,
+    /// Bytes held on the heap, roughly.
+    pub heap_bytes: usize,
+}
+
+/// Facilities by the hash of a whole string (a name as typed).
+#[derive(Default)]
+struct Exact {
+    hashes: Vec<u64>,
+    ranks: Vec<u32>,
+}
+
+impl Exact {
+    fn new(mut pairs: Vec<(u64, u32)>) -> Self {
+        pairs.par_sort_unstable();
+        let (hashes, ranks) = pairs.into_iter().unzip();
+        Exact { hashes, ranks }
+    }
+
+    fn get(&self, hash: u64) -> &[u32] {
+        let from = self.hashes.partition_point(|h| *h < hash);
+        let to = self.hashes.partition_point(|h| *h <= hash);
+        &self.ranks[from..to.max(from)]
+    }
+}
+
+/// Which field a distinct value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Field {
+    City,
+    District,
+    Operator,
+}
+
+/// A distinct city, district or operator and the facilities that name it.
+struct Value {
+    field: Field,
+    /// Normalised.
+    text: String,
+    /// The first letters its characters' readings start with (see
+    /// [`pinyin::first_letters`]).
+    letters: u64,
+    ranks: Vec<u32>,
+}
+
+/// The search index of one generation of the data.
+pub struct SearchIndex {
+    /// Facility index by rank (id order), and back.
+    by_rank: Vec<u32>,
+    rank_of: Vec<u32>,
+    /// Each rank's layer (a filter without touching the facility), and its point
+    /// on the unit sphere (distances without touching it).
+    layer_of: Vec<Layer>,
+    xyz: Vec<[f64; 3]>,
+    /// Name bigrams, names' first bigrams, address bigrams not in the name.
+    name2: Postings,
+    first2: Postings,
+    addr2: Postings,
+    /// English words (by hash), first words, and the words themselves sorted
+    /// (for prefixes) with their hashes.
+    en_words: Postings,
+    en_first: Postings,
+    vocab: Vec<(Box<str>, u64)>,
+    exact_name: Exact,
+    exact_en: Exact,
+    values: Vec<Value>,
+    places: Vec<Place>,
+    hasher: DefaultHashBuilder,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The bigram key of two (normalised) characters; `'\0'` stands for the end of a run.
+fn key(a: char, b: char) -> u64 {
+    ((a as u64) << 32) | b as u64
+}
+
+const END: char = '\0';
+
+/// The sets of bigram lists: names, names' first bigrams, addresses (less the
+/// name's).
+const NAME: usize = 0;
+const FIRST: usize = 1;
+const ADDRESS: usize = 2;
+
+/// Calls `out` with the bigram keys of `s`: each character with the next, and the
+/// last of each run (text between whitespace) with [`END`], so that every
+/// character begins a key.
+fn bigrams(s: &str, mut out: impl FnMut(u64)) {
+    let mut prev: Option<char> = None;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            if let Some(p) = prev.take() {
+                out(key(p, END));
+            }
+            continue;
+        }
+        let c = norm_char(c);
+        if let Some(p) = prev {
+            out(key(p, c));
+        }
+        prev = Some(c);
+    }
+    if let Some(p) = prev {
+        out(key(p, END));
+    }
+}
+
+/// The key of a name's first bigram (its first character with [`END`] when alone).
+fn first_key(name: &str) -> Option<u64> {
+    let mut chars = name.chars();
+    let a = chars.next().filter(|c| !c.is_whitespace())?;
+    let b = chars.next().filter(|c| !c.is_whitespace());
+    Some(key(norm_char(a), b.map_or(END, norm_char)))
+}
+
+/// The keys from `(c, anything)` to `(c, last)`.
+fn starting_with(c: char) -> (u64, u64) {
+    (key(c, END), ((c as u64) << 32) | u64::from(u32::MAX))
+}
+
+#[derive(Default)]
+struct TextSide {
+    exact: Vec<(u64, u32)>,
+    buf: String,
+}
+
+#[derive(Default)]
+struct EnglishSide {
+    exact: Vec<(u64, u32)>,
+    /// Each word new to the chunk, by hash.
+    words: Vec<(u64, Box<str>)>,
+    word: String,
+    joined: String,
+}
+
+impl SearchIndex {
+    /// Builds the index of a dataset's facilities (in parallel).
+    pub fn new(data: &Dataset) -> Self {
+        let facilities = &data.facilities;
+        let n = facilities.len();
+        let t0 = std::time::Instant::now();
+        let mut by_rank: Vec<u32> = (0..n as u32).collect();
+        // Ids are mostly in order already (each file is): a stable sort finds the runs.
+        by_rank.par_sort_by(|a, b| facilities[*a as usize].id().cmp(facilities[*b as usize].id()));
+        let mut rank_of = vec![0u32; n];
+        for (rank, i) in by_rank.iter().enumerate() {
+            rank_of[*i as usize] = rank as u32;
+        }
+        let layer_of = by_rank.iter().map(|i| facilities[*i as usize].layer).collect();
+        let xyz = by_rank
+            .par_iter()
+            .map(|i| sphere::unit_vector(facilities[*i as usize].position))
+            .collect();
+        eprintln!("ranks {:?}", t0.elapsed());
+        let hasher = DefaultHashBuilder::default();
+        let fac = |rank: u32| &facilities[by_rank[rank as usize] as usize];
+
+        let text = || {
+            let t = std::time::Instant::now();
+            let r = Postings::build::<3, TextSide, _>(n, |rank, sink, side| {
+                let f = fac(rank);
+                bigrams(f.name(), |k| {
+                    sink.add(NAME, k);
+                });
+                if let Some(k) = first_key(f.name()) {
+                    sink.add(FIRST, k);
+                }
+                if let Some(a) = f.address() {
+                    bigrams(a, |k| {
+                        if !sink.has(NAME, k) {
+                            sink.add(ADDRESS, k);
+                        }
+                    });
+                }
+                stripped_into(f.name(), &mut side.buf);
+                side.exact.push((hasher.hash_one(side.buf.as_str()), rank));
+            });
+            eprintln!("text {:?}", t.elapsed());
+            r
+        };
+        let english = || {
+            let t = std::time::Instant::now();
+            let r = Postings::build::<2, EnglishSide, _>(n, |rank, sink, side| {
+                let Some(en) = fac(rank).name_en() else {
+                    return;
+                };
+                side.joined.clear();
+                for (i, w) in words(en).enumerate() {
+                    side.word.clear();
+                    if w.is_ascii() {
+                        side.word.push_str(w);
+                        side.word.make_ascii_lowercase();
+                    } else {
+                        side.word.extend(w.chars().flat_map(char::to_lowercase));
+                    }
+                    let h = hasher.hash_one(side.word.as_str());
+                    if sink.add(0, h) {
+                        side.words.push((h, side.word.as_str().into()));
+                    }
+                    if i == 0 {
+                        sink.add(1, h);
+                    } else {
+                        side.joined.push(' ');
+                    }
+                    side.joined.push_str(&side.word);
+                }
+                side.exact.push((hasher.hash_one(side.joined.as_str()), rank));
+            });
+            eprintln!("english {:?}", t.elapsed());
+            r
+        };
+        let values = || {
+            let t = std::time::Instant::now();
+            let mut index: HashMap<(Field, &str), usize> = HashMap::new();
+            let mut values: Vec<Value> = Vec::new();
+            let mut gather = places::Gather::default();
+            for rank in 0..n as u32 {
+                let f = fac(rank);
+                for (field, v) in [
+                    (Field::City, &f.city),
+                    (Field::District, &f.district),
+                    (Field::Operator, &f.operator),
+                ] {
+                    let Some(v) = v.as_deref() else { continue };
+                    let slot = *index.entry((field, v)).or_insert_with(|| {
+                        values.push(Value {
+                            field,
+                            text: text::normalised(v).into_owned(),
+                            letters: v.chars().map(pinyin::first_letters).fold(0, |a, b| a | b),
+                            ranks: Vec::new(),
+                        });
+                        values.len() - 1
+                    });
+                    values[slot].ranks.push(rank);
+                }
+                gather.add(f.city.as_deref(), f.district.as_deref(), f.position);
+            }
+            let r = (values, gather.places());
+            eprintln!("values {:?}", t.elapsed());
+            r
+        };
+
+        let ((text, english), (values, places)) =
+            rayon::join(|| rayon::join(text, english), values);
+        let ([name2, first2, addr2], text_sides) = text;
+        let ([en_words, en_first], en_sides) = english;
+        let exact_name = Exact::new(text_sides.into_iter().flat_map(|s| s.exact).collect());
+        let mut exact_en = Vec::new();
+        let mut vocab: Vec<(Box<str>, u64)> = Vec::new();
+        for side in en_sides {
+            exact_en.extend(side.exact);
+            vocab.extend(side.words.into_iter().map(|(h, w)| (w, h)));
+        }
+        vocab.sort_unstable();
+        vocab.dedup();
+        eprintln!("all {:?}", t0.elapsed());
+        SearchIndex {
+            by_rank,
+            rank_of,
+            layer_of,
+            xyz,
+            name2,
+            first2,
+            addr2,
+            en_words,
+            en_first,
+            vocab,
+            exact_name,
+            exact_en: Exact::new(exact_en),
+            values,
+            places,
+            hasher,
+        }
+    }
+
+    /// Sizes, for reports.
+    pub fn stats(&self) -> IndexStats {
+        let lists = [
+            &self.name2,
+            &self.first2,
+            &self.addr2,
+            &self.en_words,
+            &self.en_first,
+        ];
+        let values: usize = self.values.iter().map(|v| v.ranks.len()).sum();
+        IndexStats {
+            postings: lists.iter().map(|p| p.entries()).sum::<usize>() + values,
+            bigrams: self.name2.iter().count() + self.addr2.iter().count(),
+            words: self.vocab.len(),
+            places: self.places.len(),
+            heap_bytes: lists.iter().map(|p| p.heap_bytes()).sum::<usize>()
+                + values * 4
+                + (self.by_rank.len() + self.rank_of.len()) * 4
+                + self.layer_of.len()
+                + self.xyz.len() * 24
+                + (self.exact_name.ranks.len() + self.exact_en.ranks.len()) * 12
+                + self.vocab.iter().map(|(w, _)| w.len() + 24).sum::<usize>(),
+        }
+    }
+
+    fn facility<'a>(&self, atlas: &'a Atlas, rank: u32) -> &'a Facility {
+        atlas.facility(self.by_rank[rank as usize])
+    }
+
+    /// The facilities matching `q`, best first, and the places.
+    pub fn search<'s>(&'s self, atlas: &Atlas, q: &SearchQuery<'_>) -> SearchResults<'s> {
+        let Some(query) = Query::parse(q.text) else {
+            return SearchResults::default();
+        };
+        let places = places::find(&self.places, &query, q.origin, MAX_PLACES);
+        let layers: LayerSet = q.layers.iter().filter(|l| l.is_facility()).collect();
+        let mut hits: Vec<SearchHit> = Vec::new();
+        for kind in MatchKind::ALL {
+            if hits.len() >= q.limit || layers.is_empty() {
+                break;
+            }
+            let Some(source) = self.source(&query, kind) else {
+                continue;
+            };
+            if source.estimate() == 0 {
+                continue;
+            }
+            let want = q.limit - hits.len();
+            let accept = |rank: u32| {
+                layers.contains(self.layer_of[rank as usize])
+                    && text::match_kind(self.facility(atlas, rank), &query, kind) == Some(kind)
+            };
+            match q.origin {
+                None => hits.extend(
+                    source
+                        .ascending()
+                        .filter(|r| accept(*r))
+                        .take(want)
+                        .map(|rank| SearchHit {
+                            facility: self.by_rank[rank as usize],
+                            kind,
+                            distance_m: None,
+                        }),
+                ),
+                Some(origin) => {
+                    let o = sphere::unit_vector(origin);
+                    let found = self
+                        .walk(atlas, &source, &accept, want, origin, layers)
+                        .unwrap_or_else(|| self.scan(&source, &accept, want, o, layers));
+                    hits.extend(found.into_iter().map(|(_, rank)| {
+                        let f = self.facility(atlas, rank);
+                        SearchHit {
+                            facility: self.by_rank[rank as usize],
+                            kind,
+                            distance_m: Some(sphere::haversine_m(origin, f.position)),
+                        }
+                    }));
+                }
+            }
+        }
+        SearchResults { hits, places }
+    }
+
+    /// The `want` nearest matches among the source's candidates, as (squared chord,
+    /// rank), nearest first: every candidate measured (cheap: the points are kept
+    /// by rank), and checked nearest first until enough match.
+    fn scan(
+        &self,
+        source: &Source<'_>,
+        accept: &dyn Fn(u32) -> bool,
+        want: usize,
+        o: [f64; 3],
+        layers: LayerSet,
+    ) -> Vec<(f64, u32)> {
+        let mut by_distance = Vec::with_capacity(source.estimate());
+        source.for_each_candidate(|r| {
+            if layers.contains(self.layer_of[r as usize]) {
+                let d2 = sphere::chord2(&self.xyz[r as usize], &o);
+                // Squared chords are not negative: their bits order like them.
+                by_distance.push(Reverse((d2.to_bits(), r)));
+            }
+        });
+        let mut heap = BinaryHeap::from(by_distance);
+        let mut found: Vec<(f64, u32)> = Vec::new();
+        let mut last = None;
+        while found.len() < want {
+            let Some(Reverse((d2, r))) = heap.pop() else {
+                break;
+            };
+            // A candidate in several lists comes up once per list, in a row.
+            if last.replace(r) == Some(r) {
+                continue;
+            }
+            if source.may_hold(r) && accept(r) {
+                found.push((f64::from_bits(d2), r));
+            }
+        }
+        found
+    }
+
+    /// The `want` nearest matches found among the facilities nearest to `origin`
+    /// (one nearest-neighbour batch through the tree, of a size the source's
+    /// density says should hold enough); `None` when the source is small (a scan
+    /// is cheaper) or the batch holds too few.
+    fn walk(
+        &self,
+        atlas: &Atlas,
+        source: &Source<'_>,
+        accept: &dyn Fn(u32) -> bool,
+        want: usize,
+        origin: LonLat,
+        layers: LayerSet,
+    ) -> Option<Vec<(f64, u32)>> {
+        let estimate = source.estimate();
+        if estimate <= SMALL {
+            return None;
+        }
+        let stats = atlas.layer_stats();
+        let total: usize = layers.iter().map(|l| stats[l as usize].count).sum();
+        // Enough for three times the matches wanted, were they spread evenly.
+        let k = (3 * want).saturating_mul(total) / estimate.max(1) + 1;
+        if k > MAX_BATCH {
+            return None;
+        }
+        let k = k.max(64);
+        let batch = atlas.nearest(&NearestQuery {
+            origin,
+            k,
+            layers,
+            amenities: AmenitySet::default(),
+            at: chrono::Utc::now(),
+            open_now: false,
+            max_distance_m: None,
+        });
+        let o = sphere::unit_vector(origin);
+        let mut found: Vec<(f64, u32)> = Vec::new();
+        for hit in &batch {
+            let r = self.rank_of[hit.facility as usize];
+            let d2 = sphere::chord2(&self.xyz[r as usize], &o);
+            // Past `want`, only ties with the last one found (the order is by id).
+            if found.len() >= want && found.last().is_some_and(|(last, _)| d2 > *last) {
+                break;
+            }
+            if source.may_hold(r) && accept(r) {
+                found.push((d2, r));
+            }
+        }
+        let complete = found.len() >= want
+            && batch
+                .last()
+                .is_some_and(|h| found.last().is_some_and(|(d2, _)| {
+                    sphere::chord2(&self.xyz[self.rank_of[h.facility as usize] as usize], &o) > *d2
+                }));
+        if !(complete || batch.len() < k) {
+            return None;
+        }
+        found.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        found.truncate(want);
+        Some(found)
+    }
+
+    /// What [`SearchIndex::search`] answers, found by checking every facility and
+    /// sorting: slow, and obviously right. The index is tested against it.
+    pub fn search_by_scan(&self, atlas: &Atlas, q: &SearchQuery<'_>) -> Vec<SearchHit> {
+        let Some(query) = Query::parse(q.text) else {
+            return Vec::new();
+        };
+        let mut all: Vec<(SearchHit, u32)> = (0..self.by_rank.len() as u32)
+            .filter_map(|rank| {
+                let f = self.facility(atlas, rank);
+                if !q.layers.contains(f.layer) || !f.layer.is_facility() {
+                    return None;
+                }
+                let kind = text::match_kind(f, &query, MatchKind::Scattered)?;
+                let hit = SearchHit {
+                    facility: self.by_rank[rank as usize],
+                    kind,
+                    distance_m: q.origin.map(|o| sphere::haversine_m(o, f.position)),
+                };
+                Some((hit, rank))
+            })
+            .collect();
+        all.sort_by(|(a, ra), (b, rb)| {
+            a.kind
+                .cmp(&b.kind)
+                .then(a.distance_m.unwrap_or(0.0).total_cmp(&b.distance_m.unwrap_or(0.0)))
+                .then(ra.cmp(rb))
+        });
+        all.truncate(q.limit);
+        all.into_iter().map(|(h, _)| h).collect()
+    }
+
+    /// Lists holding every facility that can match `q` as `kind`; `None` when no
+    /// facility can (pinyin for Chinese text, scattered for latin).
+    fn source(&self, q: &Query, kind: MatchKind) -> Option<Source<'_>> {
+        let n = q.chars.len();
+        let c = &q.chars;
+        // The query's bigrams after the first.
+        let rest = || (1..n.saturating_sub(1)).map(|i| key(c[i], c[i + 1]));
+        let b0 = if n >= 2 { key(c[0], c[1]) } else { 0 };
+        Some(match (q.kind, kind) {
+            (_, MatchKind::Exact) => {
+                let mut lists = vec![self.exact_name.get(self.hasher.hash_one(q.stripped.as_str()))];
+                if q.kind == Kind::Latin {
+                    lists.push(self.exact_en.get(self.hasher.hash_one(q.words_joined().as_str())));
+                }
+                Source::any(lists)
+            }
+            // Every bigram in the name, the first one first.
+            (Kind::Text, MatchKind::NamePrefix) if n >= 2 => rest().fold(
+                Source::any([self.first2.get(b0)]),
+                |s, k| s.and([self.name2.get(k)]),
+            ),
+            (Kind::Text, MatchKind::NamePrefix) => Source::any(self.with_char(c[0], &self.first2)),
+            (Kind::Text, MatchKind::NameSubstring) if n >= 2 => rest().fold(
+                Source::any([self.name2.get(b0)]),
+                |s, k| s.and([self.name2.get(k)]),
+            ),
+            (Kind::Text, MatchKind::NameSubstring) => Source::any(self.with_char(c[0], &self.name2)),
+            // Every bigram in the address (or the name, whose bigrams the address
+            // lists leave out), or a city, district or operator holding it all.
+            (Kind::Text, MatchKind::Field) if n >= 2 => rest()
+                .fold(
+                    Source::any([self.name2.get(b0), self.addr2.get(b0)]),
+                    |s, k| s.and([self.name2.get(k), self.addr2.get(k)]),
+                )
+                .or(Source::any(self.values_holding(&q.stripped))),
+            (Kind::Text, MatchKind::Field) => {
+                let mut lists = self.with_char(c[0], &self.name2);
+                lists.extend(self.with_char(c[0], &self.addr2));
+                lists.extend(self.values_holding(&q.stripped));
+                Source::any(lists)
+            }
+            // The first bigram is inside the first piece; of any two bigrams in a
+            // row, one is inside a piece.
+            (Kind::Text, MatchKind::Scattered) if n >= 2 => {
+                (1..n.saturating_sub(2)).fold(Source::any(self.anywhere(q, 0)), |s, i| {
+                    let mut either = self.anywhere(q, i);
+                    either.extend(self.anywhere(q, i + 1));
+                    s.and(either)
+                })
+            }
+            (Kind::Latin, MatchKind::NamePrefix) => {
+                let first: Vec<&[u32]> = if q.words.len() == 1 {
+                    self.vocab_with_prefix(&q.words[0])
+                        .iter()
+                        .map(|(_, h)| self.en_first.get(*h))
+                        .collect()
+                } else {
+                    vec![self.en_first.get(self.hasher.hash_one(q.words[0].as_str()))]
+                };
+                q.words[1..]
+                    .iter()
+                    .fold(Source::any(first), |s, w| s.and(self.en_words_starting(w)))
+            }
+            (Kind::Latin, MatchKind::NameSubstring) => {
+                let mut words = q.words.iter();
+                let first = Source::any(words.next().map(|w| self.en_words_starting(w))?);
+                words.fold(first, |s, w| s.and(self.en_words_starting(w)))
+            }
+            (Kind::Latin, MatchKind::Pinyin) => Source::any(self.pinyin_lists(q.letters.as_bytes())),
+            (Kind::Latin, MatchKind::Field) => {
+                let letters = q.letters.as_bytes();
+                let first = letters.first().map_or(0, |b| pinyin::letter_bit(*b));
+                Source::any(
+                    self.values
+                        .iter()
+                        .filter(|v| {
+                            v.field != Field::Operator
+                                && v.letters & first != 0
+                                && text::pinyin_matches(&v.text, letters)
+                        })
+                        .map(|v| v.ranks.as_slice()),
+                )
+            }
+            (Kind::Text, _) | (Kind::Latin, _) => return None,
+        })
+    }
+
+    /// Every list of `set` whose key starts with `c`.
+    fn with_char<'s>(&'s self, c: char, set: &'s Postings) -> Vec<&'s [u32]> {
+        let (lo, hi) = starting_with(c);
+        set.range(lo, hi).map(|(_, l)| l).collect()
+    }
+
+    /// The facilities whose city, district or operator holds `needle`.
+    fn values_holding(&self, needle: &str) -> Vec<&[u32]> {
+        self.values
+            .iter()
+            .filter(|v| v.text.contains(needle))
+            .map(|v| v.ranks.as_slice())
+            .collect()
+    }
+
+    /// Every facility holding the query's `i`-th bigram in some field.
+    fn anywhere(&self, q: &Query, i: usize) -> Vec<&[u32]> {
+        let k = key(q.chars[i], q.chars[i + 1]);
+        let mut lists = vec![self.name2.get(k), self.addr2.get(k)];
+        lists.extend(self.values_holding(q.piece(i, i + 2)));
+        lists
+    }
+
+    /// The facilities with an English word starting with `prefix`.
+    fn en_words_starting(&self, prefix: &str) -> Vec<&[u32]> {
+        self.vocab_with_prefix(prefix)
+            .iter()
+            .map(|(_, h)| self.en_words.get(*h))
+            .collect()
+    }
+
+    /// The English words starting with `prefix`, with their hashes.
+    fn vocab_with_prefix(&self, prefix: &str) -> &[(Box<str>, u64)] {
+        let from = self.vocab.partition_point(|(w, _)| w.as_ref() < prefix);
+        let to = from + self.vocab[from..].partition_point(|(w, _)| w.starts_with(prefix));
+        &self.vocab[from..to]
+    }
+
+    /// The name bigrams a latin query can start on: the first character's readings
+    /// begin it, and the second's go on with it (unless the first used it up).
+    fn pinyin_lists(&self, letters: &[u8]) -> Vec<&[u32]> {
+        let mut found = Vec::new();
+        let mut lists = self.name2.iter().peekable();
+        let mut steps = Vec::new();
+        while let Some((k, list)) = lists.next() {
+            let first = (k >> 32) as u32;
+            let group_end = |next: u64| (next >> 32) as u32 != first;
+            steps.clear();
+            if let Some(c) = char::from_u32(first) {
+                for from in [pinyin::Step::Full(0), pinyin::Step::Initials(0)] {
+                    pinyin::steps(c, letters, from, |st| {
+                        steps.push(st);
+                        false
+                    });
+                }
+            }
+            let mut take = |k: u64, list| {
+                if steps.is_empty() {
+                    return;
+                }
+                let second = char::from_u32((k & u64::from(u32::MAX)) as u32).unwrap_or(END);
+                let goes_on = steps.iter().any(|st| {
+                    *st == pinyin::Step::Done
+                        || (second != END && pinyin::steps(second, letters, *st, |_| true))
+                });
+                if goes_on {
+                    found.push(list);
+                }
+            };
+            take(k, list);
+            while let Some((k, list)) = lists.next_if(|(k, _)| !group_end(*k)) {
+                take(k, list);
+            }
+        }
+        found
+    }
+}

@@ -1,0 +1,381 @@
+//! Posting lists: for each key (a character bigram, a word), the facilities that
+//! have it, as ascending ranks (a facility's place in id order, see
+//! [`SearchIndex`](super::SearchIndex)), and the unions a query takes of them.
+//!
+//! Built in parallel: each chunk of facilities fills its own hash map of lists,
+//! then the maps are merged key by key in chunk order, so every list comes out
+//! ascending without a sort.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use hashbrown::HashMap;
+use rayon::prelude::*;
+
+/// Sorted keys, each with an ascending list of ranks.
+#[derive(Default)]
+pub(crate) struct Postings {
+    keys: Vec<u64>,
+    /// `starts[k]..starts[k + 1]` is key `k`'s list in `ranks`.
+    starts: Vec<usize>,
+    ranks: Vec<u32>,
+}
+
+impl Postings {
+    /// The list of `key` (empty when no facility has it).
+    pub fn get(&self, key: u64) -> &[u32] {
+        match self.keys.binary_search(&key) {
+            Ok(k) => self.list(k),
+            Err(_) => &[],
+        }
+    }
+
+    fn list(&self, k: usize) -> &[u32] {
+        &self.ranks[self.starts[k]..self.starts[k + 1]]
+    }
+
+    /// The keys in `lo..=hi` with their lists, in key order.
+    pub fn range(&self, lo: u64, hi: u64) -> impl Iterator<Item = (u64, &[u32])> {
+        let from = self.keys.partition_point(|k| *k < lo);
+        let to = self.keys.partition_point(|k| *k <= hi);
+        (from..to.max(from)).map(move |k| (self.keys[k], self.list(k)))
+    }
+
+    /// Every key with its list, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &[u32])> {
+        (0..self.keys.len()).map(move |k| (self.keys[k], self.list(k)))
+    }
+
+    /// How many entries all the lists hold together.
+    pub fn entries(&self) -> usize {
+        self.ranks.len()
+    }
+
+    /// Bytes held on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        self.keys.capacity() * 8 + self.starts.capacity() * 8 + self.ranks.capacity() * 4
+    }
+
+    /// Builds `N` sets of lists over the ranks `0..n` in one pass: `emit(rank, sink,
+    /// side)` adds one facility to the lists of its keys through `sink` (see
+    /// [`Sink`]) and may note anything in its chunk's `side`, which is returned, one
+    /// per chunk, in rank order.
+    pub fn build<const N: usize, S, F>(n: usize, emit: F) -> ([Postings; N], Vec<S>)
+    where
+        S: Default + Send,
+        F: Fn(u32, &mut Sink<N>, &mut S) + Sync,
+    {
+        let threads = rayon::current_num_threads().max(1);
+        let chunk = (n / (threads * 4)).clamp(4096, 1 << 17);
+        let parts: Vec<(Sink<N>, S)> = (0..n.div_ceil(chunk))
+            .into_par_iter()
+            .map(|c| {
+                let mut sink = Sink {
+                    lists: std::array::from_fn(|_| HashMap::new()),
+                    rank: 0,
+                };
+                let mut side = S::default();
+                for rank in c * chunk..((c + 1) * chunk).min(n) {
+                    sink.rank = rank as u32;
+                    emit(rank as u32, &mut sink, &mut side);
+                }
+                (sink, side)
+            })
+            .collect();
+        let mut sides = Vec::with_capacity(parts.len());
+        let mut by_set: [Vec<Lists>; N] = std::array::from_fn(|_| Vec::new());
+        for (sink, side) in parts {
+            sides.push(side);
+            for (set, l) in by_set.iter_mut().zip(sink.lists) {
+                set.push(l);
+            }
+        }
+        let merged: Vec<Postings> = by_set.into_par_iter().map(merge).collect();
+        let mut merged = merged.into_iter();
+        let sets = std::array::from_fn(|_| merged.next().unwrap_or_default());
+        (sets, sides)
+    }
+}
+
+type Lists = HashMap<u64, Vec<u32>>;
+
+/// Where one chunk's facilities are added to the lists of their keys.
+pub(crate) struct Sink<const N: usize> {
+    lists: [Lists; N],
+    /// The facility being added.
+    rank: u32,
+}
+
+impl<const N: usize> Sink<N> {
+    /// Adds the facility to the list of `key` in set `set` (once, however often it
+    /// is added); whether the key is new to this chunk.
+    pub fn add(&mut self, set: usize, key: u64) -> bool {
+        let rank = self.rank;
+        match self.lists[set].entry(key) {
+            hashbrown::hash_map::Entry::Occupied(mut list) => {
+                let list = list.get_mut();
+                if list.last() != Some(&rank) {
+                    list.push(rank);
+                }
+                false
+            }
+            hashbrown::hash_map::Entry::Vacant(v) => {
+                v.insert(vec![rank]);
+                true
+            }
+        }
+    }
+
+    /// Whether the facility is in the list of `key` in set `set` already.
+    pub fn has(&self, set: usize, key: u64) -> bool {
+        self.lists[set]
+            .get(&key)
+            .is_some_and(|l| l.last() == Some(&self.rank))
+    }
+}
+
+/// One set's chunk maps, merged key by key in chunk order.
+fn merge(chunks: Vec<HashMap<u64, Vec<u32>>>) -> Postings {
+    let mut keys: Vec<u64> = chunks.iter().flat_map(|m| m.keys().copied()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let total = chunks.iter().flat_map(|m| m.values()).map(Vec::len).sum();
+    let mut ranks = Vec::with_capacity(total);
+    let mut starts = Vec::with_capacity(keys.len() + 1);
+    for key in &keys {
+        starts.push(ranks.len());
+        for m in &chunks {
+            if let Some(list) = m.get(key) {
+                ranks.extend_from_slice(list);
+            }
+        }
+    }
+    starts.push(ranks.len());
+    Postings {
+        keys,
+        starts,
+        ranks,
+    }
+}
+
+/// Posting lists, one clause of a [`Source`]: the facilities in any of them.
+type Clause<'a> = Vec<&'a [u32]>;
+
+/// Clauses of more lists than this are not checked by [`Source::may_hold`] (a
+/// binary search in each would cost more than the matcher).
+const CHECKED_LISTS: usize = 8;
+
+/// Where the candidates for one kind of match come from: a union of conjunctions,
+/// each the facilities in every one of its clauses. It holds every facility that
+/// can match, and others, which the matcher turns away.
+#[derive(Default)]
+pub(crate) struct Source<'a> {
+    conjs: Vec<Vec<Clause<'a>>>,
+}
+
+fn clause_size(c: &Clause<'_>) -> usize {
+    c.iter().map(|l| l.len()).sum()
+}
+
+fn clause_holds(c: &Clause<'_>, rank: u32) -> bool {
+    c.len() > CHECKED_LISTS || c.iter().any(|l| l.binary_search(&rank).is_ok())
+}
+
+impl<'a> Source<'a> {
+    /// The facilities in any of `lists`.
+    pub fn any(lists: impl IntoIterator<Item = &'a [u32]>) -> Self {
+        let clause: Clause<'a> = lists.into_iter().filter(|l| !l.is_empty()).collect();
+        Source {
+            conjs: vec![vec![clause]],
+        }
+    }
+
+    /// Keeps only the facilities also in any of `lists`.
+    pub fn and(mut self, lists: impl IntoIterator<Item = &'a [u32]>) -> Self {
+        let clause: Clause<'a> = lists.into_iter().filter(|l| !l.is_empty()).collect();
+        for conj in &mut self.conjs {
+            conj.push(clause.clone());
+        }
+        self
+    }
+
+    /// Adds the facilities of `other`.
+    pub fn or(mut self, other: Source<'a>) -> Self {
+        self.conjs.extend(other.conjs);
+        self
+    }
+
+    /// Each conjunction's smallest clause: its candidates are taken from there.
+    fn drivers(&self) -> impl Iterator<Item = (usize, &Clause<'a>)> {
+        self.conjs.iter().filter_map(|conj| {
+            conj.iter()
+                .enumerate()
+                .min_by_key(|(_, c)| clause_size(c))
+        })
+    }
+
+    /// An upper bound on the facilities in the source (the sizes of the drivers).
+    pub fn estimate(&self) -> usize {
+        self.drivers().map(|(_, c)| clause_size(c)).sum()
+    }
+
+    /// Whether `rank` may be in the source (a clause of many lists counts as holding it).
+    pub fn may_hold(&self, rank: u32) -> bool {
+        self.conjs
+            .iter()
+            .any(|conj| !conj.is_empty() && conj.iter().all(|c| clause_holds(c, rank)))
+    }
+
+    /// Calls `f` with every candidate of the drivers, unchecked, repeats included.
+    pub fn for_each_candidate(&self, mut f: impl FnMut(u32)) {
+        for (_, c) in self.drivers() {
+            c.iter().for_each(|l| l.iter().for_each(|r| f(*r)));
+        }
+    }
+
+    /// The facilities of the source, ascending, without repeats, lazily (the
+    /// drivers merged, each candidate checked against its other clauses).
+    pub fn ascending(&self) -> Box<dyn Iterator<Item = u32> + '_> {
+        let mut parts: Vec<Box<dyn Iterator<Item = u32> + '_>> = Vec::new();
+        for conj in &self.conjs {
+            let Some((d, driver)) = conj.iter().enumerate().min_by_key(|(_, c)| clause_size(c))
+            else {
+                continue;
+            };
+            let others = move |r: &u32| {
+                conj.iter()
+                    .enumerate()
+                    .all(|(i, c)| i == d || clause_holds(c, *r))
+            };
+            parts.push(Box::new(union(driver).filter(others)));
+        }
+        match parts.len() {
+            0 => Box::new(std::iter::empty()),
+            1 => parts.pop().unwrap_or_else(|| Box::new(std::iter::empty())),
+            _ => {
+                let heads: Vec<_> = parts.into_iter().map(Iterator::peekable).collect();
+                Box::new(Either { heads, last: None })
+            }
+        }
+    }
+}
+
+/// A clause's lists merged, ascending, without repeats.
+fn union<'s>(lists: &'s [&'s [u32]]) -> Box<dyn Iterator<Item = u32> + 's> {
+    match lists {
+        [] => Box::new(std::iter::empty()),
+        [one] => Box::new(one.iter().copied()),
+        lists => {
+            let heap: BinaryHeap<Reverse<(u32, usize, usize)>> = lists
+                .iter()
+                .enumerate()
+                .filter_map(|(l, list)| list.first().map(|r| Reverse((*r, l, 0))))
+                .collect();
+            Box::new(Merge {
+                lists,
+                heap,
+                last: None,
+            })
+        }
+    }
+}
+
+/// A few ascending iterators merged, without repeats.
+struct Either<'s> {
+    heads: Vec<std::iter::Peekable<Box<dyn Iterator<Item = u32> + 's>>>,
+    last: Option<u32>,
+}
+
+impl Iterator for Either<'_> {
+    type Item = u32;
+    fn next(&mut self) -> Option<u32> {
+        loop {
+            let (i, _) = self
+                .heads
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(i, h)| h.peek().map(|v| (i, *v)))
+                .min_by_key(|(_, v)| *v)?;
+            let v = self.heads[i].next()?;
+            if self.last != Some(v) {
+                self.last = Some(v);
+                return Some(v);
+            }
+        }
+    }
+}
+
+struct Merge<'s, 'a> {
+    lists: &'s [&'a [u32]],
+    heap: BinaryHeap<Reverse<(u32, usize, usize)>>,
+    last: Option<u32>,
+}
+
+impl Iterator for Merge<'_, '_> {
+    type Item = u32;
+    fn next(&mut self) -> Option<u32> {
+        loop {
+            let Reverse((rank, l, at)) = self.heap.pop()?;
+            if let Some(next) = self.lists[l].get(at + 1) {
+                self.heap.push(Reverse((*next, l, at + 1)));
+            }
+            if self.last != Some(rank) {
+                self.last = Some(rank);
+                return Some(rank);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_come_out_ascending_and_merged_across_chunks() {
+        // 20,000 ranks over several chunks; key k holds the ranks divisible by k.
+        let n = 20_000;
+        let ([p], sides) = Postings::build::<1, usize, _>(n, |rank, sink, side| {
+            *side += 1;
+            for k in [2u64, 3, 7, 3] {
+                if rank as u64 % k == 0 {
+                    sink.add(0, k);
+                    assert!(sink.has(0, k));
+                }
+            }
+            assert!(!sink.has(0, 5));
+        });
+        assert_eq!(sides.iter().sum::<usize>(), n);
+        let want = |k: u32| (0..n as u32).filter(|r| r % k == 0).collect::<Vec<_>>();
+        assert_eq!(p.get(2), want(2));
+        assert_eq!(p.get(3), want(3));
+        assert_eq!(p.get(7), want(7));
+        assert!(p.get(5).is_empty());
+        assert_eq!(p.range(3, 7).map(|(k, _)| k).collect::<Vec<_>>(), [3, 7]);
+        let s = Source::any([p.get(2), p.get(3)]);
+        let union: Vec<u32> = s.ascending().collect();
+        let want_union: Vec<u32> = (0..n as u32).filter(|r| r % 2 == 0 || r % 3 == 0).collect();
+        assert_eq!(union, want_union);
+        assert_eq!(s.estimate(), want(2).len() + want(3).len());
+        // (2 or 3) and 7, or 5 (none).
+        let s = Source::any([p.get(2), p.get(3)])
+            .and([p.get(7)])
+            .or(Source::any([p.get(5)]));
+        let got: Vec<u32> = s.ascending().collect();
+        let want_and: Vec<u32> = (0..n as u32)
+            .filter(|r| (r % 2 == 0 || r % 3 == 0) && r % 7 == 0)
+            .collect();
+        assert_eq!(got, want_and);
+        assert_eq!(s.estimate(), want(7).len());
+        assert!(want_and.iter().all(|r| s.may_hold(*r)));
+        assert!(!s.may_hold(1) && !s.may_hold(14 * 3 + 1));
+        let mut seen = Vec::new();
+        s.for_each_candidate(|r| seen.push(r));
+        assert_eq!(seen, want(7));
+        // Either of two conjunctions.
+        let s = Source::any([p.get(7)]).or(Source::any([p.get(3)]).and([p.get(2)]));
+        let got: Vec<u32> = s.ascending().collect();
+        let want_or: Vec<u32> = (0..n as u32).filter(|r| r % 7 == 0 || r % 6 == 0).collect();
+        assert_eq!(got, want_or);
+    }
+}

@@ -1,0 +1,359 @@
+//! What people type, normalised, and whether a facility's text matches it.
+//!
+//! Normalisation folds ASCII and full-width letters and digits to lower-case ASCII
+//! (`Ｌinyi`, `１２号` → `linyi`, `12号`); every other character is compared as it
+//! is. A query is **latin** when it holds nothing but ASCII and at least one letter
+//! (`linyi`, `ly`, `Linyi driver`): it is matched against English names (word
+//! prefixes) and against the pinyin of names, cities and districts. Any other query
+//! is **text** (`临沂`, `兰山驿站`, `12号`): whitespace is dropped and it is matched
+//! as Chinese text, by the rules of [`MatchKind`](super::MatchKind).
+
+use std::borrow::Cow;
+
+use super::MatchKind;
+use super::pinyin;
+use crate::model::Facility;
+
+/// The character as the index and the matcher compare it.
+pub(crate) fn norm_char(c: char) -> char {
+    match c {
+        'A'..='Z' => c.to_ascii_lowercase(),
+        '\u{FF10}'..='\u{FF19}' | '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}' => {
+            char::from_u32(c as u32 - 0xFEE0).map_or(c, |a| a.to_ascii_lowercase())
+        }
+        _ => c,
+    }
+}
+
+/// Whether `s` holds a character that [`norm_char`] changes (checked on the bytes:
+/// most text has none, and is then compared as it is).
+fn needs_norm(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &x)| {
+        x.is_ascii_uppercase()
+            || (x == 0xEF
+                && matches!(
+                    (b.get(i + 1), b.get(i + 2)),
+                    (Some(0xBC), Some(0x90..=0x99 | 0xA1..=0xBA)) | (Some(0xBD), Some(0x81..=0x9A))
+                ))
+    })
+}
+
+/// `s` normalised (borrowed when nothing changes).
+pub(crate) fn normalised(s: &str) -> Cow<'_, str> {
+    if needs_norm(s) {
+        Cow::Owned(s.chars().map(norm_char).collect())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// `s` normalised with its whitespace removed, into `out` (cleared first).
+pub(crate) fn stripped_into(s: &str, out: &mut String) {
+    out.clear();
+    out.extend(s.chars().filter(|c| !c.is_whitespace()).map(norm_char));
+}
+
+/// The lower-case words of an English name: its runs of letters and digits.
+pub(crate) fn words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+}
+
+/// Whether `word` starts with `prefix` (lower-case ASCII), ignoring ASCII case.
+pub(crate) fn word_starts_with(word: &str, prefix: &str) -> bool {
+    word.len() >= prefix.len()
+        && word.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// Which way a query is matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Chinese (or any non-ASCII) text: n-grams.
+    Text,
+    /// ASCII with letters: English words and pinyin.
+    Latin,
+}
+
+/// A query, parsed once.
+#[derive(Clone, Debug)]
+pub(crate) struct Query {
+    /// How it is matched.
+    pub kind: Kind,
+    /// Normalised, whitespace removed.
+    pub stripped: String,
+    /// The characters of `stripped`.
+    pub chars: Vec<char>,
+    /// Byte offset of each character of `stripped`, and its length last.
+    bounds: Vec<usize>,
+    /// Latin: the lower-case words (runs of ASCII letters and digits).
+    pub words: Vec<String>,
+    /// Latin: the words run together, for pinyin (`lin yi` → `linyi`).
+    pub letters: String,
+}
+
+impl Query {
+    /// Parses a query; `None` when nothing in it can match (blank).
+    pub fn parse(raw: &str) -> Option<Query> {
+        let mut stripped = String::new();
+        stripped_into(raw, &mut stripped);
+        if stripped.is_empty() {
+            return None;
+        }
+        let chars: Vec<char> = stripped.chars().collect();
+        let mut bounds: Vec<usize> = stripped.char_indices().map(|(i, _)| i).collect();
+        bounds.push(stripped.len());
+        let latin = stripped.is_ascii() && stripped.bytes().any(|b| b.is_ascii_alphabetic());
+        let lower = raw.to_ascii_lowercase();
+        let words: Vec<String> = if latin {
+            lower
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let letters = words.concat();
+        if latin && words.is_empty() {
+            return None;
+        }
+        Some(Query {
+            kind: if latin { Kind::Latin } else { Kind::Text },
+            stripped,
+            chars,
+            bounds,
+            words,
+            letters,
+        })
+    }
+
+    /// Characters `i..j` of the stripped query.
+    pub fn piece(&self, i: usize, j: usize) -> &str {
+        &self.stripped[self.bounds[i]..self.bounds[j]]
+    }
+
+    /// The English name's words joined by one space (the exact-match key).
+    pub fn words_joined(&self) -> String {
+        self.words.join(" ")
+    }
+}
+
+/// The best way `f` matches `q`. When that is worse than `upto` the answer may be
+/// `None` instead: a search that wants one kind need not check the worse ones.
+pub(crate) fn match_kind(f: &Facility, q: &Query, upto: MatchKind) -> Option<MatchKind> {
+    match q.kind {
+        Kind::Text => text_kind(f, q, upto),
+        Kind::Latin => latin_kind(f, q, upto),
+    }
+}
+
+fn text_kind(f: &Facility, q: &Query, upto: MatchKind) -> Option<MatchKind> {
+    let needle = q.stripped.as_str();
+    let name = normalised(f.name());
+    if name.contains(needle) {
+        let exact = name.len() == needle.len() || name_equals_stripped(&name, needle);
+        return Some(if exact {
+            MatchKind::Exact
+        } else if name.starts_with(needle) {
+            MatchKind::NamePrefix
+        } else {
+            MatchKind::NameSubstring
+        });
+    }
+    if upto < MatchKind::Field {
+        // A name with whitespace in it can still equal the query without it.
+        return name_equals_stripped(&name, needle).then_some(MatchKind::Exact);
+    }
+    if name_equals_stripped(&name, needle) {
+        return Some(MatchKind::Exact);
+    }
+    let address = f.address().map(normalised);
+    let others = [
+        f.city.as_deref().map(normalised),
+        f.district.as_deref().map(normalised),
+        f.operator.as_deref().map(normalised),
+    ];
+    let fields = || {
+        address
+            .iter()
+            .chain(others.iter().flatten())
+            .map(|c| c.as_ref())
+    };
+    if fields().any(|s| s.contains(needle)) {
+        return Some(MatchKind::Field);
+    }
+    if upto < MatchKind::Scattered {
+        return None;
+    }
+    let all: Vec<&str> = std::iter::once(name.as_ref()).chain(fields()).collect();
+    segmentable(q, &all).then_some(MatchKind::Scattered)
+}
+
+fn name_equals_stripped(name: &str, needle: &str) -> bool {
+    name.contains(char::is_whitespace) && {
+        let mut s = String::new();
+        stripped_into(name, &mut s);
+        s == needle
+    }
+}
+
+/// Whether the query splits into pieces, each found in one of `fields`: pieces of
+/// two characters or more, except that the last may be a single character (so a
+/// query typed one character at a time keeps its matches), and a one-character
+/// query is its own piece.
+pub(crate) fn segmentable(q: &Query, fields: &[&str]) -> bool {
+    let n = q.chars.len();
+    if n == 0 || n > 127 {
+        return false;
+    }
+    // Bit i: the first i characters split into pieces.
+    let mut reach: u128 = 1;
+    for i in 0..n {
+        if reach & (1 << i) == 0 {
+            continue;
+        }
+        // The longest piece from i found in one field (pieces of a found piece are found).
+        let mut end = i;
+        while end < n && fields.iter().any(|f| f.contains(q.piece(i, end + 1))) {
+            end += 1;
+        }
+        for e in i + 2..=end {
+            reach |= 1 << e;
+        }
+        if end == n && i + 1 == n {
+            reach |= 1 << n;
+        }
+    }
+    reach & (1 << n) != 0
+}
+
+fn latin_kind(f: &Facility, q: &Query, upto: MatchKind) -> Option<MatchKind> {
+    let mut best = None;
+    if let Some(en) = f.name_en() {
+        best = en_kind(en, &q.words);
+    }
+    if best != Some(MatchKind::Exact) {
+        let name = normalised(f.name());
+        if name.as_ref() == q.stripped || name_equals_stripped(&name, &q.stripped) {
+            return Some(MatchKind::Exact);
+        }
+    }
+    if best.is_some() || upto < MatchKind::Pinyin {
+        return best;
+    }
+    let letters = q.letters.as_bytes();
+    if pinyin_matches(f.name(), letters) {
+        return Some(MatchKind::Pinyin);
+    }
+    if upto < MatchKind::Field {
+        return None;
+    }
+    [f.city.as_deref(), f.district.as_deref()]
+        .into_iter()
+        .flatten()
+        .any(|s| pinyin_matches(s, letters))
+        .then_some(MatchKind::Field)
+}
+
+/// How an English name matches the query's words: all of them, in order
+/// ([`MatchKind::Exact`]); its first words, the last one cut short
+/// ([`MatchKind::NamePrefix`]); each the start of one of its words
+/// ([`MatchKind::NameSubstring`]).
+pub(crate) fn en_kind(en: &str, qwords: &[String]) -> Option<MatchKind> {
+    let Some(last) = qwords.last() else {
+        return None;
+    };
+    let k = qwords.len();
+    let mut name = words(en);
+    let mut prefix = true;
+    for (i, qw) in qwords.iter().enumerate() {
+        let Some(w) = name.next() else {
+            prefix = false;
+            break;
+        };
+        let same = if i + 1 == k {
+            word_starts_with(w, qw)
+        } else {
+            w.len() == qw.len() && word_starts_with(w, qw)
+        };
+        if !same {
+            prefix = false;
+            break;
+        }
+    }
+    if prefix {
+        let whole = name.next().is_none()
+            && words(en)
+                .nth(k - 1)
+                .is_some_and(|w| w.len() == last.len());
+        return Some(if whole {
+            MatchKind::Exact
+        } else {
+            MatchKind::NamePrefix
+        });
+    }
+    qwords
+        .iter()
+        .all(|qw| words(en).any(|w| word_starts_with(w, qw)))
+        .then_some(MatchKind::NameSubstring)
+}
+
+/// Whether the latin `letters` match the pinyin of `text`.
+pub(crate) fn pinyin_matches(text: &str, letters: &[u8]) -> bool {
+    let chars: Vec<char> = text.chars().map(norm_char).collect();
+    pinyin::matches(&chars, letters)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(s: &str) -> Query {
+        Query::parse(s).expect("a query")
+    }
+
+    #[test]
+    fn normalises_full_width_and_case() {
+        assert_eq!(normalised("Ｌinyi１２号（3）"), "linyi12号（3）");
+        assert!(matches!(normalised("临沂市（1号）"), Cow::Borrowed(_)));
+        assert_eq!(q(" 兰山 驿站 ").stripped, "兰山驿站");
+        assert_eq!(q("兰山 驿站").kind, Kind::Text);
+        assert_eq!(q("12号").kind, Kind::Text);
+        assert_eq!(q("12").kind, Kind::Text);
+        let l = q("Lin yi");
+        assert_eq!((l.kind, l.letters.as_str()), (Kind::Latin, "linyi"));
+        assert_eq!(l.words, ["lin", "yi"]);
+        assert!(Query::parse("  ").is_none());
+    }
+
+    #[test]
+    fn pieces_of_two_or_more_in_any_field() {
+        let fields = ["临沂市第1号工会驿站", "兰山区"];
+        let ok = |s: &str| segmentable(&q(s), &fields);
+        assert!(ok("兰山驿站"));
+        assert!(ok("临沂驿站"));
+        assert!(ok("兰山区工会"));
+        assert!(ok("兰山驿"), "the last piece may be one character");
+        assert!(ok("驿"));
+        assert!(!ok("兰驿站"), "a one-character piece only at the end");
+        assert!(!ok("兰山北站"));
+        assert!(!ok("上海"));
+    }
+
+    #[test]
+    fn english_words() {
+        let w = |s: &str| q(s).words;
+        let en = "Linyi Union Rest Station No. 12";
+        assert_eq!(en_kind(en, &w("linyi union rest station no 12")), Some(MatchKind::Exact));
+        assert_eq!(en_kind(en, &w("Linyi")), Some(MatchKind::NamePrefix));
+        assert_eq!(en_kind(en, &w("linyi uni")), Some(MatchKind::NamePrefix));
+        assert_eq!(en_kind(en, &w("lin")), Some(MatchKind::NamePrefix));
+        assert_eq!(en_kind(en, &w("station 12")), Some(MatchKind::NameSubstring));
+        assert_eq!(en_kind(en, &w("rest linyi")), Some(MatchKind::NameSubstring));
+        assert_eq!(en_kind(en, &w("ation")), None);
+        assert_eq!(en_kind(en, &w("linyi driver")), None);
+        assert_eq!(en_kind("Linyi", &w("linyi")), Some(MatchKind::Exact));
+        assert_eq!(en_kind("Linyi", &w("liny")), Some(MatchKind::NamePrefix));
+    }
+}
