@@ -63,10 +63,10 @@ fn benches(c: &mut Criterion) {
 
     let res7 = GridResolution::new(7).expect("7 is offered");
     let courier = FacilityLayer::new(Layer::CourierStation).expect("a facility layer");
-    let cells = grid::grid(&atlas, res7, None, courier);
+    let cells = grid::grid(&atlas, res7, None, courier, usize::MAX).expect("within the limit");
     eprintln!("grid res 7: {} non-empty cells", cells.len());
     g.bench_function("grid_res7_all", |b| {
-        b.iter(|| black_box(grid::grid(&atlas, res7, None, courier)))
+        b.iter(|| black_box(grid::grid(&atlas, res7, None, courier, usize::MAX)))
     });
     g.bench_function("grid_res7_all_rings", |b| {
         b.iter(|| black_box(cells.iter().map(|c| c.ring().len()).sum::<usize>()))

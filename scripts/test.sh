@@ -39,6 +39,7 @@ done
 token=$(target/release/waystation token create --db "$db" --name browser-tests --role admin | tail -1)
 WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/map.test.mjs
 WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/planner.test.mjs
+WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/along.test.mjs
 WAYSTATION_URL="http://127.0.0.1:$port" WAYSTATION_TOKEN="$token" node tests/browser/admin.test.mjs
 WAYSTATION_URL="http://127.0.0.1:$port" WAYSTATION_TOKEN="$token" node tests/browser/station.test.mjs
 echo "== all tests passed"

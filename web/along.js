@@ -209,7 +209,7 @@ function coordinateList(s) {
 
 // Google's encoded polyline (latitude first); precision 5 unless a longitude
 // then falls outside ±180, as the server decides.
-export function decodePolyline(s, precision) {
+function decodePolyline(s, precision) {
   const decode = (p) => {
     const f = 10 ** p;
     const out = [];
@@ -380,7 +380,7 @@ function selectTab(tab) {
   drawRoute();
   renderDraw();
   updateRunButton();
-  if (A.active && changed && tab !== 'draw') fitRoute();
+  if (A.active && changed) fitRoute();
 }
 
 function renderDraw() {
@@ -422,12 +422,16 @@ function updateRunButton() {
   $('along-run').disabled = !currentRoute();
 }
 
+let pasteFitTimer = 0;
 function onPasteInput() {
   const route = pastedRoute($('along-text').value);
   A.paste.parts = route ? routeParts(route, $('along-crs').value) : [];
   clearResults();
   drawRoute();
   updateRunButton();
+  // Show the whole pasted route once the typing or pasting stops.
+  clearTimeout(pasteFitTimer);
+  pasteFitTimer = setTimeout(() => { if (A.active && A.tab === 'paste') fitRoute(); }, 500);
 }
 
 function onGpxFile() {
@@ -690,7 +694,7 @@ async function run() {
     renderResults();
     if (A.results.length) setStatus('along_found'); else setStatus('along_none');
     showStatus();
-    fitRoute();
+    if (A.active) fitRoute();
   } catch (err) {
     if (token !== A.token) return;
     A.results = [];

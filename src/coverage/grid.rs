@@ -7,9 +7,9 @@
 //! 3. per cell, in parallel, the great-circle distance from the cell's centre to the
 //!    nearest facility of the chosen layer.
 //!
-//! Resolutions 4 (about 1,770 km² a cell) to 8 (about 0.74 km²). How many cells a bbox
-//! spans is estimated by [`estimate_cells`], so a caller can refuse a request before
-//! doing any work.
+//! Resolutions 4 (about 1,770 km² a cell) to 8 (about 0.74 km²). The cost is in the
+//! cells that hold something, not in the area: [`grid`] counts them after step 2 and
+//! refuses (with the count) before step 3 when there are more than the caller allows.
 
 use h3o::{CellIndex, LatLng, Resolution};
 use rayon::prelude::*;
@@ -129,22 +129,6 @@ pub fn continuous_longitudes(ring: &mut [[f64; 2]]) {
     }
 }
 
-/// The area of a bbox on the sphere, in m².
-pub fn bbox_area_m2(b: &BBox) -> f64 {
-    let width = if b.min_lon <= b.max_lon {
-        b.max_lon - b.min_lon
-    } else {
-        360.0 - (b.min_lon - b.max_lon)
-    };
-    let r = sphere::EARTH_RADIUS_M;
-    r * r * width.to_radians() * (b.max_lat.to_radians().sin() - b.min_lat.to_radians().sin())
-}
-
-/// How many cells of `res` a bbox spans: its area over the average cell area, plus one.
-pub fn estimate_cells(b: &BBox, res: GridResolution) -> f64 {
-    bbox_area_m2(b) / res.resolution().area_m2() + 1.0
-}
-
 /// What fell in a cell: a park or a facility of some layer, by index.
 #[derive(Clone, Copy)]
 enum Item {
@@ -156,13 +140,17 @@ fn cell_of(p: LonLat, res: Resolution) -> Option<CellIndex> {
     LatLng::new(p.lat(), p.lon()).ok().map(|ll| ll.to_cell(res))
 }
 
-/// The grid over the whole data or a bbox, with distances to `layer`, in cell order.
+/// The grid over the whole data or a bbox, with distances to `layer`, in cell order;
+/// `Err(cells)` when it would hold more than `max_cells` cells (found before any
+/// distance is measured: the cost is in the cells that hold something, not in the
+/// area).
 pub fn grid(
     atlas: &Atlas,
     res: GridResolution,
     bbox: Option<&BBox>,
     layer: FacilityLayer,
-) -> Vec<GridCell> {
+    max_cells: usize,
+) -> Result<Vec<GridCell>, usize> {
     let res = res.resolution();
     let data = atlas.data();
     let parks: Vec<u32> = match bbox {
@@ -189,8 +177,11 @@ pub fn grid(
     // 2. group by cell.
     keyed.par_sort_unstable_by_key(|(c, _)| *c);
     let groups: Vec<&[(CellIndex, Item)]> = keyed.chunk_by(|a, b| a.0 == b.0).collect();
+    if groups.len() > max_cells {
+        return Err(groups.len());
+    }
     // 3. fold each cell and measure from its centre.
-    groups
+    Ok(groups
         .par_iter()
         .filter_map(|g| {
             let cell = g.first()?.0;
@@ -219,7 +210,7 @@ pub fn grid(
                 .map(|(_, d2)| sphere::chord2_to_metres(d2));
             Some(out)
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]
@@ -236,29 +227,6 @@ mod tests {
         for bad in [-1, 0, 3, 9, 15, 300] {
             assert!(GridResolution::new(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn cell_estimate_matches_the_area() {
-        // One degree square at the equator: about 12,364 km².
-        let b = BBox {
-            min_lon: 0.0,
-            min_lat: 0.0,
-            max_lon: 1.0,
-            max_lat: 1.0,
-        };
-        assert!((bbox_area_m2(&b) / 1e6 - 12_364.0).abs() < 20.0);
-        let r5 = GridResolution::new(5).unwrap();
-        let n = estimate_cells(&b, r5);
-        assert!((45.0..55.0).contains(&n), "{n}");
-        // Across the antimeridian the width is the short way round.
-        let across = BBox {
-            min_lon: 179.5,
-            min_lat: 0.0,
-            max_lon: -179.5,
-            max_lat: 1.0,
-        };
-        assert!((bbox_area_m2(&across) - bbox_area_m2(&b)).abs() < 1.0);
     }
 
     #[test]
@@ -283,7 +251,10 @@ mod tests {
         fn cells_hold_everything_once(atlas in test_data::atlas(), res in 4i64..=8, l in 0usize..3) {
             let res = GridResolution::new(res).unwrap();
             let layer = FacilityLayer::ALL[l];
-            let cells = grid(&atlas, res, None, layer);
+            let cells = grid(&atlas, res, None, layer, usize::MAX).unwrap();
+            // One cell fewer allowed than the answer holds: refused, with the count.
+            let refused = grid(&atlas, res, None, layer, cells.len().saturating_sub(1)).err();
+            prop_assert_eq!(refused, (!cells.is_empty()).then_some(cells.len()));
             let data = atlas.data();
             prop_assert_eq!(cells.iter().map(|c| c.parks as usize).sum::<usize>(), data.parks.len());
             let facilities: u32 = cells.iter().map(|c| c.facilities.iter().map(|(_, n)| *n).sum::<u32>()).sum();

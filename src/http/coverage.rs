@@ -43,8 +43,8 @@ use crate::model::{Layer, LonLat, UnionStatus};
 pub const MAX_PARK_ROWS: usize = 100_000;
 /// Parks per GeoJSON response when `limit` is not given (downloads default to all).
 pub const DEFAULT_PARK_ROWS: usize = 1_000;
-/// The most H3 cells a grid request may span, estimated from its area.
-pub const MAX_GRID_CELLS: f64 = 200_000.0;
+/// The most non-empty H3 cells one grid answer may hold.
+pub const MAX_GRID_CELLS: usize = 200_000;
 /// The most facilities one catchment request may cover (two polygons each).
 pub const MAX_CATCHMENT_FACILITIES: usize = 5_000;
 /// The most sites one siting request may ask for.
@@ -325,20 +325,6 @@ struct CellProps<'a> {
     nearest_m: Option<u64>,
 }
 
-/// The extent of all the data: the grid's area when no bbox is given.
-fn data_extent(atlas: &Atlas) -> Option<BBox> {
-    atlas
-        .layer_stats()
-        .iter()
-        .filter_map(|s| s.bbox)
-        .reduce(|a, b| BBox {
-            min_lon: a.min_lon.min(b.min_lon),
-            min_lat: a.min_lat.min(b.min_lat),
-            max_lon: a.max_lon.max(b.max_lon),
-            max_lat: a.max_lat.max(b.max_lat),
-        })
-}
-
 /// `GET /api/v1/coverage/grid?res=&bbox=&layer=`: H3 cells with what is in them.
 pub async fn grid(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> ApiResult {
     let atlas = atlas(&state)?;
@@ -358,32 +344,21 @@ pub async fn grid(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery)
     p.finish()?;
     let res = res.ok_or_else(|| ApiError::internal("resolution missing without a problem"))?;
 
-    let area = bbox.or_else(|| data_extent(&atlas));
-    if let Some(area) = area {
-        let estimate = grid::estimate_cells(&area, res);
-        if estimate > MAX_GRID_CELLS {
-            let fits = (GridResolution::MIN..res.number())
-                .rev()
-                .find(|r| {
-                    GridResolution::new(i64::from(*r))
-                        .is_ok_and(|r| grid::estimate_cells(&area, r) <= MAX_GRID_CELLS)
-                })
-                .map_or(String::new(), |r| format!(" or use res={r}"));
-            return Err(ApiError::TooExpensive(format!(
-                "{} spans about {estimate:.0} H3 cells at res={}; one request may span at most \
-                 {MAX_GRID_CELLS:.0}: give a smaller bbox{fits}",
-                if bbox.is_some() {
-                    "the bbox"
-                } else {
-                    "the whole data (no bbox given)"
-                },
-                res.number(),
-            )));
-        }
-    }
-
     blocking(move || {
-        let cells = grid::grid(&atlas, res, bbox.as_ref(), layer);
+        let cells =
+            grid::grid(&atlas, res, bbox.as_ref(), layer, MAX_GRID_CELLS).map_err(|cells| {
+                let coarser = res.number().saturating_sub(1).max(GridResolution::MIN);
+                ApiError::TooExpensive(format!(
+                    "{} holds {cells} non-empty H3 cells at res={}; one answer holds at most \
+                     {MAX_GRID_CELLS}: give a smaller bbox or use res={coarser}",
+                    if bbox.is_some() {
+                        "the bbox"
+                    } else {
+                        "the whole data (no bbox given)"
+                    },
+                    res.number(),
+                ))
+            })?;
         let features: Vec<_> = cells
             .iter()
             .map(|c: &GridCell| {

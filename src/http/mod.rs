@@ -15,6 +15,7 @@ mod edits;
 pub mod geojson;
 mod handlers;
 mod json;
+mod ogc;
 mod params;
 mod problem;
 mod station;
@@ -127,6 +128,7 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
             get(|| async { axum::response::Redirect::permanent("/admin.html") }),
         )
         .merge(station::pages())
+        .merge(ogc::router())
         .nest("/api/v1", api)
         .fallback_service(files)
         .method_not_allowed_fallback(handlers::method_not_allowed)

@@ -64,21 +64,24 @@ use hashbrown::{DefaultHashBuilder, HashMap};
 use rayon::prelude::*;
 
 pub use self::places::{Place, PlaceKind};
-use self::postings::{Postings, Source};
+use self::postings::{List, Postings, Source};
 use self::text::{Kind, Query, norm_char, stripped_into, words};
 use crate::geodata::Dataset;
-use crate::index::{Atlas, NearestQuery, sphere};
-use crate::model::{AmenitySet, Facility, Layer, LayerSet, LonLat};
+use crate::index::{Atlas, Walk, sphere};
+use crate::model::{Facility, Layer, LayerSet, LonLat};
 
 /// The most places one answer lists.
 pub const MAX_PLACES: usize = 10;
 
-/// The most facilities one nearest-neighbour batch may hold: a walk from the query
-/// point that would need more to find enough matches is not tried.
-const MAX_BATCH: usize = 4096;
-
-/// Candidate sets up to this size are always taken whole.
+/// Candidate sets (of one layer) up to this size are always measured whole.
 const SMALL: usize = 2048;
+
+/// A walk outwards from the query point is tried when the matches, were they
+/// spread evenly, would be found within this many visits per match wanted...
+const WALK_VISITS_PER_MATCH: usize = 16;
+
+/// ...and given up after this many visits (then the candidates are measured whole).
+const WALK_BUDGET: usize = 4096;
 
 /// How well a facility matches a query, best first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -183,10 +186,10 @@ impl Exact {
         Exact { hashes, ranks }
     }
 
-    fn get(&self, hash: u64) -> &[u32] {
+    fn get<'s>(&'s self, hash: u64, layer_of: &[Layer]) -> List<'s> {
         let from = self.hashes.partition_point(|h| *h < hash);
         let to = self.hashes.partition_point(|h| *h <= hash);
-        &self.ranks[from..to.max(from)]
+        List::counted(&self.ranks[from..to.max(from)], layer_of)
     }
 }
 
@@ -207,6 +210,17 @@ struct Value {
     /// [`pinyin::first_letters`]).
     letters: u64,
     ranks: Vec<u32>,
+    /// Its facilities per layer.
+    layers: [u32; 4],
+}
+
+impl Value {
+    fn list(&self) -> List<'_> {
+        List {
+            ranks: &self.ranks,
+            layers: self.layers,
+        }
+    }
 }
 
 /// The search index of one generation of the data.
@@ -222,6 +236,9 @@ pub struct SearchIndex {
     name2: Postings,
     first2: Postings,
     addr2: Postings,
+    /// The first letters each name bigram's two characters can read as (see
+    /// [`pinyin::first_letters`]), in the order of `name2`'s keys.
+    name2_letters: Vec<(u64, u64)>,
     /// English words (by hash), first words, and the words themselves sorted
     /// (for prefixes) with their hashes.
     en_words: Postings,
@@ -319,7 +336,7 @@ impl SearchIndex {
         for (rank, i) in by_rank.iter().enumerate() {
             rank_of[*i as usize] = rank as u32;
         }
-        let layer_of = by_rank.iter().map(|i| facilities[*i as usize].layer).collect();
+        let layer_of: Vec<Layer> = by_rank.iter().map(|i| facilities[*i as usize].layer).collect();
         let xyz = by_rank
             .par_iter()
             .map(|i| sphere::unit_vector(facilities[*i as usize].position))
@@ -330,7 +347,7 @@ impl SearchIndex {
 
         let text = || {
             let t = std::time::Instant::now();
-            let r = Postings::build::<3, TextSide, _>(n, |rank, sink, side| {
+            let r = Postings::build::<3, TextSide, _>(n, &layer_of, |rank, sink, side| {
                 let f = fac(rank);
                 bigrams(f.name(), |k| {
                     sink.add(NAME, k);
@@ -353,7 +370,7 @@ impl SearchIndex {
         };
         let english = || {
             let t = std::time::Instant::now();
-            let r = Postings::build::<2, EnglishSide, _>(n, |rank, sink, side| {
+            let r = Postings::build::<2, EnglishSide, _>(n, &layer_of, |rank, sink, side| {
                 let Some(en) = fac(rank).name_en() else {
                     return;
                 };
@@ -401,10 +418,12 @@ impl SearchIndex {
                             text: text::normalised(v).into_owned(),
                             letters: v.chars().map(pinyin::first_letters).fold(0, |a, b| a | b),
                             ranks: Vec::new(),
+                            layers: [0; 4],
                         });
                         values.len() - 1
                     });
                     values[slot].ranks.push(rank);
+                    values[slot].layers[f.layer as usize] += 1;
                 }
                 gather.add(f.city.as_deref(), f.district.as_deref(), f.position);
             }
@@ -416,6 +435,14 @@ impl SearchIndex {
         let ((text, english), (values, places)) =
             rayon::join(|| rayon::join(text, english), values);
         let ([name2, first2, addr2], text_sides) = text;
+        let name2_letters = name2
+            .iter()
+            .map(|(k, _)| {
+                let [a, b] = [k >> 32, k & u64::from(u32::MAX)]
+                    .map(|c| char::from_u32(c as u32).map_or(0, pinyin::first_letters));
+                (a, b)
+            })
+            .collect();
         let ([en_words, en_first], en_sides) = english;
         let exact_name = Exact::new(text_sides.into_iter().flat_map(|s| s.exact).collect());
         let mut exact_en = Vec::new();
@@ -435,6 +462,7 @@ impl SearchIndex {
             name2,
             first2,
             addr2,
+            name2_letters,
             en_words,
             en_first,
             vocab,
@@ -490,7 +518,7 @@ impl SearchIndex {
             let Some(source) = self.source(&query, kind) else {
                 continue;
             };
-            if source.estimate() == 0 {
+            if source.estimate(layers) == 0 {
                 continue;
             }
             let want = q.limit - hits.len();
@@ -511,10 +539,23 @@ impl SearchIndex {
                         }),
                 ),
                 Some(origin) => {
+                    // Layer by layer: a layer's candidates may be many while
+                    // another's are few or none.
                     let o = sphere::unit_vector(origin);
-                    let found = self
-                        .walk(atlas, &source, &accept, want, origin, layers)
-                        .unwrap_or_else(|| self.scan(&source, &accept, want, o, layers));
+                    let mut found: Vec<(f64, u32)> = Vec::new();
+                    for layer in layers.iter() {
+                        let one: LayerSet = [layer].into_iter().collect();
+                        let estimate = source.estimate(one);
+                        if estimate == 0 {
+                            continue;
+                        }
+                        let walked = self.walk(atlas, &source, &accept, want, o, layer, estimate);
+                        found.extend(
+                            walked.unwrap_or_else(|| self.scan(&source, &accept, want, o, one)),
+                        );
+                    }
+                    found.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                    found.truncate(want);
                     hits.extend(found.into_iter().map(|(_, rank)| {
                         let f = self.facility(atlas, rank);
                         SearchHit {
@@ -540,8 +581,8 @@ impl SearchIndex {
         o: [f64; 3],
         layers: LayerSet,
     ) -> Vec<(f64, u32)> {
-        let mut by_distance = Vec::with_capacity(source.estimate());
-        source.for_each_candidate(|r| {
+        let mut by_distance = Vec::with_capacity(source.estimate(layers));
+        source.for_each_candidate(layers, |r| {
             if layers.contains(self.layer_of[r as usize]) {
                 let d2 = sphere::chord2(&self.xyz[r as usize], &o);
                 // Squared chords are not negative: their bits order like them.
@@ -566,65 +607,45 @@ impl SearchIndex {
         found
     }
 
-    /// The `want` nearest matches found among the facilities nearest to `origin`
-    /// (one nearest-neighbour batch through the tree, of a size the source's
-    /// density says should hold enough); `None` when the source is small (a scan
-    /// is cheaper) or the batch holds too few.
+    /// The `want` nearest matches of `layer`, found walking outwards from the unit
+    /// vector `o` through the layer's tree; `None` when the layer's candidates are
+    /// few or sparse (measuring them all is cheaper) or the walk goes on too long.
+    #[allow(clippy::too_many_arguments)]
     fn walk(
         &self,
         atlas: &Atlas,
         source: &Source<'_>,
         accept: &dyn Fn(u32) -> bool,
         want: usize,
-        origin: LonLat,
-        layers: LayerSet,
+        o: [f64; 3],
+        layer: Layer,
+        estimate: usize,
     ) -> Option<Vec<(f64, u32)>> {
-        let estimate = source.estimate();
-        if estimate <= SMALL {
+        let total = atlas.layer_stats()[layer as usize].count;
+        let visits_per_match = total / estimate.max(1) + 1;
+        if estimate <= SMALL || visits_per_match > WALK_VISITS_PER_MATCH {
             return None;
         }
-        let stats = atlas.layer_stats();
-        let total: usize = layers.iter().map(|l| stats[l as usize].count).sum();
-        // Enough for three times the matches wanted, were they spread evenly.
-        let k = (3 * want).saturating_mul(total) / estimate.max(1) + 1;
-        if k > MAX_BATCH {
-            return None;
-        }
-        let k = k.max(64);
-        let batch = atlas.nearest(&NearestQuery {
-            origin,
-            k,
-            layers,
-            amenities: AmenitySet::default(),
-            at: chrono::Utc::now(),
-            open_now: false,
-            max_distance_m: None,
-        });
-        let o = sphere::unit_vector(origin);
         let mut found: Vec<(f64, u32)> = Vec::new();
-        for hit in &batch {
-            let r = self.rank_of[hit.facility as usize];
-            let d2 = sphere::chord2(&self.xyz[r as usize], &o);
+        let (mut visits, mut last, mut gave_up) = (0usize, 0.0f64, false);
+        atlas.layer_nearest_walk(layer, o, |i, d2| {
             // Past `want`, only ties with the last one found (the order is by id).
-            if found.len() >= want && found.last().is_some_and(|(last, _)| d2 > *last) {
-                break;
+            if found.len() >= want && d2 > last {
+                return Walk::Stop;
             }
+            visits += 1;
+            if visits > WALK_BUDGET {
+                gave_up = true;
+                return Walk::Stop;
+            }
+            let r = self.rank_of[i as usize];
             if source.may_hold(r) && accept(r) {
-                found.push((d2, r));
+                found.push((sphere::chord2(&self.xyz[r as usize], &o), r));
+                last = d2;
             }
-        }
-        let complete = found.len() >= want
-            && batch
-                .last()
-                .is_some_and(|h| found.last().is_some_and(|(d2, _)| {
-                    sphere::chord2(&self.xyz[self.rank_of[h.facility as usize] as usize], &o) > *d2
-                }));
-        if !(complete || batch.len() < k) {
-            return None;
-        }
-        found.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        found.truncate(want);
-        Some(found)
+            Walk::Continue
+        });
+        (!gave_up).then_some(found)
     }
 
     /// What [`SearchIndex::search`] answers, found by checking every facility and
@@ -668,9 +689,10 @@ impl SearchIndex {
         let b0 = if n >= 2 { key(c[0], c[1]) } else { 0 };
         Some(match (q.kind, kind) {
             (_, MatchKind::Exact) => {
-                let mut lists = vec![self.exact_name.get(self.hasher.hash_one(q.stripped.as_str()))];
+                let hash = |s: &str| self.hasher.hash_one(s);
+                let mut lists = vec![self.exact_name.get(hash(&q.stripped), &self.layer_of)];
                 if q.kind == Kind::Latin {
-                    lists.push(self.exact_en.get(self.hasher.hash_one(q.words_joined().as_str())));
+                    lists.push(self.exact_en.get(hash(&q.words_joined()), &self.layer_of));
                 }
                 Source::any(lists)
             }
@@ -709,7 +731,7 @@ impl SearchIndex {
                 })
             }
             (Kind::Latin, MatchKind::NamePrefix) => {
-                let first: Vec<&[u32]> = if q.words.len() == 1 {
+                let first: Vec<List<'_>> = if q.words.len() == 1 {
                     self.vocab_with_prefix(&q.words[0])
                         .iter()
                         .map(|(_, h)| self.en_first.get(*h))
@@ -726,7 +748,7 @@ impl SearchIndex {
                 let first = Source::any(words.next().map(|w| self.en_words_starting(w))?);
                 words.fold(first, |s, w| s.and(self.en_words_starting(w)))
             }
-            (Kind::Latin, MatchKind::Pinyin) => Source::any(self.pinyin_lists(q.letters.as_bytes())),
+            (Kind::Latin, MatchKind::Pinyin) => self.pinyin_source(q.letters.as_bytes()),
             (Kind::Latin, MatchKind::Field) => {
                 let letters = q.letters.as_bytes();
                 let first = letters.first().map_or(0, |b| pinyin::letter_bit(*b));
@@ -738,7 +760,7 @@ impl SearchIndex {
                                 && v.letters & first != 0
                                 && text::pinyin_matches(&v.text, letters)
                         })
-                        .map(|v| v.ranks.as_slice()),
+                        .map(Value::list),
                 )
             }
             (Kind::Text, _) | (Kind::Latin, _) => return None,
@@ -746,22 +768,22 @@ impl SearchIndex {
     }
 
     /// Every list of `set` whose key starts with `c`.
-    fn with_char<'s>(&'s self, c: char, set: &'s Postings) -> Vec<&'s [u32]> {
+    fn with_char<'s>(&'s self, c: char, set: &'s Postings) -> Vec<List<'s>> {
         let (lo, hi) = starting_with(c);
         set.range(lo, hi).map(|(_, l)| l).collect()
     }
 
     /// The facilities whose city, district or operator holds `needle`.
-    fn values_holding(&self, needle: &str) -> Vec<&[u32]> {
+    fn values_holding(&self, needle: &str) -> Vec<List<'_>> {
         self.values
             .iter()
             .filter(|v| v.text.contains(needle))
-            .map(|v| v.ranks.as_slice())
+            .map(Value::list)
             .collect()
     }
 
     /// Every facility holding the query's `i`-th bigram in some field.
-    fn anywhere(&self, q: &Query, i: usize) -> Vec<&[u32]> {
+    fn anywhere(&self, q: &Query, i: usize) -> Vec<List<'_>> {
         let k = key(q.chars[i], q.chars[i + 1]);
         let mut lists = vec![self.name2.get(k), self.addr2.get(k)];
         lists.extend(self.values_holding(q.piece(i, i + 2)));
@@ -769,7 +791,7 @@ impl SearchIndex {
     }
 
     /// The facilities with an English word starting with `prefix`.
-    fn en_words_starting(&self, prefix: &str) -> Vec<&[u32]> {
+    fn en_words_starting(&self, prefix: &str) -> Vec<List<'_>> {
         self.vocab_with_prefix(prefix)
             .iter()
             .map(|(_, h)| self.en_words.get(*h))
@@ -783,9 +805,37 @@ impl SearchIndex {
         &self.vocab[from..to]
     }
 
-    /// The name bigrams a latin query can start on: the first character's readings
-    /// begin it, and the second's go on with it (unless the first used it up).
-    fn pinyin_lists(&self, letters: &[u8]) -> Vec<&[u32]> {
+    /// Where the names whose pinyin a latin query spells are: in full, the name
+    /// bigrams whose first character's readings begin the query and whose second's
+    /// go on with it (unless the first used it up); in initials, names holding a
+    /// bigram for each two letters in a row of the query.
+    fn pinyin_source(&self, letters: &[u8]) -> Source<'_> {
+        let full = Source::any(self.pinyin_lists(letters));
+        let bits: Vec<u64> = letters.iter().map(|b| pinyin::letter_bit(*b)).collect();
+        // The bigrams whose first character can start with `a` and whose second
+        // with `b` (anything, for a one-letter query).
+        let pair = |a: u64, b: Option<u64>| {
+            self.name2
+                .iter()
+                .zip(&self.name2_letters)
+                .filter(move |(_, m)| m.0 & a != 0 && b.is_none_or(|b| m.1 & b != 0))
+                .map(|((_, l), _)| l)
+        };
+        let Some(&first) = bits.first() else {
+            return full;
+        };
+        let initials = bits
+            .windows(2)
+            .skip(1)
+            .fold(Source::any(pair(first, bits.get(1).copied())), |s, w| {
+                s.and(pair(w[0], Some(w[1])))
+            });
+        full.or(initials)
+    }
+
+    /// The name bigrams whose first character's readings begin the query in full
+    /// pinyin and whose second's go on with it (unless the first used it up).
+    fn pinyin_lists(&self, letters: &[u8]) -> Vec<List<'_>> {
         let mut found = Vec::new();
         let mut lists = self.name2.iter().peekable();
         let mut steps = Vec::new();
@@ -794,12 +844,10 @@ impl SearchIndex {
             let group_end = |next: u64| (next >> 32) as u32 != first;
             steps.clear();
             if let Some(c) = char::from_u32(first) {
-                for from in [pinyin::Step::Full(0), pinyin::Step::Initials(0)] {
-                    pinyin::steps(c, letters, from, |st| {
-                        steps.push(st);
-                        false
-                    });
-                }
+                pinyin::steps(c, letters, pinyin::Step::Full(0), |st| {
+                    steps.push(st);
+                    false
+                });
             }
             let mut take = |k: u64, list| {
                 if steps.is_empty() {

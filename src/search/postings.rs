@@ -4,13 +4,51 @@
 //!
 //! Built in parallel: each chunk of facilities fills its own hash map of lists,
 //! then the maps are merged key by key in chunk order, so every list comes out
-//! ascending without a sort.
+//! ascending without a sort. Each list knows how many of its facilities each layer
+//! has: a search from a point decides layer by layer how to find the nearest.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use hashbrown::HashMap;
 use rayon::prelude::*;
+
+use crate::model::{Layer, LayerSet};
+
+/// A posting list and how many of its facilities each layer has.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct List<'a> {
+    /// Ranks, ascending.
+    pub ranks: &'a [u32],
+    /// Facilities per layer (indexed by `Layer as usize`).
+    pub layers: [u32; 4],
+}
+
+impl<'a> List<'a> {
+    /// A list, counting its layers.
+    pub fn counted(ranks: &'a [u32], layer_of: &[Layer]) -> Self {
+        List {
+            ranks,
+            layers: count_layers(ranks, layer_of),
+        }
+    }
+
+    /// How many of its facilities `layers` have.
+    pub fn count_in(&self, layers: LayerSet) -> usize {
+        layers.iter().map(|l| self.layers[l as usize] as usize).sum()
+    }
+}
+
+/// Facilities per layer among `ranks`.
+pub(crate) fn count_layers(ranks: &[u32], layer_of: &[Layer]) -> [u32; 4] {
+    let mut counts = [0u32; 4];
+    for r in ranks {
+        if let Some(l) = layer_of.get(*r as usize) {
+            counts[*l as usize] += 1;
+        }
+    }
+    counts
+}
 
 /// Sorted keys, each with an ascending list of ranks.
 #[derive(Default)]
@@ -19,30 +57,35 @@ pub(crate) struct Postings {
     /// `starts[k]..starts[k + 1]` is key `k`'s list in `ranks`.
     starts: Vec<usize>,
     ranks: Vec<u32>,
+    /// Key `k`'s facilities per layer.
+    layers: Vec<[u32; 4]>,
 }
 
 impl Postings {
     /// The list of `key` (empty when no facility has it).
-    pub fn get(&self, key: u64) -> &[u32] {
+    pub fn get(&self, key: u64) -> List<'_> {
         match self.keys.binary_search(&key) {
             Ok(k) => self.list(k),
-            Err(_) => &[],
+            Err(_) => List::default(),
         }
     }
 
-    fn list(&self, k: usize) -> &[u32] {
-        &self.ranks[self.starts[k]..self.starts[k + 1]]
+    fn list(&self, k: usize) -> List<'_> {
+        List {
+            ranks: &self.ranks[self.starts[k]..self.starts[k + 1]],
+            layers: self.layers[k],
+        }
     }
 
     /// The keys in `lo..=hi` with their lists, in key order.
-    pub fn range(&self, lo: u64, hi: u64) -> impl Iterator<Item = (u64, &[u32])> {
+    pub fn range(&self, lo: u64, hi: u64) -> impl Iterator<Item = (u64, List<'_>)> {
         let from = self.keys.partition_point(|k| *k < lo);
         let to = self.keys.partition_point(|k| *k <= hi);
         (from..to.max(from)).map(move |k| (self.keys[k], self.list(k)))
     }
 
     /// Every key with its list, in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (u64, &[u32])> {
+    pub fn iter(&self) -> impl Iterator<Item = (u64, List<'_>)> {
         (0..self.keys.len()).map(move |k| (self.keys[k], self.list(k)))
     }
 
@@ -53,14 +96,21 @@ impl Postings {
 
     /// Bytes held on the heap.
     pub fn heap_bytes(&self) -> usize {
-        self.keys.capacity() * 8 + self.starts.capacity() * 8 + self.ranks.capacity() * 4
+        self.keys.capacity() * 8
+            + self.starts.capacity() * 8
+            + self.ranks.capacity() * 4
+            + self.layers.capacity() * 16
     }
 
     /// Builds `N` sets of lists over the ranks `0..n` in one pass: `emit(rank, sink,
     /// side)` adds one facility to the lists of its keys through `sink` (see
     /// [`Sink`]) and may note anything in its chunk's `side`, which is returned, one
-    /// per chunk, in rank order.
-    pub fn build<const N: usize, S, F>(n: usize, emit: F) -> ([Postings; N], Vec<S>)
+    /// per chunk, in rank order. `layer_of` gives each rank's layer.
+    pub fn build<const N: usize, S, F>(
+        n: usize,
+        layer_of: &[Layer],
+        emit: F,
+    ) -> ([Postings; N], Vec<S>)
     where
         S: Default + Send,
         F: Fn(u32, &mut Sink<N>, &mut S) + Sync,
@@ -90,7 +140,10 @@ impl Postings {
                 set.push(l);
             }
         }
-        let merged: Vec<Postings> = by_set.into_par_iter().map(merge).collect();
+        let merged: Vec<Postings> = by_set
+            .into_par_iter()
+            .map(|set| merge(set, layer_of))
+            .collect();
         let mut merged = merged.into_iter();
         let sets = std::array::from_fn(|_| merged.next().unwrap_or_default());
         (sets, sides)
@@ -135,7 +188,7 @@ impl<const N: usize> Sink<N> {
 }
 
 /// One set's chunk maps, merged key by key in chunk order.
-fn merge(chunks: Vec<HashMap<u64, Vec<u32>>>) -> Postings {
+fn merge(chunks: Vec<HashMap<u64, Vec<u32>>>, layer_of: &[Layer]) -> Postings {
     let mut keys: Vec<u64> = chunks.iter().flat_map(|m| m.keys().copied()).collect();
     keys.sort_unstable();
     keys.dedup();
@@ -151,15 +204,20 @@ fn merge(chunks: Vec<HashMap<u64, Vec<u32>>>) -> Postings {
         }
     }
     starts.push(ranks.len());
+    let layers = starts
+        .windows(2)
+        .map(|w| count_layers(&ranks[w[0]..w[1]], layer_of))
+        .collect();
     Postings {
         keys,
         starts,
         ranks,
+        layers,
     }
 }
 
 /// Posting lists, one clause of a [`Source`]: the facilities in any of them.
-type Clause<'a> = Vec<&'a [u32]>;
+type Clause<'a> = Vec<List<'a>>;
 
 /// Clauses of more lists than this are not checked by [`Source::may_hold`] (a
 /// binary search in each would cost more than the matcher).
@@ -173,26 +231,26 @@ pub(crate) struct Source<'a> {
     conjs: Vec<Vec<Clause<'a>>>,
 }
 
-fn clause_size(c: &Clause<'_>) -> usize {
-    c.iter().map(|l| l.len()).sum()
+fn clause_size(c: &Clause<'_>, layers: LayerSet) -> usize {
+    c.iter().map(|l| l.count_in(layers)).sum()
 }
 
 fn clause_holds(c: &Clause<'_>, rank: u32) -> bool {
-    c.len() > CHECKED_LISTS || c.iter().any(|l| l.binary_search(&rank).is_ok())
+    c.len() > CHECKED_LISTS || c.iter().any(|l| l.ranks.binary_search(&rank).is_ok())
 }
 
 impl<'a> Source<'a> {
     /// The facilities in any of `lists`.
-    pub fn any(lists: impl IntoIterator<Item = &'a [u32]>) -> Self {
-        let clause: Clause<'a> = lists.into_iter().filter(|l| !l.is_empty()).collect();
+    pub fn any(lists: impl IntoIterator<Item = List<'a>>) -> Self {
+        let clause: Clause<'a> = lists.into_iter().filter(|l| !l.ranks.is_empty()).collect();
         Source {
             conjs: vec![vec![clause]],
         }
     }
 
     /// Keeps only the facilities also in any of `lists`.
-    pub fn and(mut self, lists: impl IntoIterator<Item = &'a [u32]>) -> Self {
-        let clause: Clause<'a> = lists.into_iter().filter(|l| !l.is_empty()).collect();
+    pub fn and(mut self, lists: impl IntoIterator<Item = List<'a>>) -> Self {
+        let clause: Clause<'a> = lists.into_iter().filter(|l| !l.ranks.is_empty()).collect();
         for conj in &mut self.conjs {
             conj.push(clause.clone());
         }
@@ -205,18 +263,20 @@ impl<'a> Source<'a> {
         self
     }
 
-    /// Each conjunction's smallest clause: its candidates are taken from there.
-    fn drivers(&self) -> impl Iterator<Item = (usize, &Clause<'a>)> {
-        self.conjs.iter().filter_map(|conj| {
+    /// Each conjunction's smallest clause in `layers`: its candidates are taken
+    /// from there.
+    fn drivers(&self, layers: LayerSet) -> impl Iterator<Item = (usize, &Clause<'a>)> {
+        self.conjs.iter().filter_map(move |conj| {
             conj.iter()
                 .enumerate()
-                .min_by_key(|(_, c)| clause_size(c))
+                .min_by_key(|(_, c)| clause_size(c, layers))
         })
     }
 
-    /// An upper bound on the facilities in the source (the sizes of the drivers).
-    pub fn estimate(&self) -> usize {
-        self.drivers().map(|(_, c)| clause_size(c)).sum()
+    /// An upper bound on the facilities of `layers` in the source (the sizes of
+    /// the drivers).
+    pub fn estimate(&self, layers: LayerSet) -> usize {
+        self.drivers(layers).map(|(_, c)| clause_size(c, layers)).sum()
     }
 
     /// Whether `rank` may be in the source (a clause of many lists counts as holding it).
@@ -226,10 +286,15 @@ impl<'a> Source<'a> {
             .any(|conj| !conj.is_empty() && conj.iter().all(|c| clause_holds(c, rank)))
     }
 
-    /// Calls `f` with every candidate of the drivers, unchecked, repeats included.
-    pub fn for_each_candidate(&self, mut f: impl FnMut(u32)) {
-        for (_, c) in self.drivers() {
-            c.iter().for_each(|l| l.iter().for_each(|r| f(*r)));
+    /// Calls `f` with every candidate of the drivers for `layers` (of any layer:
+    /// the caller filters), unchecked, repeats included.
+    pub fn for_each_candidate(&self, layers: LayerSet, mut f: impl FnMut(u32)) {
+        for (_, c) in self.drivers(layers) {
+            c.iter().for_each(|l| {
+                if l.count_in(layers) > 0 {
+                    l.ranks.iter().for_each(|r| f(*r));
+                }
+            });
         }
     }
 
@@ -237,8 +302,12 @@ impl<'a> Source<'a> {
     /// drivers merged, each candidate checked against its other clauses).
     pub fn ascending(&self) -> Box<dyn Iterator<Item = u32> + '_> {
         let mut parts: Vec<Box<dyn Iterator<Item = u32> + '_>> = Vec::new();
+        let all = LayerSet::facilities();
         for conj in &self.conjs {
-            let Some((d, driver)) = conj.iter().enumerate().min_by_key(|(_, c)| clause_size(c))
+            let Some((d, driver)) = conj
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, c)| clause_size(c, all))
             else {
                 continue;
             };
@@ -261,15 +330,15 @@ impl<'a> Source<'a> {
 }
 
 /// A clause's lists merged, ascending, without repeats.
-fn union<'s>(lists: &'s [&'s [u32]]) -> Box<dyn Iterator<Item = u32> + 's> {
+fn union<'s>(lists: &'s [List<'s>]) -> Box<dyn Iterator<Item = u32> + 's> {
     match lists {
         [] => Box::new(std::iter::empty()),
-        [one] => Box::new(one.iter().copied()),
+        [one] => Box::new(one.ranks.iter().copied()),
         lists => {
             let heap: BinaryHeap<Reverse<(u32, usize, usize)>> = lists
                 .iter()
                 .enumerate()
-                .filter_map(|(l, list)| list.first().map(|r| Reverse((*r, l, 0))))
+                .filter_map(|(l, list)| list.ranks.first().map(|r| Reverse((*r, l, 0))))
                 .collect();
             Box::new(Merge {
                 lists,
@@ -306,7 +375,7 @@ impl Iterator for Either<'_> {
 }
 
 struct Merge<'s, 'a> {
-    lists: &'s [&'a [u32]],
+    lists: &'s [List<'a>],
     heap: BinaryHeap<Reverse<(u32, usize, usize)>>,
     last: Option<u32>,
 }
@@ -316,7 +385,7 @@ impl Iterator for Merge<'_, '_> {
     fn next(&mut self) -> Option<u32> {
         loop {
             let Reverse((rank, l, at)) = self.heap.pop()?;
-            if let Some(next) = self.lists[l].get(at + 1) {
+            if let Some(next) = self.lists[l].ranks.get(at + 1) {
                 self.heap.push(Reverse((*next, l, at + 1)));
             }
             if self.last != Some(rank) {
@@ -334,8 +403,12 @@ mod tests {
     #[test]
     fn lists_come_out_ascending_and_merged_across_chunks() {
         // 20,000 ranks over several chunks; key k holds the ranks divisible by k.
+        // Even ranks are driver homes, odd ones courier stations.
         let n = 20_000;
-        let ([p], sides) = Postings::build::<1, usize, _>(n, |rank, sink, side| {
+        let layer_of: Vec<Layer> = (0..n)
+            .map(|r| [Layer::DriverHome, Layer::CourierStation][r % 2])
+            .collect();
+        let ([p], sides) = Postings::build::<1, usize, _>(n, &layer_of, |rank, sink, side| {
             *side += 1;
             for k in [2u64, 3, 7, 3] {
                 if rank as u64 % k == 0 {
@@ -347,16 +420,21 @@ mod tests {
         });
         assert_eq!(sides.iter().sum::<usize>(), n);
         let want = |k: u32| (0..n as u32).filter(|r| r % k == 0).collect::<Vec<_>>();
-        assert_eq!(p.get(2), want(2));
-        assert_eq!(p.get(3), want(3));
-        assert_eq!(p.get(7), want(7));
-        assert!(p.get(5).is_empty());
+        assert_eq!(p.get(2).ranks, want(2));
+        assert_eq!(p.get(3).ranks, want(3));
+        assert_eq!(p.get(7).ranks, want(7));
+        assert!(p.get(5).ranks.is_empty());
+        assert_eq!(p.get(2).layers, [10_000, 0, 0, 0]);
+        assert_eq!(p.get(3).layers, [3334, 3333, 0, 0]);
         assert_eq!(p.range(3, 7).map(|(k, _)| k).collect::<Vec<_>>(), [3, 7]);
+        let all = LayerSet::facilities();
         let s = Source::any([p.get(2), p.get(3)]);
         let union: Vec<u32> = s.ascending().collect();
         let want_union: Vec<u32> = (0..n as u32).filter(|r| r % 2 == 0 || r % 3 == 0).collect();
         assert_eq!(union, want_union);
-        assert_eq!(s.estimate(), want(2).len() + want(3).len());
+        assert_eq!(s.estimate(all), want(2).len() + want(3).len());
+        let odd: LayerSet = [Layer::CourierStation].into_iter().collect();
+        assert_eq!(s.estimate(odd), 3333);
         // (2 or 3) and 7, or 5 (none).
         let s = Source::any([p.get(2), p.get(3)])
             .and([p.get(7)])
@@ -366,11 +444,11 @@ mod tests {
             .filter(|r| (r % 2 == 0 || r % 3 == 0) && r % 7 == 0)
             .collect();
         assert_eq!(got, want_and);
-        assert_eq!(s.estimate(), want(7).len());
+        assert_eq!(s.estimate(all), want(7).len());
         assert!(want_and.iter().all(|r| s.may_hold(*r)));
         assert!(!s.may_hold(1) && !s.may_hold(14 * 3 + 1));
         let mut seen = Vec::new();
-        s.for_each_candidate(|r| seen.push(r));
+        s.for_each_candidate(all, |r| seen.push(r));
         assert_eq!(seen, want(7));
         // Either of two conjunctions.
         let s = Source::any([p.get(7)]).or(Source::any([p.get(3)]).and([p.get(2)]));
