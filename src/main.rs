@@ -171,6 +171,11 @@ struct ServeArgs {
     /// External basemap (opt-in; `none` keeps every request on this server).
     #[arg(long, value_enum, default_value_t = BasemapKind::None, env = "WAYSTATION_BASEMAP")]
     basemap: BasemapKind,
+    /// Who may frame the public map and embeds: a CSP `frame-ancestors` source list
+    /// (`*`: any site; `'self'`; or sites such as `https://www.acftu.org`). The
+    /// editor's pages may be framed by this server only.
+    #[arg(long, default_value = "*", env = "WAYSTATION_FRAME_ANCESTORS")]
+    frame_ancestors: String,
     /// Tianditu key, required with `--basemap tianditu`.
     #[arg(long, env = "WAYSTATION_TIANDITU_KEY")]
     tianditu_key: Option<String>,
@@ -273,7 +278,15 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(&args.bind)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+        let allowed = |c: char| c.is_ascii_alphanumeric() || " :/.*'-_".contains(c);
+        if args.frame_ancestors.trim().is_empty() || !args.frame_ancestors.chars().all(allowed) {
+            return Err(format!(
+                "--frame-ancestors: '{}' is not a CSP source list (e.g. * or 'self' or https://www.acftu.org)",
+                args.frame_ancestors
+            ));
+        }
         let state = AppState::loading(basemap);
+        state.set_frame_ancestors(&args.frame_ancestors);
         let app = http::router(state.clone(), args.web);
         let at_shutdown = state.clone();
         tracing::info!("listening on http://{}", args.bind);

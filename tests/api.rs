@@ -342,3 +342,41 @@ async fn every_error_is_problem_json() {
         "application/problem+json"
     );
 }
+
+/// Every answer carries the security headers: scripts from this server only, workers
+/// from blob: (MapLibre), the public pages frameable by any site unless configured,
+/// the editor's by this server only; a configured basemap's tile host is allowed.
+#[tokio::test]
+async fn security_headers_on_every_page() {
+    let (_, response, _) = get("/").await;
+    let h = response.headers();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(csp.contains("worker-src 'self' blob:"), "{csp}");
+    assert!(csp.ends_with("frame-ancestors *"), "{csp}");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert!(h.contains_key("referrer-policy"));
+    let (_, response, _) = get("/admin.html").await;
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(csp.ends_with("frame-ancestors 'self'"), "{csp}");
+    // A configured basemap and embedding sites.
+    let data = waystation::geodata::load_dir(&common::repo_path("geodata")).unwrap();
+    let state = waystation::http::AppState::ready(
+        waystation::index::Atlas::new(data),
+        waystation::http::Basemap::Amap,
+    );
+    state.set_frame_ancestors("https://www.acftu.org");
+    let app = waystation::http::router(state, common::repo_path("web"));
+    let (_, response, _) = send(app, Request::get("/").body(Body::empty()).unwrap()).await;
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("img-src 'self' data: blob: https://"), "{csp}");
+    assert!(csp.contains("https://webrd01.is.autonavi.com"), "{csp}");
+    assert!(
+        csp.ends_with("frame-ancestors https://www.acftu.org"),
+        "{csp}"
+    );
+}

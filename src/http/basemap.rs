@@ -41,6 +41,23 @@ impl Basemap {
         }
     }
 
+    /// The origins its tiles come from (`https://host`), for the pages' CSP.
+    pub fn tile_origins(&self) -> Vec<String> {
+        let mut origins: Vec<String> = self
+            .sources()
+            .iter()
+            .flat_map(|s| s.tiles.iter())
+            .filter_map(|url| {
+                let rest = url.strip_prefix("https://")?;
+                let host = rest.split('/').next()?;
+                Some(format!("https://{host}"))
+            })
+            .collect();
+        origins.sort();
+        origins.dedup();
+        origins
+    }
+
     /// The coordinate system the basemap's tiles are drawn in.
     fn crs(&self) -> &'static str {
         match self {

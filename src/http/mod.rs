@@ -14,6 +14,7 @@ mod coverage;
 mod edits;
 pub mod geojson;
 mod handlers;
+mod headers;
 mod json;
 mod ogc;
 mod params;
@@ -60,6 +61,8 @@ pub struct AppState {
     registry: OnceLock<Arc<Registry>>,
     failures: edits::Failures,
     basemap: Basemap,
+    /// Who may frame the public pages (a CSP source list); `*` unless configured.
+    frame_ancestors: OnceLock<String>,
 }
 
 impl AppState {
@@ -70,6 +73,7 @@ impl AppState {
             registry: OnceLock::new(),
             failures: Default::default(),
             basemap,
+            frame_ancestors: OnceLock::new(),
         })
     }
 
@@ -90,6 +94,12 @@ impl AppState {
     /// Where the generations are published (the registry publishes there).
     pub fn published(&self) -> Published {
         self.atlas.clone()
+    }
+
+    /// Who may frame the public map and embeds (a CSP `frame-ancestors` source list,
+    /// e.g. `https://www.acftu.org https://*.acftu.org`); call before [`router`].
+    pub fn set_frame_ancestors(&self, sources: &str) {
+        let _ = self.frame_ancestors.set(sources.to_owned());
     }
 
     /// The registry, when the server runs on a database.
@@ -132,7 +142,14 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
         .nest("/api/v1", api)
         .fallback_service(files)
         .method_not_allowed_fallback(handlers::method_not_allowed)
-        .with_state(state)
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            headers::SecurityHeaders::new(
+                &state.basemap.tile_origins(),
+                state.frame_ancestors.get().map_or("*", String::as_str),
+            ),
+            headers::add,
+        ))
         // Inside compression: it reads the error bodies as they were written.
         .layer(axum::middleware::map_response(
             problem::problem_for_every_error,

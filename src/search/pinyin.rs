@@ -15,6 +15,7 @@
 //!   row (`ly`, `lys`).
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use pinyin::ToPinyinMulti;
 
@@ -43,20 +44,17 @@ fn typed(plain: &'static str) -> Cow<'static, str> {
     }
 }
 
-/// How a query goes on after one character.
+/// How a query in full pinyin goes on after one character.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Step {
     /// The query is used up: it matches here whatever follows.
     Done,
-    /// The query goes on from this byte, in full pinyin.
+    /// The query goes on from this byte.
     Full(usize),
-    /// The query goes on from this byte, in initials.
-    Initials(usize),
 }
 
-/// The ways the query `q` (from its byte `at`, in the mode of `step`) can go on
-/// through the character `c`, each given to `out` (which returns `true` to stop);
-/// whether one was taken.
+/// The ways the query `q`, at `from`, can go on through the character `c`: each
+/// is given to `out`, which returns `true` to stop; whether one did.
 pub(crate) fn steps(c: char, q: &[u8], from: Step, mut out: impl FnMut(Step) -> bool) -> bool {
     match from {
         Step::Done => out(Step::Done),
@@ -77,33 +75,46 @@ pub(crate) fn steps(c: char, q: &[u8], from: Step, mut out: impl FnMut(Step) -> 
                 }
             })
         }
-        Step::Initials(at) => {
-            let Some(&want) = q.get(at) else {
-                return out(Step::Done);
-            };
-            any_reading(c, |r| r.first() == Some(&want))
-                && out(if at + 1 >= q.len() {
-                    Step::Done
-                } else {
-                    Step::Initials(at + 1)
-                })
-        }
     }
 }
 
 /// Whether `q` (lower-case ASCII letters and digits) matches `chars` from some
 /// character on, in full pinyin or in initials.
 pub(crate) fn matches(chars: &[char], q: &[u8]) -> bool {
-    if q.is_empty() {
+    let Some(&q0) = q.first() else {
         return false;
-    }
-    (0..chars.len()).any(|start| matches_at(chars, start, q))
+    };
+    // Initials need only each character's first letters; full pinyin is tried only
+    // where the first letter fits.
+    let mut masks_buf = [0u64; 64];
+    let owned: Vec<u64>;
+    let masks: &[u64] = if chars.len() <= 64 {
+        for (m, c) in masks_buf.iter_mut().zip(chars) {
+            *m = first_letters(*c);
+        }
+        &masks_buf[..chars.len()]
+    } else {
+        owned = chars.iter().map(|c| first_letters(*c)).collect();
+        &owned
+    };
+    let bit0 = letter_bit(q0);
+    (0..chars.len()).any(|start| {
+        masks[start] & bit0 != 0
+            && (initials_at(&masks[start..], q) || go(&chars[start..], q, Step::Full(0)))
+    })
 }
 
 /// Whether `q` matches `chars` from the character `start` on.
 pub(crate) fn matches_at(chars: &[char], start: usize, q: &[u8]) -> bool {
-    go(&chars[start.min(chars.len())..], q, Step::Full(0))
-        || go(&chars[start.min(chars.len())..], q, Step::Initials(0))
+    let chars = &chars[start.min(chars.len())..];
+    let masks: Vec<u64> = chars.iter().take(q.len()).map(|c| first_letters(*c)).collect();
+    initials_at(&masks, q) || go(chars, q, Step::Full(0))
+}
+
+/// Whether the letters of `q` begin the characters whose first letters are `masks`,
+/// one each.
+fn initials_at(masks: &[u64], q: &[u8]) -> bool {
+    q.len() <= masks.len() && q.iter().zip(masks).all(|(b, m)| m & letter_bit(*b) != 0)
 }
 
 fn go(chars: &[char], q: &[u8], from: Step) -> bool {
@@ -116,9 +127,29 @@ fn go(chars: &[char], q: &[u8], from: Step) -> bool {
     steps(c, q, from, |next| go(rest, q, next))
 }
 
+/// The CJK characters whose first letters are kept in a table (Extension A and
+/// the Unified Ideographs).
+const TABLED: std::ops::RangeInclusive<u32> = 0x3400..=0x9FFF;
+
 /// The first letters (and digits) `c` can begin with, as bits: `a`–`z` are bits
 /// 0–25, `0`–`9` bits 26–35.
 pub(crate) fn first_letters(c: char) -> u64 {
+    static TABLE: OnceLock<Vec<u64>> = OnceLock::new();
+    let code = c as u32;
+    if TABLED.contains(&code) {
+        let table = TABLE.get_or_init(|| {
+            TABLED
+                .map(|code| char::from_u32(code).map_or(0, first_letters_uncached))
+                .collect()
+        });
+        if let Some(bits) = table.get((code - TABLED.start()) as usize) {
+            return *bits;
+        }
+    }
+    first_letters_uncached(c)
+}
+
+fn first_letters_uncached(c: char) -> u64 {
     let mut bits = 0u64;
     any_reading(c, |r| {
         if let Some(&b) = r.first() {

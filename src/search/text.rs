@@ -301,8 +301,17 @@ pub(crate) fn en_kind(en: &str, qwords: &[String]) -> Option<MatchKind> {
 
 /// Whether the latin `letters` match the pinyin of `text`.
 pub(crate) fn pinyin_matches(text: &str, letters: &[u8]) -> bool {
-    let chars: Vec<char> = text.chars().map(norm_char).collect();
-    pinyin::matches(&chars, letters)
+    let mut buf = ['\0'; 64];
+    let mut n = 0;
+    for c in text.chars() {
+        if n == buf.len() {
+            let chars: Vec<char> = text.chars().map(norm_char).collect();
+            return pinyin::matches(&chars, letters);
+        }
+        buf[n] = norm_char(c);
+        n += 1;
+    }
+    pinyin::matches(&buf[..n], letters)
 }
 
 #[cfg(test)]

@@ -77,6 +77,41 @@ fn str_of(v: &Value) -> &str {
     v.as_str().unwrap_or("")
 }
 
+/// The order properties are shown in (the GeoJSON's own order; serde_json's
+/// maps are sorted by key).
+const ORDER: &[&str] = &[
+    "id",
+    "name",
+    "name_en",
+    "layer",
+    "address",
+    "city",
+    "district",
+    "amenities",
+    "opening_hours",
+    "phone",
+    "operator",
+    "grade",
+    "park_type",
+    "union_status",
+    "enterprises",
+    "unionised_enterprises",
+    "workers",
+    "union_members",
+    "union_founded",
+    "counts_as_of",
+    "source",
+    "position_accuracy",
+    "synthetic",
+    "updated",
+    "notes",
+];
+
+/// Sorts property names into [`ORDER`], unknown ones last.
+fn in_order(keys: &mut [&str]) {
+    keys.sort_by_key(|k| ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()));
+}
+
 /// A property's label in both languages.
 fn label(key: &str) -> String {
     let (zh, en) = match key {
@@ -343,11 +378,10 @@ pub fn items(base: &Base, layer: Layer, offset: usize, doc: &Value) -> String {
         )
     };
     let mut pager = String::from("<p class=\"pager\">");
-    for l in doc["links"].as_array().into_iter().flatten() {
-        let text = match str_of(&l["rel"]) {
-            "prev" => "‹ 上一页 Previous",
-            "next" => "下一页 Next ›",
-            _ => continue,
+    let page_links = doc["links"].as_array().map_or(&[][..], Vec::as_slice);
+    for (rel, text) in [("prev", "‹ 上一页 Previous"), ("next", "下一页 Next ›")] {
+        let Some(l) = page_links.iter().find(|l| l["rel"] == rel) else {
+            continue;
         };
         let _ = write!(
             pager,
@@ -358,7 +392,7 @@ pub fn items(base: &Base, layer: Layer, offset: usize, doc: &Value) -> String {
     }
     pager.push_str("</p>");
     body.push_str(&pager);
-    // Every property any feature of the page has, in the order first met.
+    // Every property any feature of the page has.
     let mut keys: Vec<&str> = Vec::new();
     for f in features {
         for k in f["properties"]
@@ -371,6 +405,7 @@ pub fn items(base: &Base, layer: Layer, offset: usize, doc: &Value) -> String {
             }
         }
     }
+    in_order(&mut keys);
     body.push_str("<div class=\"wide\"><table><tr>");
     for k in &keys {
         let _ = write!(body, "<th>{}</th>", label(k));
@@ -421,12 +456,19 @@ pub fn item(base: &Base, layer: Layer, doc: &Value) -> String {
     let id = str_of(&doc["id"]);
     let name = str_of(&doc["properties"]["name"]);
     let mut body = String::from("<table>");
-    for (k, v) in doc["properties"].as_object().into_iter().flatten() {
+    let mut keys: Vec<&str> = doc["properties"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.keys())
+        .map(String::as_str)
+        .collect();
+    in_order(&mut keys);
+    for k in keys {
         let _ = write!(
             body,
             "<tr><th>{}</th><td>{}</td></tr>",
             label(k),
-            value(k, v)
+            value(k, &doc["properties"][k])
         );
     }
     let _ = write!(
