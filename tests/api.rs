@@ -355,6 +355,7 @@ async fn security_headers_on_every_page() {
     assert!(csp.contains("worker-src 'self' blob:"), "{csp}");
     assert!(csp.ends_with("frame-ancestors *"), "{csp}");
     assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["cache-control"], "no-cache", "the page's files revalidate");
     assert!(h.contains_key("referrer-policy"));
     let (_, response, _) = get("/admin.html").await;
     let csp = response.headers()["content-security-policy"]

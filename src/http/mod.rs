@@ -140,7 +140,17 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
         .merge(station::pages())
         .merge(ogc::router())
         .nest("/api/v1", api)
-        .fallback_service(files)
+        // The page's files revalidate (Last-Modified → 304): a new release shows at once.
+        .fallback_service(
+            tower::ServiceBuilder::new()
+                .layer(
+                    tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                        axum::http::header::CACHE_CONTROL,
+                        axum::http::HeaderValue::from_static("no-cache"),
+                    ),
+                )
+                .service(files),
+        )
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(
