@@ -355,7 +355,10 @@ async fn security_headers_on_every_page() {
     assert!(csp.contains("worker-src 'self' blob:"), "{csp}");
     assert!(csp.ends_with("frame-ancestors *"), "{csp}");
     assert_eq!(h["x-content-type-options"], "nosniff");
-    assert_eq!(h["cache-control"], "no-cache", "the page's files revalidate");
+    assert_eq!(
+        h["cache-control"], "no-cache",
+        "the page's files revalidate"
+    );
     assert!(h.contains_key("referrer-policy"));
     let (_, response, _) = get("/admin.html").await;
     let csp = response.headers()["content-security-policy"]
@@ -380,4 +383,44 @@ async fn security_headers_on_every_page() {
         csp.ends_with("frame-ancestors https://www.acftu.org"),
         "{csp}"
     );
+}
+
+/// `/metrics` speaks the Prometheus text format: requests by route pattern (never
+/// the values: a driver's position is not a label), latency histograms, features.
+#[tokio::test]
+async fn metrics_count_routes_not_positions() {
+    let app = app();
+    for uri in [
+        "/api/v1/nearest?lon=116.4&lat=39.9",
+        "/api/v1/features/dh-linyi-caiyuan",
+        "/api/v1/features/nope",
+    ] {
+        send(app.clone(), Request::get(uri).body(Body::empty()).unwrap()).await;
+    }
+    let (status, response, body) =
+        send(app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains("waystation_http_requests_total{route=\"/api/v1/nearest\",status=\"2xx\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "waystation_http_requests_total{route=\"/api/v1/features/{id}\",status=\"4xx\"}"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        "waystation_http_request_duration_seconds_bucket{route=\"/api/v1/nearest\",le=\"+Inf\"}"
+    ));
+    assert!(text.contains("waystation_features{layer=\"park\"}"));
+    assert!(text.contains("waystation_data_published_timestamp_seconds"));
+    assert!(!text.contains("116.4"), "no coordinates in the metrics");
 }

@@ -16,6 +16,7 @@ pub mod geojson;
 mod handlers;
 mod headers;
 mod json;
+mod metrics;
 mod ogc;
 mod params;
 mod problem;
@@ -63,6 +64,7 @@ pub struct AppState {
     basemap: Basemap,
     /// Who may frame the public pages (a CSP source list); `*` unless configured.
     frame_ancestors: OnceLock<String>,
+    metrics: metrics::Metrics,
 }
 
 impl AppState {
@@ -74,6 +76,7 @@ impl AppState {
             failures: Default::default(),
             basemap,
             frame_ancestors: OnceLock::new(),
+            metrics: Default::default(),
         })
     }
 
@@ -133,6 +136,7 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
     Router::new()
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
+        .route("/metrics", get(metrics::metrics))
         .route(
             "/admin",
             get(|| async { axum::response::Redirect::permanent("/admin.html") }),
@@ -152,6 +156,10 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
                 .service(files),
         )
         .method_not_allowed_fallback(handlers::method_not_allowed)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
         .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(
             headers::SecurityHeaders::new(

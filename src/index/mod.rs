@@ -130,6 +130,8 @@ pub struct Atlas {
     stats: [LayerStats; 4],
     /// The search index, built the first time someone searches this generation.
     search: std::sync::OnceLock<crate::search::SearchIndex>,
+    /// When this generation was built.
+    built: std::time::SystemTime,
 }
 
 impl Atlas {
@@ -183,7 +185,13 @@ impl Atlas {
             stats,
             data,
             search: std::sync::OnceLock::new(),
+            built: std::time::SystemTime::now(),
         }
+    }
+
+    /// When this generation was built (loaded, or rebuilt after edits).
+    pub fn built(&self) -> std::time::SystemTime {
+        self.built
     }
 
     /// The dataset behind the trees.

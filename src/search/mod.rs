@@ -518,13 +518,16 @@ impl SearchIndex {
             let Some(source) = self.source(&query, kind) else {
                 continue;
             };
+            if std::env::var_os("WS_DEBUG").is_some() {
+                eprintln!("{kind:?}: estimate {}", source.estimate(layers));
+            }
             if source.estimate(layers) == 0 {
                 continue;
             }
             let want = q.limit - hits.len();
             let accept = |rank: u32| {
                 layers.contains(self.layer_of[rank as usize])
-                    && text::match_kind(self.facility(atlas, rank), &query, kind) == Some(kind)
+                    && text::is_best(self.facility(atlas, rank), &query, kind)
             };
             match q.origin {
                 None => hits.extend(
@@ -660,7 +663,7 @@ impl SearchIndex {
                 if !q.layers.contains(f.layer) || !f.layer.is_facility() {
                     return None;
                 }
-                let kind = text::match_kind(f, &query, MatchKind::Scattered)?;
+                let kind = text::best_kind(f, &query)?;
                 let hit = SearchHit {
                     facility: self.by_rank[rank as usize],
                     kind,

@@ -139,55 +139,63 @@ impl Query {
     }
 }
 
-/// The best way `f` matches `q`. When that is worse than `upto` the answer may be
-/// `None` instead: a search that wants one kind need not check the worse ones.
-pub(crate) fn match_kind(f: &Facility, q: &Query, upto: MatchKind) -> Option<MatchKind> {
-    match q.kind {
-        Kind::Text => text_kind(f, q, upto),
-        Kind::Latin => latin_kind(f, q, upto),
-    }
+/// The best way `f` matches `q`, if any.
+pub(crate) fn best_kind(f: &Facility, q: &Query) -> Option<MatchKind> {
+    MatchKind::ALL.into_iter().find(|k| matches_as(f, q, *k))
 }
 
-fn text_kind(f: &Facility, q: &Query, upto: MatchKind) -> Option<MatchKind> {
+/// Whether the best way `f` matches `q` is `kind` (checked first: most
+/// candidates that fail, fail there).
+pub(crate) fn is_best(f: &Facility, q: &Query, kind: MatchKind) -> bool {
+    matches_as(f, q, kind)
+        && MatchKind::ALL
+            .into_iter()
+            .take_while(|k| *k < kind)
+            .all(|k| !matches_as(f, q, k))
+}
+
+/// Whether `f` matches `q` as `kind` (whether or not it also matches better).
+fn matches_as(f: &Facility, q: &Query, kind: MatchKind) -> bool {
     let needle = q.stripped.as_str();
-    let name = normalised(f.name());
-    if name.contains(needle) {
-        let exact = name.len() == needle.len() || name_equals_stripped(&name, needle);
-        return Some(if exact {
-            MatchKind::Exact
-        } else if name.starts_with(needle) {
-            MatchKind::NamePrefix
-        } else {
-            MatchKind::NameSubstring
-        });
+    match (q.kind, kind) {
+        (_, MatchKind::Exact) => {
+            let name = normalised(f.name());
+            let en = || {
+                q.kind == Kind::Latin
+                    && f.name_en().and_then(|en| en_kind(en, &q.words)) == Some(MatchKind::Exact)
+            };
+            name.as_ref() == needle || name_equals_stripped(&name, needle) || en()
+        }
+        (Kind::Text, MatchKind::NamePrefix) => normalised(f.name()).starts_with(needle),
+        (Kind::Text, MatchKind::NameSubstring) => normalised(f.name()).contains(needle),
+        (Kind::Text, MatchKind::Field) => {
+            let others = [f.city.as_deref(), f.district.as_deref(), f.operator.as_deref()];
+            std::iter::once(f.address())
+                .chain(others)
+                .flatten()
+                .any(|s| normalised(s).contains(needle))
+        }
+        (Kind::Text, MatchKind::Scattered) => {
+            let fields: Vec<Cow<'_, str>> = [f.address(), f.city.as_deref(), f.district.as_deref()]
+                .into_iter()
+                .chain([f.operator.as_deref(), Some(f.name())])
+                .flatten()
+                .map(normalised)
+                .collect();
+            let fields: Vec<&str> = fields.iter().map(|c| c.as_ref()).collect();
+            segmentable(q, &fields)
+        }
+        (Kind::Latin, MatchKind::NamePrefix | MatchKind::NameSubstring) => f
+            .name_en()
+            .and_then(|en| en_kind(en, &q.words))
+            .is_some_and(|k| k <= kind),
+        (Kind::Latin, MatchKind::Pinyin) => pinyin_matches(f.name(), q.letters.as_bytes()),
+        (Kind::Latin, MatchKind::Field) => [f.city.as_deref(), f.district.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|s| pinyin_matches(s, q.letters.as_bytes())),
+        (Kind::Text, MatchKind::Pinyin) | (Kind::Latin, MatchKind::Scattered) => false,
     }
-    if upto < MatchKind::Field {
-        // A name with whitespace in it can still equal the query without it.
-        return name_equals_stripped(&name, needle).then_some(MatchKind::Exact);
-    }
-    if name_equals_stripped(&name, needle) {
-        return Some(MatchKind::Exact);
-    }
-    let address = f.address().map(normalised);
-    let others = [
-        f.city.as_deref().map(normalised),
-        f.district.as_deref().map(normalised),
-        f.operator.as_deref().map(normalised),
-    ];
-    let fields = || {
-        address
-            .iter()
-            .chain(others.iter().flatten())
-            .map(|c| c.as_ref())
-    };
-    if fields().any(|s| s.contains(needle)) {
-        return Some(MatchKind::Field);
-    }
-    if upto < MatchKind::Scattered {
-        return None;
-    }
-    let all: Vec<&str> = std::iter::once(name.as_ref()).chain(fields()).collect();
-    segmentable(q, &all).then_some(MatchKind::Scattered)
 }
 
 fn name_equals_stripped(name: &str, needle: &str) -> bool {
@@ -226,34 +234,6 @@ pub(crate) fn segmentable(q: &Query, fields: &[&str]) -> bool {
         }
     }
     reach & (1 << n) != 0
-}
-
-fn latin_kind(f: &Facility, q: &Query, upto: MatchKind) -> Option<MatchKind> {
-    let mut best = None;
-    if let Some(en) = f.name_en() {
-        best = en_kind(en, &q.words);
-    }
-    if best != Some(MatchKind::Exact) {
-        let name = normalised(f.name());
-        if name.as_ref() == q.stripped || name_equals_stripped(&name, &q.stripped) {
-            return Some(MatchKind::Exact);
-        }
-    }
-    if best.is_some() || upto < MatchKind::Pinyin {
-        return best;
-    }
-    let letters = q.letters.as_bytes();
-    if pinyin_matches(f.name(), letters) {
-        return Some(MatchKind::Pinyin);
-    }
-    if upto < MatchKind::Field {
-        return None;
-    }
-    [f.city.as_deref(), f.district.as_deref()]
-        .into_iter()
-        .flatten()
-        .any(|s| pinyin_matches(s, letters))
-        .then_some(MatchKind::Field)
 }
 
 /// How an English name matches the query's words: all of them, in order
