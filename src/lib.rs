@@ -34,6 +34,6 @@ pub mod import;
 pub mod index;
 pub mod model;
 pub mod registry;
-pub mod search;
 pub mod route;
+pub mod search;
 pub mod store;

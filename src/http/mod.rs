@@ -20,6 +20,7 @@ mod metrics;
 mod ogc;
 mod params;
 mod problem;
+mod search;
 mod station;
 
 use std::future::Future;
@@ -125,6 +126,7 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
         .merge(edit_routes())
         .route("/nearest", get(handlers::nearest))
         .route("/places", get(handlers::places))
+        .route("/search", get(search::search))
         .route("/config", get(handlers::config))
         .merge(analyses())
         .merge(station::api())

@@ -135,7 +135,10 @@ impl Route {
             let sum = [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
             let len = norm(&sum);
             let (mid, half) = if len > 1e-9 {
-                ([sum[0] / len, sum[1] / len, sum[2] / len], angle(a, b) / 2.0)
+                (
+                    [sum[0] / len, sum[1] / len, sum[2] / len],
+                    angle(a, b) / 2.0,
+                )
             } else {
                 // Antipodal ends: no midpoint bounds the arc.
                 (*a, std::f64::consts::PI)
@@ -358,8 +361,8 @@ fn closest(route: &Route, p: &[f64; 3], corridor: f64) -> Option<Closest> {
     let reach = corridor * sphere::EARTH_RADIUS_M;
     for (mid, d2) in route.midpoints.nearest_neighbor_iter_with_distance_2(*p) {
         // No point of this segment, nor of any farther one, is nearer than this.
-        let bound = (2.0 * (d2.sqrt() / 2.0).min(1.0).asin() - route.half_max)
-            * sphere::EARTH_RADIUS_M;
+        let bound =
+            (2.0 * (d2.sqrt() / 2.0).min(1.0).asin() - route.half_max) * sphere::EARTH_RADIUS_M;
         if bound > best.offset.min(reach) {
             break;
         }

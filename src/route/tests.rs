@@ -150,12 +150,18 @@ fn routes() -> impl Strategy<Value = Vec<Vec<LonLat>>> {
             x ^= x << 17;
             (x % 1000) as f64 / 1000.0 - 0.5
         };
-        vec![(0..n)
-            .map(|i| {
-                let t = i as f64 / (n - 1) as f64;
-                LonLat::new(115.9 + 0.5 * t + 0.01 * jitter(), 39.7 + 0.4 * t + 0.01 * jitter()).unwrap()
-            })
-            .collect::<Vec<_>>()]
+        vec![
+            (0..n)
+                .map(|i| {
+                    let t = i as f64 / (n - 1) as f64;
+                    LonLat::new(
+                        115.9 + 0.5 * t + 0.01 * jitter(),
+                        39.7 + 0.4 * t + 0.01 * jitter(),
+                    )
+                    .unwrap()
+                })
+                .collect::<Vec<_>>(),
+        ]
     });
     prop_oneof![2 => prop::collection::vec(part, 1..3), 1 => road]
 }

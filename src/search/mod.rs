@@ -328,26 +328,38 @@ impl SearchIndex {
     pub fn new(data: &Dataset) -> Self {
         let facilities = &data.facilities;
         let n = facilities.len();
-        let t0 = std::time::Instant::now();
-        let mut by_rank: Vec<u32> = (0..n as u32).collect();
-        // Ids are mostly in order already (each file is): a stable sort finds the runs.
-        by_rank.par_sort_by(|a, b| facilities[*a as usize].id().cmp(facilities[*b as usize].id()));
+        let started = std::time::Instant::now();
+        // Sorted by the ids' first 16 bytes (most ids are shorter), then the ids.
+        let id = |i: u32| facilities[i as usize].id();
+        let mut by_id: Vec<(u128, u32)> = (0..n as u32)
+            .into_par_iter()
+            .map(|i| {
+                let mut head = [0u8; 16];
+                let bytes = id(i).as_bytes();
+                let len = bytes.len().min(16);
+                head[..len].copy_from_slice(&bytes[..len]);
+                (u128::from_be_bytes(head), i)
+            })
+            .collect();
+        by_id.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| id(a.1).cmp(id(b.1))));
+        let by_rank: Vec<u32> = by_id.into_iter().map(|(_, i)| i).collect();
         let mut rank_of = vec![0u32; n];
         for (rank, i) in by_rank.iter().enumerate() {
             rank_of[*i as usize] = rank as u32;
         }
-        let layer_of: Vec<Layer> = by_rank.iter().map(|i| facilities[*i as usize].layer).collect();
+        let layer_of: Vec<Layer> = by_rank
+            .iter()
+            .map(|i| facilities[*i as usize].layer)
+            .collect();
         let xyz = by_rank
             .par_iter()
             .map(|i| sphere::unit_vector(facilities[*i as usize].position))
             .collect();
-        eprintln!("ranks {:?}", t0.elapsed());
         let hasher = DefaultHashBuilder::default();
         let fac = |rank: u32| &facilities[by_rank[rank as usize] as usize];
 
         let text = || {
-            let t = std::time::Instant::now();
-            let r = Postings::build::<3, TextSide, _>(n, &layer_of, |rank, sink, side| {
+            Postings::build::<3, TextSide, _>(n, &layer_of, |rank, sink, side| {
                 let f = fac(rank);
                 bigrams(f.name(), |k| {
                     sink.add(NAME, k);
@@ -364,13 +376,10 @@ impl SearchIndex {
                 }
                 stripped_into(f.name(), &mut side.buf);
                 side.exact.push((hasher.hash_one(side.buf.as_str()), rank));
-            });
-            eprintln!("text {:?}", t.elapsed());
-            r
+            })
         };
         let english = || {
-            let t = std::time::Instant::now();
-            let r = Postings::build::<2, EnglishSide, _>(n, &layer_of, |rank, sink, side| {
+            Postings::build::<2, EnglishSide, _>(n, &layer_of, |rank, sink, side| {
                 let Some(en) = fac(rank).name_en() else {
                     return;
                 };
@@ -394,13 +403,11 @@ impl SearchIndex {
                     }
                     side.joined.push_str(&side.word);
                 }
-                side.exact.push((hasher.hash_one(side.joined.as_str()), rank));
-            });
-            eprintln!("english {:?}", t.elapsed());
-            r
+                side.exact
+                    .push((hasher.hash_one(side.joined.as_str()), rank));
+            })
         };
         let values = || {
-            let t = std::time::Instant::now();
             let mut index: HashMap<(Field, &str), usize> = HashMap::new();
             let mut values: Vec<Value> = Vec::new();
             let mut gather = places::Gather::default();
@@ -427,9 +434,7 @@ impl SearchIndex {
                 }
                 gather.add(f.city.as_deref(), f.district.as_deref(), f.position);
             }
-            let r = (values, gather.places());
-            eprintln!("values {:?}", t.elapsed());
-            r
+            (values, gather.places())
         };
 
         let ((text, english), (values, places)) =
@@ -453,7 +458,11 @@ impl SearchIndex {
         }
         vocab.sort_unstable();
         vocab.dedup();
-        eprintln!("all {:?}", t0.elapsed());
+        tracing::info!(
+            facilities = n,
+            ms = started.elapsed().as_millis() as u64,
+            "search index built"
+        );
         SearchIndex {
             by_rank,
             rank_of,
@@ -518,9 +527,6 @@ impl SearchIndex {
             let Some(source) = self.source(&query, kind) else {
                 continue;
             };
-            if std::env::var_os("WS_DEBUG").is_some() {
-                eprintln!("{kind:?}: estimate {}", source.estimate(layers));
-            }
             if source.estimate(layers) == 0 {
                 continue;
             }
@@ -530,17 +536,13 @@ impl SearchIndex {
                     && text::is_best(self.facility(atlas, rank), &query, kind)
             };
             match q.origin {
-                None => hits.extend(
-                    source
-                        .ascending()
-                        .filter(|r| accept(*r))
-                        .take(want)
-                        .map(|rank| SearchHit {
-                            facility: self.by_rank[rank as usize],
-                            kind,
-                            distance_m: None,
-                        }),
-                ),
+                None => hits.extend(source.ascending().filter(|r| accept(*r)).take(want).map(
+                    |rank| SearchHit {
+                        facility: self.by_rank[rank as usize],
+                        kind,
+                        distance_m: None,
+                    },
+                )),
                 Some(origin) => {
                     // Layer by layer: a layer's candidates may be many while
                     // another's are few or none.
@@ -675,7 +677,11 @@ impl SearchIndex {
         all.sort_by(|(a, ra), (b, rb)| {
             a.kind
                 .cmp(&b.kind)
-                .then(a.distance_m.unwrap_or(0.0).total_cmp(&b.distance_m.unwrap_or(0.0)))
+                .then(
+                    a.distance_m
+                        .unwrap_or(0.0)
+                        .total_cmp(&b.distance_m.unwrap_or(0.0)),
+                )
                 .then(ra.cmp(rb))
         });
         all.truncate(q.limit);
@@ -700,16 +706,18 @@ impl SearchIndex {
                 Source::any(lists)
             }
             // Every bigram in the name, the first one first.
-            (Kind::Text, MatchKind::NamePrefix) if n >= 2 => rest().fold(
-                Source::any([self.first2.get(b0)]),
-                |s, k| s.and([self.name2.get(k)]),
-            ),
+            (Kind::Text, MatchKind::NamePrefix) if n >= 2 => rest()
+                .fold(Source::any([self.first2.get(b0)]), |s, k| {
+                    s.and([self.name2.get(k)])
+                }),
             (Kind::Text, MatchKind::NamePrefix) => Source::any(self.with_char(c[0], &self.first2)),
-            (Kind::Text, MatchKind::NameSubstring) if n >= 2 => rest().fold(
-                Source::any([self.name2.get(b0)]),
-                |s, k| s.and([self.name2.get(k)]),
-            ),
-            (Kind::Text, MatchKind::NameSubstring) => Source::any(self.with_char(c[0], &self.name2)),
+            (Kind::Text, MatchKind::NameSubstring) if n >= 2 => rest()
+                .fold(Source::any([self.name2.get(b0)]), |s, k| {
+                    s.and([self.name2.get(k)])
+                }),
+            (Kind::Text, MatchKind::NameSubstring) => {
+                Source::any(self.with_char(c[0], &self.name2))
+            }
             // Every bigram in the address (or the name, whose bigrams the address
             // lists leave out), or a city, district or operator holding it all.
             (Kind::Text, MatchKind::Field) if n >= 2 => rest()

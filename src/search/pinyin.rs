@@ -107,7 +107,11 @@ pub(crate) fn matches(chars: &[char], q: &[u8]) -> bool {
 /// Whether `q` matches `chars` from the character `start` on.
 pub(crate) fn matches_at(chars: &[char], start: usize, q: &[u8]) -> bool {
     let chars = &chars[start.min(chars.len())..];
-    let masks: Vec<u64> = chars.iter().take(q.len()).map(|c| first_letters(*c)).collect();
+    let masks: Vec<u64> = chars
+        .iter()
+        .take(q.len())
+        .map(|c| first_letters(*c))
+        .collect();
     initials_at(&masks, q) || go(chars, q, Step::Full(0))
 }
 
@@ -180,7 +184,9 @@ mod tests {
 
     #[test]
     fn full_pinyin_from_any_character_last_syllable_cut_short() {
-        for q in ["linyi", "liny", "lin", "l", "linyishi", "yishi", "yi", "shi"] {
+        for q in [
+            "linyi", "liny", "lin", "l", "linyishi", "yishi", "yi", "shi",
+        ] {
             assert!(m("临沂市", q), "{q}");
         }
         for q in ["linyishidi", "lini", "inyi", "linyo", "x"] {

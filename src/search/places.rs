@@ -45,8 +45,8 @@ pub struct Place {
     pub bbox: BBox,
     /// How many facilities name it.
     pub count: usize,
-    /// English name (known cities).
-    name_en: Option<&'static str>,
+    /// English name (cities in [`CITIES`]).
+    pub name_en: Option<&'static str>,
     /// Normalised name, and the same without its last character when that is an
     /// administrative suffix (`临沂市` → `临沂`), and with its city before it.
     norm: String,
@@ -80,10 +80,10 @@ impl Extent {
     pub fn add(&mut self, p: LonLat) {
         let xy = [p.lon(), p.lat()];
         self.count += 1;
-        for a in 0..2 {
-            self.sum[a] += xy[a];
-            self.min[a] = self.min[a].min(xy[a]);
-            self.max[a] = self.max[a].max(xy[a]);
+        for (a, v) in xy.into_iter().enumerate() {
+            self.sum[a] += v;
+            self.min[a] = self.min[a].min(v);
+            self.max[a] = self.max[a].max(v);
         }
     }
 }

@@ -35,7 +35,10 @@ impl<'a> List<'a> {
 
     /// How many of its facilities `layers` have.
     pub fn count_in(&self, layers: LayerSet) -> usize {
-        layers.iter().map(|l| self.layers[l as usize] as usize).sum()
+        layers
+            .iter()
+            .map(|l| self.layers[l as usize] as usize)
+            .sum()
     }
 }
 
@@ -276,7 +279,9 @@ impl<'a> Source<'a> {
     /// An upper bound on the facilities of `layers` in the source (the sizes of
     /// the drivers).
     pub fn estimate(&self, layers: LayerSet) -> usize {
-        self.drivers(layers).map(|(_, c)| clause_size(c, layers)).sum()
+        self.drivers(layers)
+            .map(|(_, c)| clause_size(c, layers))
+            .sum()
     }
 
     /// Whether `rank` may be in the source (a clause of many lists counts as holding it).
@@ -287,14 +292,27 @@ impl<'a> Source<'a> {
     }
 
     /// Calls `f` with every candidate of the drivers for `layers` (of any layer:
-    /// the caller filters), unchecked, repeats included.
+    /// the caller filters) that the other clauses may hold, repeats included.
     pub fn for_each_candidate(&self, layers: LayerSet, mut f: impl FnMut(u32)) {
-        for (_, c) in self.drivers(layers) {
-            c.iter().for_each(|l| {
-                if l.count_in(layers) > 0 {
-                    l.ranks.iter().for_each(|r| f(*r));
+        for conj in &self.conjs {
+            let Some((d, driver)) = conj
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, c)| clause_size(c, layers))
+            else {
+                continue;
+            };
+            // Clauses much larger than the driver seldom turn a candidate away:
+            // those are left to the matcher, for the few candidates it looks at.
+            let larger = clause_size(driver, layers).saturating_mul(8);
+            for l in driver.iter().filter(|l| l.count_in(layers) > 0) {
+                let mut others = Others::new(conj, d, larger);
+                for r in l.ranks {
+                    if others.hold(*r) {
+                        f(*r);
+                    }
                 }
-            });
+            }
         }
     }
 
@@ -311,12 +329,8 @@ impl<'a> Source<'a> {
             else {
                 continue;
             };
-            let others = move |r: &u32| {
-                conj.iter()
-                    .enumerate()
-                    .all(|(i, c)| i == d || clause_holds(c, *r))
-            };
-            parts.push(Box::new(union(driver).filter(others)));
+            let mut others = Others::new(conj, d, usize::MAX);
+            parts.push(Box::new(union(driver).filter(move |r| others.hold(*r))));
         }
         match parts.len() {
             0 => Box::new(std::iter::empty()),
@@ -327,6 +341,56 @@ impl<'a> Source<'a> {
             }
         }
     }
+}
+
+/// A conjunction's clauses other than its driver, checked for ascending
+/// candidates: each list is searched from where the last search ended, galloping
+/// (cheap when the candidates are close together). Clauses of many lists count as
+/// holding every candidate.
+struct Others<'c, 'a> {
+    clauses: Vec<(&'c Clause<'a>, Vec<usize>)>,
+}
+
+impl<'c, 'a> Others<'c, 'a> {
+    /// The clauses of `conj` but `driver`, leaving out those larger than `larger`.
+    fn new(conj: &'c [Clause<'a>], driver: usize, larger: usize) -> Self {
+        let all = LayerSet::facilities();
+        let mut clauses = conj
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| {
+                *i != driver && c.len() <= CHECKED_LISTS && clause_size(c, all) <= larger
+            })
+            .map(|(_, c)| (c, vec![0; c.len()]))
+            .collect::<Vec<_>>();
+        // The smallest first: the likeliest to turn a candidate away.
+        clauses.sort_by_key(|(c, _)| clause_size(c, all));
+        Others { clauses }
+    }
+
+    /// Whether every other clause holds `r` (not below the last one asked about).
+    fn hold(&mut self, r: u32) -> bool {
+        self.clauses.iter_mut().all(|(c, at)| {
+            c.iter()
+                .zip(at.iter_mut())
+                .any(|(l, at)| gallop(l.ranks, at, r))
+        })
+    }
+}
+
+/// Moves `at` forward to the first entry of `list` not below `r` (looking 1, 2, 4…
+/// entries ahead, then halving); whether that entry is `r`.
+fn gallop(list: &[u32], at: &mut usize, r: u32) -> bool {
+    let rest = &list[(*at).min(list.len())..];
+    let mut step = 1;
+    while step < rest.len() && rest[step - 1] < r {
+        step *= 2;
+    }
+    let window = &rest[..step.min(rest.len())];
+    let i = (step / 2).min(window.len())
+        + window[(step / 2).min(window.len())..].partition_point(|x| *x < r);
+    *at += i;
+    list.get(*at) == Some(&r)
 }
 
 /// A clause's lists merged, ascending, without repeats.
@@ -401,6 +465,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn galloping_finds_what_binary_search_finds() {
+        let list: Vec<u32> = (0..1000).map(|i| i * 3).collect();
+        let mut at = 0;
+        for r in 0..3100 {
+            let before = at;
+            assert_eq!(gallop(&list, &mut at, r), r % 3 == 0 && r < 3000, "{r}");
+            assert!(at >= before);
+            assert_eq!(at, list.partition_point(|x| *x < r));
+        }
+        assert!(!gallop(&[], &mut 0, 5));
+    }
+
+    #[test]
     fn lists_come_out_ascending_and_merged_across_chunks() {
         // 20,000 ranks over several chunks; key k holds the ranks divisible by k.
         // Even ranks are driver homes, odd ones courier stations.
@@ -411,7 +488,7 @@ mod tests {
         let ([p], sides) = Postings::build::<1, usize, _>(n, &layer_of, |rank, sink, side| {
             *side += 1;
             for k in [2u64, 3, 7, 3] {
-                if rank as u64 % k == 0 {
+                if (rank as u64).is_multiple_of(k) {
                     sink.add(0, k);
                     assert!(sink.has(0, k));
                 }
@@ -449,7 +526,7 @@ mod tests {
         assert!(!s.may_hold(1) && !s.may_hold(14 * 3 + 1));
         let mut seen = Vec::new();
         s.for_each_candidate(all, |r| seen.push(r));
-        assert_eq!(seen, want(7));
+        assert_eq!(seen, want_and);
         // Either of two conjunctions.
         let s = Source::any([p.get(7)]).or(Source::any([p.get(3)]).and([p.get(2)]));
         let got: Vec<u32> = s.ascending().collect();

@@ -171,16 +171,25 @@ fn exact_then_prefix_then_fields_then_by_id() {
         got,
         [("b2".into(), NameSubstring), ("f6".into(), NameSubstring)]
     );
-    assert_eq!(found(atlas, &query("物流园", None)), found(atlas, &query(" 物流 园 ", None)));
+    assert_eq!(
+        found(atlas, &query("物流园", None)),
+        found(atlas, &query(" 物流 园 ", None))
+    );
 }
 
 #[test]
 fn bigrams_found_apart_rank_below_contiguous() {
     let atlas = small();
     // 兰山 in the district and the address, 驿站 in the name.
-    assert_eq!(found(atlas, &query("兰山驿站", None)), [("a1".into(), Scattered)]);
+    assert_eq!(
+        found(atlas, &query("兰山驿站", None)),
+        [("a1".into(), Scattered)]
+    );
     // Typing on: the last character alone still matches.
-    assert_eq!(found(atlas, &query("兰山驿", None)), [("a1".into(), Scattered)]);
+    assert_eq!(
+        found(atlas, &query("兰山驿", None)),
+        [("a1".into(), Scattered)]
+    );
     // 兰山区 contiguous (address/district) first, then 司机之家 apart.
     let got = found(atlas, &query("兰山", None));
     assert_eq!(got, [("a1".into(), Field), ("b2".into(), Field)]);
@@ -191,7 +200,10 @@ fn bigrams_found_apart_rank_below_contiguous() {
     assert!(found(atlas, &query("兰驿站", None)).is_empty());
     assert!(found(atlas, &query("火星基地", None)).is_empty());
     // One character.
-    assert_eq!(ids(&found(atlas, &query("沂", None))), ["a1", "c3", "f6", "b2"]);
+    assert_eq!(
+        ids(&found(atlas, &query("沂", None))),
+        ["a1", "c3", "f6", "b2"]
+    );
 }
 
 #[test]
@@ -216,10 +228,19 @@ fn pinyin_initials_and_english_names() {
             ("f6".into(), Pinyin),
         ]
     );
-    assert_eq!(found(atlas, &query("LinYi", None)), found(atlas, &query("linyi", None)));
+    assert_eq!(
+        found(atlas, &query("LinYi", None)),
+        found(atlas, &query("linyi", None))
+    );
     assert_eq!(found(atlas, &query("cq", None)), [("e5".into(), Pinyin)]);
-    assert_eq!(found(atlas, &query("zhongqing", None)), [("e5".into(), Pinyin)]);
-    assert_eq!(found(atlas, &query("chongqing", None)), [("e5".into(), NamePrefix)]);
+    assert_eq!(
+        found(atlas, &query("zhongqing", None)),
+        [("e5".into(), Pinyin)]
+    );
+    assert_eq!(
+        found(atlas, &query("chongqing", None)),
+        [("e5".into(), NamePrefix)]
+    );
     assert_eq!(
         found(atlas, &query("Chongqing Driver Home", None)),
         [("e5".into(), Exact)]
@@ -236,13 +257,24 @@ fn nearest_first_within_a_kind_and_layers_filter() {
     let atlas = small();
     let near_shanghai = Some((121.4, 31.2));
     assert_eq!(ids(&found(atlas, &query("工会驿站", None))), ["a1", "d4"]);
-    assert_eq!(ids(&found(atlas, &query("工会驿站", near_shanghai))), ["d4", "a1"]);
-    let results = atlas.search_index().search(atlas, &query("工会驿站", near_shanghai));
-    let d = results.hits.iter().map(|h| h.distance_m.unwrap_or(f64::NAN));
+    assert_eq!(
+        ids(&found(atlas, &query("工会驿站", near_shanghai))),
+        ["d4", "a1"]
+    );
+    let results = atlas
+        .search_index()
+        .search(atlas, &query("工会驿站", near_shanghai));
+    let d = results
+        .hits
+        .iter()
+        .map(|h| h.distance_m.unwrap_or(f64::NAN));
     assert!(d.clone().all(|d| d.is_finite()));
     assert!(results.hits[0].distance_m < Some(20_000.0));
     // The kind comes first: exact 临沂 far away before nearer prefixes.
-    assert_eq!(ids(&found(atlas, &query("临沂", Some((118.36, 35.2))))), ["c3", "f6", "a1", "b2"]);
+    assert_eq!(
+        ids(&found(atlas, &query("临沂", Some((118.36, 35.2))))),
+        ["c3", "f6", "a1", "b2"]
+    );
     let mut q = query("临沂", None);
     q.layers = [Layer::DriverHome].into_iter().collect();
     assert_eq!(ids(&found(atlas, &q)), ["f6", "b2"]);
@@ -271,7 +303,12 @@ fn places_from_our_own_data() {
     // A known city's centre; the extent of its facilities.
     assert_eq!((p.centre.lon(), p.centre.lat()), (118.356, 35.104));
     assert_eq!(
-        [p.bbox.min_lon, p.bbox.min_lat, p.bbox.max_lon, p.bbox.max_lat],
+        [
+            p.bbox.min_lon,
+            p.bbox.min_lat,
+            p.bbox.max_lon,
+            p.bbox.max_lat
+        ],
         [118.30, 35.00, 118.40, 35.20]
     );
     let r = index.search(atlas, &query("兰山区", None));
@@ -284,7 +321,8 @@ fn places_from_our_own_data() {
 fn generated() -> &'static Atlas {
     static ATLAS: OnceLock<Atlas> = OnceLock::new();
     ATLAS.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("waystation-search-test-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("waystation-search-test-{}", std::process::id()));
         let opts = GenOptions {
             facilities: 12_000,
             parks: 10,
@@ -300,11 +338,36 @@ fn generated() -> &'static Atlas {
 #[test]
 fn index_answers_what_a_scan_answers() {
     let atlas = generated();
-    let origins = [None, Some((118.35, 35.1)), Some((87.6, 43.8)), Some((121.47, 31.23))];
+    let origins = [
+        None,
+        Some((118.35, 35.1)),
+        Some((87.6, 43.8)),
+        Some((121.47, 31.23)),
+    ];
     let queries = [
-        "临沂", "驿站", "工会驿站", "临沂驿站", "上海司机之家", "号", "市", "12号", "（3号）",
-        "linyi", "ly", "yizhan", "gh", "shanghai driver", "driver", "no 12", "xyzzy", "火星基地",
-        "城北片区", "cbpq", "wuliu", "总工会", "乌鲁木齐",
+        "临沂",
+        "驿站",
+        "工会驿站",
+        "临沂驿站",
+        "上海司机之家",
+        "号",
+        "市",
+        "12号",
+        "（3号）",
+        "linyi",
+        "ly",
+        "yizhan",
+        "gh",
+        "shanghai driver",
+        "driver",
+        "no 12",
+        "xyzzy",
+        "火星基地",
+        "城北片区",
+        "cbpq",
+        "wuliu",
+        "总工会",
+        "乌鲁木齐",
     ];
     for origin in origins {
         for text in queries {
@@ -314,7 +377,9 @@ fn index_answers_what_a_scan_answers() {
                 found(atlas, &q);
             }
             let mut q = query(text, origin);
-            q.layers = [Layer::FitnessStation, Layer::DriverHome].into_iter().collect();
+            q.layers = [Layer::FitnessStation, Layer::DriverHome]
+                .into_iter()
+                .collect();
             found(atlas, &q);
         }
     }

@@ -169,7 +169,11 @@ fn matches_as(f: &Facility, q: &Query, kind: MatchKind) -> bool {
         (Kind::Text, MatchKind::NamePrefix) => normalised(f.name()).starts_with(needle),
         (Kind::Text, MatchKind::NameSubstring) => normalised(f.name()).contains(needle),
         (Kind::Text, MatchKind::Field) => {
-            let others = [f.city.as_deref(), f.district.as_deref(), f.operator.as_deref()];
+            let others = [
+                f.city.as_deref(),
+                f.district.as_deref(),
+                f.operator.as_deref(),
+            ];
             std::iter::once(f.address())
                 .chain(others)
                 .flatten()
@@ -241,9 +245,7 @@ pub(crate) fn segmentable(q: &Query, fields: &[&str]) -> bool {
 /// ([`MatchKind::NamePrefix`]); each the start of one of its words
 /// ([`MatchKind::NameSubstring`]).
 pub(crate) fn en_kind(en: &str, qwords: &[String]) -> Option<MatchKind> {
-    let Some(last) = qwords.last() else {
-        return None;
-    };
+    let last = qwords.last()?;
     let k = qwords.len();
     let mut name = words(en);
     let mut prefix = true;
@@ -263,10 +265,8 @@ pub(crate) fn en_kind(en: &str, qwords: &[String]) -> Option<MatchKind> {
         }
     }
     if prefix {
-        let whole = name.next().is_none()
-            && words(en)
-                .nth(k - 1)
-                .is_some_and(|w| w.len() == last.len());
+        let whole =
+            name.next().is_none() && words(en).nth(k - 1).is_some_and(|w| w.len() == last.len());
         return Some(if whole {
             MatchKind::Exact
         } else {
@@ -334,12 +334,21 @@ mod tests {
     fn english_words() {
         let w = |s: &str| q(s).words;
         let en = "Linyi Union Rest Station No. 12";
-        assert_eq!(en_kind(en, &w("linyi union rest station no 12")), Some(MatchKind::Exact));
+        assert_eq!(
+            en_kind(en, &w("linyi union rest station no 12")),
+            Some(MatchKind::Exact)
+        );
         assert_eq!(en_kind(en, &w("Linyi")), Some(MatchKind::NamePrefix));
         assert_eq!(en_kind(en, &w("linyi uni")), Some(MatchKind::NamePrefix));
         assert_eq!(en_kind(en, &w("lin")), Some(MatchKind::NamePrefix));
-        assert_eq!(en_kind(en, &w("station 12")), Some(MatchKind::NameSubstring));
-        assert_eq!(en_kind(en, &w("rest linyi")), Some(MatchKind::NameSubstring));
+        assert_eq!(
+            en_kind(en, &w("station 12")),
+            Some(MatchKind::NameSubstring)
+        );
+        assert_eq!(
+            en_kind(en, &w("rest linyi")),
+            Some(MatchKind::NameSubstring)
+        );
         assert_eq!(en_kind(en, &w("ation")), None);
         assert_eq!(en_kind(en, &w("linyi driver")), None);
         assert_eq!(en_kind("Linyi", &w("linyi")), Some(MatchKind::Exact));
