@@ -40,6 +40,7 @@ token=$(target/release/waystation token create --db "$db" --name browser-tests -
 WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/map.test.mjs
 WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/planner.test.mjs
 WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/along.test.mjs
+WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/search.test.mjs
 WAYSTATION_URL="http://127.0.0.1:$port" WAYSTATION_TOKEN="$token" node tests/browser/admin.test.mjs
 WAYSTATION_URL="http://127.0.0.1:$port" WAYSTATION_TOKEN="$token" node tests/browser/station.test.mjs
 echo "== all tests passed"

@@ -329,3 +329,30 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// No query string, however malformed, reaches a 5xx.
+    #[test]
+    fn no_query_reaches_a_5xx(
+        params in prop::collection::vec((
+            prop_oneof![
+                prop::sample::select(vec!["q", "lon", "lat", "layers", "limit"]).prop_map(str::to_owned),
+                "[a-z_]{1,6}",
+            ],
+            prop_oneof![
+                Just("临沂".to_owned()), Just("ly".to_owned()), Just("118.3".to_owned()),
+                Just("NaN".to_owned()), Just("1e400".to_owned()), Just("driver_home,park".to_owned()),
+                "\\PC{0,70}", "-?[0-9]{1,4}(\\.[0-9]{1,3})?",
+            ],
+        ), 0..6),
+    ) {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .finish();
+        let uri = format!("/api/v1/search?{query}");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let status = rt.block_on(async { get(&uri).await.0 });
+        prop_assert!(status.as_u16() < 500, "{uri} gave {status}");
+    }
+}

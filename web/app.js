@@ -21,6 +21,7 @@ import {
 } from './i18n.js';
 import { createPlanner } from './planner.js';
 import './along.js'; // the along-route mode (沿途), wired to this page through window.__waystation
+import './search.js'; // the search box (搜索), wired to this page through window.__waystation
 
 const maplibregl = window.maplibregl;
 
@@ -1432,6 +1433,7 @@ async function main() {
     nearest: (lon, lat) => runNearest([lon, lat], { fromMe: false }),
     setLang,
     setMode,
+    showFeature: (f) => openPopup(f, { enrich: true, fit: true }), // search.js: a picked facility's card
     planner: null,
   };
 

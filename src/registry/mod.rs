@@ -124,8 +124,9 @@ impl Registry {
         self.published.load_full()
     }
 
-    /// Commits `writes` in one transaction (with their audit entries) and hands the
-    /// changes to the publisher, in commit order.
+    /// Commits `writes` in one transaction (with their audit entries), hands the
+    /// changes to the publisher in commit order, and returns once they are served
+    /// (at most 5 s later). Runs on a blocking thread.
     fn commit(
         &self,
         who: &str,
@@ -162,6 +163,17 @@ impl Registry {
             generation,
         });
         drop(store);
+        // Read your writes: answer once the change is served (the publisher folds
+        // whatever is waiting into one rebuild), so a client that reads right after
+        // its write sees it. Bounded: the write is committed either way.
+        if self.published.load().is_some() {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while self.published_generation.load(Ordering::SeqCst) < generation
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
         Ok(written)
     }
 

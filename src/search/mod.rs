@@ -29,24 +29,31 @@
 //! 1. Facilities are numbered by id (their *rank*), so every list below is in id
 //!    order and an answer without a point is the first matches of each list.
 //! 2. Character bigrams of the names (each character also paired with the end of
-//!    its run), the names' first bigrams, and the addresses' other bigrams: a
-//!    query's bigrams select the candidates, which are then checked against the
-//!    text itself (no false matches; no missed ones either, as every kind above
-//!    implies a bigram or a run of them).
+//!    its run, so every character begins a bigram), the names' first bigrams, and
+//!    the addresses' bigrams not in the name. A query's bigrams select the
+//!    candidates (for "name prefix", the first bigram among the names' first ones
+//!    and the others among the names'; for "scattered", the first bigram and one
+//!    of every two in a row), which are then checked against the text itself: no
+//!    false matches, and no missed ones, since every kind implies its bigrams.
 //! 3. English words and first words; exact names and English names by hash.
 //! 4. Cities, districts and operators: few distinct values, each with its list,
-//!    scanned whole per query (and the cities and districts are the places).
+//!    scanned whole per query (the cities and districts are also the places).
+//! 5. For pinyin, no more than a table of the first letters each name bigram's
+//!    characters can be read with: in full pinyin, the first character's readings
+//!    must begin the query and the second's go on with it; in initials, the name
+//!    must hold a bigram for every two letters in a row of the query.
 //!
-//! Pinyin needs no index of its own: a latin query's first two characters'
-//! readings pick the name bigrams it can start on.
+//! Every list knows how many facilities of each layer it holds.
 //!
 //! # Answering
-//! Kind by kind, until `limit` facilities are found: without a point, the
-//! candidates in id order, checked until enough match. With a point, a small
-//! candidate set is checked whole and sorted by distance; a large one is walked
-//! outwards from the point through the nearest-neighbour tree (matching
-//! facilities are common near anywhere), falling back to the whole set when the
-//! walk has gone far without finding enough.
+//! Kind by kind, until `limit` facilities are found. Without a point: the
+//! candidates in id order, checked until enough match. With a point, layer by
+//! layer: a layer whose candidates are many and dense (matches near anywhere) is
+//! walked outwards from the point through its nearest-neighbour tree until enough
+//! match; otherwise (or when the walk goes on too long) the candidates are all
+//! measured (their unit vectors are kept by rank) and checked nearest first until
+//! enough match, so a query whose matches are all in one far city measures them
+//! but checks few.
 
 mod pinyin;
 mod places;
@@ -73,15 +80,32 @@ use crate::model::{Facility, Layer, LayerSet, LonLat};
 /// The most places one answer lists.
 pub const MAX_PLACES: usize = 10;
 
+// Which way a search from a point goes decides its speed, never its answer: the
+// tests' small data sets take every way with thresholds made smaller to match.
+
 /// Candidate sets (of one layer) up to this size are always measured whole.
-const SMALL: usize = 2048;
+const SMALL: usize = if cfg!(test) { 256 } else { 2048 };
 
 /// A walk outwards from the query point is tried when the matches, were they
 /// spread evenly, would be found within this many visits per match wanted...
 const WALK_VISITS_PER_MATCH: usize = 16;
 
 /// ...and given up after this many visits (then the candidates are measured whole).
-const WALK_BUDGET: usize = 4096;
+const WALK_BUDGET: usize = if cfg!(test) { 256 } else { 4096 };
+
+/// How often a search from a point walked a layer, gave a walk up, and measured
+/// the candidates (the tests check that their data takes every way).
+#[cfg(test)]
+static WAYS: [std::sync::atomic::AtomicUsize; 3] =
+    [const { std::sync::atomic::AtomicUsize::new(0) }; 3];
+
+#[cfg(test)]
+fn count_way(way: usize) {
+    WAYS[way].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[cfg(not(test))]
+fn count_way(_: usize) {}
 
 /// How well a facility matches a query, best first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -111,7 +135,7 @@ impl MatchKind {
         MatchKind::Scattered,
     ];
 
-    /// The name in the API.
+    /// A short name (logs, reports).
     pub fn id(self) -> &'static str {
         match self {
             MatchKind::Exact => "exact",
@@ -555,9 +579,10 @@ impl SearchIndex {
                             continue;
                         }
                         let walked = self.walk(atlas, &source, &accept, want, o, layer, estimate);
-                        found.extend(
-                            walked.unwrap_or_else(|| self.scan(&source, &accept, want, o, one)),
-                        );
+                        found.extend(walked.unwrap_or_else(|| {
+                            count_way(2);
+                            self.scan(&source, &accept, want, o, one)
+                        }));
                     }
                     found.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
                     found.truncate(want);
@@ -650,6 +675,7 @@ impl SearchIndex {
             }
             Walk::Continue
         });
+        count_way(usize::from(gave_up));
         (!gave_up).then_some(found)
     }
 

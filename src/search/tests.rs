@@ -383,4 +383,12 @@ fn index_answers_what_a_scan_answers() {
             found(atlas, &q);
         }
     }
+    // Every way of answering from a point was taken: walks, walks given up, scans.
+    let ways = WAYS
+        .each_ref()
+        .map(|w| w.load(std::sync::atomic::Ordering::Relaxed));
+    assert!(
+        ways.iter().all(|n| *n > 0),
+        "walked, gave up, measured: {ways:?}"
+    );
 }

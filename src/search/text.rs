@@ -54,7 +54,7 @@ pub(crate) fn stripped_into(s: &str, out: &mut String) {
     out.extend(s.chars().filter(|c| !c.is_whitespace()).map(norm_char));
 }
 
-/// The lower-case words of an English name: its runs of letters and digits.
+/// The words of an English name: its runs of letters and digits.
 pub(crate) fn words(s: &str) -> impl Iterator<Item = &str> {
     s.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -104,7 +104,7 @@ impl Query {
         let mut bounds: Vec<usize> = stripped.char_indices().map(|(i, _)| i).collect();
         bounds.push(stripped.len());
         let latin = stripped.is_ascii() && stripped.bytes().any(|b| b.is_ascii_alphabetic());
-        let lower = raw.to_ascii_lowercase();
+        let lower: String = raw.chars().map(norm_char).collect();
         let words: Vec<String> = if latin {
             lower
                 .split(|c: char| !c.is_ascii_alphanumeric())
@@ -313,6 +313,9 @@ mod tests {
         let l = q("Lin yi");
         assert_eq!((l.kind, l.letters.as_str()), (Kind::Latin, "linyi"));
         assert_eq!(l.words, ["lin", "yi"]);
+        let full_width = q("Ｌｉｎ ｙｉ");
+        assert_eq!(full_width.kind, Kind::Latin);
+        assert_eq!(full_width.words, ["lin", "yi"]);
         assert!(Query::parse("  ").is_none());
     }
 
