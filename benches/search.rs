@@ -6,34 +6,19 @@
 //! The data is `waystation gen --facilities 1000000 --seed 42`, in the same
 //! temporary directory as `benches/nearest.rs` (generated once, shared).
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Instant;
 
+use common::load;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use waystation::geodata::{self, Dataset, generate::GenOptions};
+use waystation::geodata::Dataset;
 use waystation::index::Atlas;
 use waystation::model::{LayerSet, LonLat};
 use waystation::search::{SearchIndex, SearchQuery};
-
-const FACILITIES: usize = 1_000_000;
-
-fn load() -> Dataset {
-    let dir = std::env::temp_dir().join(format!("waystation-bench-{FACILITIES}"));
-    if !dir.join("courier_station.synthetic.geojson").exists() {
-        geodata::generate::generate(
-            &GenOptions {
-                facilities: FACILITIES,
-                parks: 1_000,
-                seed: 42,
-            },
-            &dir,
-        )
-        .expect("generate");
-    }
-    geodata::load_dir(&dir).expect("load")
-}
 
 /// Random query points around where the facilities are (China's bbox).
 fn points(n: usize) -> Vec<LonLat> {
