@@ -5,7 +5,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -13,47 +12,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
-use waystation::http::{AppState, Basemap, router};
-use waystation::index::Atlas;
-use waystation::registry::{self, Registry};
-use waystation::store::Role;
-
-struct Fixture {
-    app: Router,
-    state: Arc<AppState>,
-    db: std::path::PathBuf,
-    admin: String,
-    linyi: String,
-    _dir: tempfile::TempDir,
-}
-
-/// A server on a new database seeded from the bundled data, with an admin token
-/// and an editor limited to 临沂市.
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut store, data, created, generation) =
-        registry::open(&dir.path().join("t.db"), &common::repo_path("geodata")).unwrap();
-    assert!(created);
-    let admin = store.create_token("admin", Role::Admin, None).unwrap();
-    let linyi = store
-        .create_token("linyi-editor", Role::Editor, Some("临沂市"))
-        .unwrap();
-    let state = AppState::ready(Atlas::new(data), Basemap::None);
-    state.set_registry(Registry::new(
-        store,
-        state.published(),
-        generation,
-        &common::repo_path("geodata"),
-    ));
-    Fixture {
-        app: router(state.clone(), common::repo_path("web")),
-        state,
-        db: dir.path().join("t.db"),
-        admin,
-        linyi,
-        _dir: dir,
-    }
-}
+use waystation::registry;
 
 fn req(method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {
     let mut b = Request::builder().method(method).uri(uri);
@@ -121,7 +80,7 @@ async fn until_nearest(app: &Router, lon: f64, lat: f64, id: &str, present: bool
 /// delete → gone; history has every step with who; revert brings it back.
 #[tokio::test]
 async fn edit_cycle_is_audited_and_live() {
-    let f = fixture();
+    let f = common::registered();
     // A spot in the Gobi where no station is near.
     let (lon, lat) = (97.5, 41.2);
     let (status, headers, body) = call(
@@ -251,7 +210,7 @@ async fn edit_cycle_is_audited_and_live() {
 /// A bad feature is refused with each field at fault, by the loader's own rules.
 #[tokio::test]
 async fn invalid_features_name_each_field() {
-    let f = fixture();
+    let f = common::registered();
     let mut bad = station("", 200.0, 35.0, "临沂市");
     bad["properties"]["amenities"] = json!(["jacuzzi"]);
     bad["properties"]["opening_hours"] = json!("sometimes");
@@ -314,7 +273,7 @@ async fn invalid_features_name_each_field() {
 /// repeated failures from one address → 429 with Retry-After.
 #[tokio::test]
 async fn tokens_roles_cities_and_origins() {
-    let f = fixture();
+    let f = common::registered();
     let (status, headers, body) = call(
         &f.app,
         req(
@@ -482,7 +441,7 @@ fn import_request(token: &str, query: &str, body: Vec<u8>) -> Request<Body> {
 /// the report sheet carries the status of each row.
 #[tokio::test]
 async fn xlsx_import_with_amap_coordinates() {
-    let f = fixture();
+    let f = common::registered();
     let (bytes, truth) = ledger();
     let q = "layer=courier_station&crs=gcj02&source=兰州台账";
     let (status, _, dry) = call(
@@ -627,7 +586,7 @@ async fn xlsx_import_with_amap_coordinates() {
 /// accepted.
 #[tokio::test]
 async fn seeded_features_revert_to_the_seed() {
-    let f = fixture();
+    let f = common::registered();
     let id = "dh-linyi-caiyuan";
     let (_, headers, original) = call(
         &f.app,
@@ -689,7 +648,7 @@ async fn seeded_features_revert_to_the_seed() {
 /// keep working.
 #[tokio::test]
 async fn writes_of_another_process_are_served() {
-    let f = fixture();
+    let f = common::registered();
     let (lon, lat) = (88.0, 43.5);
     let id = "cs-other-process";
     let body = station("另一进程写入的站", lon, lat, "乌鲁木齐市");
@@ -733,7 +692,7 @@ async fn writes_of_another_process_are_served() {
 /// own name tells its format.
 #[tokio::test]
 async fn multipart_upload_imports() {
-    let f = fixture();
+    let f = common::registered();
     let (bytes, _) = ledger();
     let boundary = "----waystation-test-boundary";
     let mut body = Vec::new();

@@ -7,7 +7,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -15,10 +14,6 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use serde_json::{Value, json};
-use waystation::http::{AppState, Basemap, router};
-use waystation::index::Atlas;
-use waystation::registry::{self, Registry};
-use waystation::store::Role;
 
 /// A reported courier station, open 24/7.
 const STATION: &str = "cs-liaocheng-devzone-service-centre";
@@ -28,41 +23,6 @@ const DEMO: &str = "syn-cs-0000001";
 /// A reported park.
 const PARK: &str = "pk-yangquan-tuolingtou";
 const HOST: &str = "waystation.example:8080";
-
-struct Fixture {
-    app: Router,
-    admin: String,
-    linyi: String,
-    _state: Arc<AppState>,
-    _dir: tempfile::TempDir,
-}
-
-/// A server on a new database seeded from the bundled data, with an admin token
-/// and an editor limited to 临沂市 (as in `tests/registry.rs`).
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut store, data, created, generation) =
-        registry::open(&dir.path().join("t.db"), &common::repo_path("geodata")).unwrap();
-    assert!(created);
-    let admin = store.create_token("admin", Role::Admin, None).unwrap();
-    let linyi = store
-        .create_token("linyi-editor", Role::Editor, Some("临沂市"))
-        .unwrap();
-    let state = AppState::ready(Atlas::new(data), Basemap::None);
-    state.set_registry(Registry::new(
-        store,
-        state.published(),
-        generation,
-        &common::repo_path("geodata"),
-    ));
-    Fixture {
-        app: router(state.clone(), common::repo_path("web")),
-        admin,
-        linyi,
-        _state: state,
-        _dir: dir,
-    }
-}
 
 fn get(uri: &str) -> Request<Body> {
     Request::get(uri)
@@ -334,7 +294,7 @@ async fn poster_is_a4_with_the_code() {
 /// A name with markup, created through the registry, comes out escaped.
 #[tokio::test]
 async fn names_are_escaped() {
-    let f = fixture();
+    let f = common::registered();
     let name = "<script>alert(1)</script>";
     let feature = json!({"type": "Feature",
         "geometry": {"type": "Point", "coordinates": [97.5, 41.2]},
@@ -373,7 +333,7 @@ async fn names_are_escaped() {
 /// editors list them (a city editor only its city's), and close them.
 #[tokio::test]
 async fn reports_are_filed_limited_listed_and_closed() {
-    let f = fixture();
+    let f = common::registered();
     let (_, _, page) = text(&f.app, get(&format!("/s/{STATION}"))).await;
     assert!(page.contains(&format!(
         "<form method=\"post\" action=\"/api/v1/features/{STATION}/reports\">"
@@ -608,7 +568,7 @@ async fn reports_are_filed_limited_listed_and_closed() {
 /// Reports from another site's page are refused, like other writes.
 #[tokio::test]
 async fn reports_from_other_origins_are_refused() {
-    let f = fixture();
+    let f = common::registered();
     let mut r = report(STATION, "192.0.2.1:1", Some("kind=closed"), None);
     r.headers_mut()
         .insert(header::ORIGIN, "http://elsewhere.example".parse().unwrap());

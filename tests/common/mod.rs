@@ -56,3 +56,51 @@ pub async fn get_json(uri: &str) -> (StatusCode, serde_json::Value) {
         .unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {}", String::from_utf8_lossy(&body)));
     (status, value)
 }
+
+/// A server on a new database seeded from the bundled data, with an admin token and
+/// an editor limited to 临沂市.
+pub struct Registered {
+    /// The app, with edits on.
+    pub app: Router,
+    /// Its state.
+    pub state: Arc<AppState>,
+    /// The database file.
+    pub db: PathBuf,
+    /// An admin token.
+    pub admin: String,
+    /// An editor token for 临沂市 only.
+    pub linyi: String,
+    _dir: tempfile::TempDir,
+}
+
+/// A new [`Registered`] server (each test its own database).
+pub fn registered() -> Registered {
+    use waystation::registry::{self, Registry};
+    use waystation::store::Role;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("t.db");
+    let (mut store, data, created, generation) =
+        registry::open(&db, &repo_path("geodata")).expect("seeded database");
+    assert!(created);
+    let admin = store
+        .create_token("admin", Role::Admin, None)
+        .expect("token");
+    let linyi = store
+        .create_token("linyi-editor", Role::Editor, Some("临沂市"))
+        .expect("token");
+    let state = AppState::ready(Atlas::new(data), Basemap::None);
+    state.set_registry(Registry::new(
+        store,
+        state.published(),
+        generation,
+        &repo_path("geodata"),
+    ));
+    Registered {
+        app: router(state.clone(), repo_path("web")),
+        state,
+        db,
+        admin,
+        linyi,
+        _dir: dir,
+    }
+}
