@@ -115,7 +115,7 @@ pub async fn along(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let atlas = state.atlas.load_full().ok_or(ApiError::NotReady)?;
+    let atlas = state.atlas()?;
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;

@@ -36,7 +36,7 @@ use crate::coverage::{
     self, CoverageError, FacilityLayer, Order, ParkCoverage, ParkFilter, PerLayer, Radii, Radius,
     SortKey,
 };
-use crate::index::{Atlas, BBox, sphere};
+use crate::index::{BBox, sphere};
 use crate::model::{Layer, LonLat, UnionStatus};
 
 /// The most parks one coverage response may hold.
@@ -57,10 +57,6 @@ pub const MAX_SITING_PRODUCT: u64 = 10_000_000_000;
 pub const MAX_SITING_PAIRS: u64 = 20_000_000;
 
 type ApiResult = Result<Response, ApiError>;
-
-fn atlas(state: &AppState) -> Result<Arc<Atlas>, ApiError> {
-    state.atlas.load_full().ok_or(ApiError::NotReady)
-}
 
 /// Runs `f` on the blocking pool.
 async fn blocking<T: Send + 'static>(
@@ -248,7 +244,7 @@ struct ParkExtra {
 /// `GET /api/v1/coverage/parks`: every park with its distance to the nearest facility
 /// of each layer, the facilities within each layer's radius, and the gap score.
 pub async fn parks(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> ApiResult {
-    let atlas = atlas(&state)?;
+    let atlas = state.atlas()?;
     let mut p = Params::parse(query.as_deref())?;
     let radii = radii(&mut p);
     let filter = park_filter(&mut p);
@@ -327,7 +323,7 @@ struct CellProps<'a> {
 
 /// `GET /api/v1/coverage/grid?res=&bbox=&layer=`: H3 cells with what is in them.
 pub async fn grid(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> ApiResult {
-    let atlas = atlas(&state)?;
+    let atlas = state.atlas()?;
     let mut p = Params::parse(query.as_deref())?;
     let res = match p.parsed::<i64>("res", "a whole number") {
         None => GridResolution::new(6).ok(),
@@ -427,7 +423,7 @@ pub async fn catchments(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
 ) -> ApiResult {
-    let atlas = atlas(&state)?;
+    let atlas = state.atlas()?;
     let mut p = Params::parse(query.as_deref())?;
     let layer = layer(&mut p, "layer");
     let bbox = p.bbox("bbox");
@@ -580,7 +576,7 @@ fn summary_csv(groups: &[&Group]) -> Result<Vec<u8>, csv::Error> {
 
 /// `GET /api/v1/coverage/summary?group_by=city|district|all`: totals and shares.
 pub async fn summary(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> ApiResult {
-    let atlas = atlas(&state)?;
+    let atlas = state.atlas()?;
     let mut p = Params::parse(query.as_deref())?;
     let group_by = one::<GroupBy>(&mut p, "group_by").unwrap_or(GroupBy::City);
     let radii = radii(&mut p);
@@ -870,7 +866,7 @@ fn coverage_error(e: CoverageError) -> ApiError {
 
 /// `POST /api/v1/siting`: where the next `p` facilities of a layer should go.
 pub async fn siting(State(state): State<Arc<AppState>>, JsonBody(v): JsonBody) -> ApiResult {
-    let atlas = atlas(&state)?;
+    let atlas = state.atlas()?;
     let req = siting_request(v)?;
     blocking(move || {
         let parks: Vec<u32> = match &req.bbox {

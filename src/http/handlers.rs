@@ -18,7 +18,7 @@ use super::problem::ApiError;
 use crate::geodata::FeatureRef;
 use crate::geodata::cities::CITIES;
 use crate::geodata::coords::nav_links;
-use crate::index::{Atlas, NearestQuery};
+use crate::index::NearestQuery;
 use crate::model::{Amenity, Layer, LayerSet};
 
 /// The most features one layer response may hold; past it, ask for a bbox or a limit.
@@ -27,10 +27,6 @@ pub const MAX_LAYER_FEATURES: usize = 200_000;
 pub const MAX_K: usize = 100;
 
 type ApiResult = Result<Response, ApiError>;
-
-fn atlas(state: &AppState) -> Result<Arc<Atlas>, ApiError> {
-    state.atlas.load_full().ok_or(ApiError::NotReady)
-}
 
 fn json_bytes(bytes: Vec<u8>, cache: &'static str) -> Response {
     (
@@ -63,13 +59,13 @@ pub async fn healthz() -> &'static str {
 
 /// `GET /readyz`: 200 once the data is loaded and indexed, 503 before.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult {
-    atlas(&state)?;
+    state.atlas()?;
     Ok("ready".into_response())
 }
 
 /// `GET /api/v1/layers`: each layer with its count and extent.
 pub async fn layers(State(state): State<Arc<AppState>>) -> ApiResult {
-    let atlas = atlas(&state)?;
+    let atlas = state.atlas()?;
     let layers: Vec<_> = atlas
         .layer_stats()
         .iter()
@@ -98,7 +94,7 @@ pub async fn layer(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult {
-    let atlas = atlas(&state)?;
+    let atlas = state.atlas()?;
     let layer: Layer = layer
         .parse()
         .map_err(|e: crate::model::UnknownLayer| ApiError::NotFound(e.to_string()))?;
@@ -155,7 +151,7 @@ pub async fn layer(
 
 /// `GET /api/v1/features/{id}`: one feature, with open-now and navigation links.
 pub async fn feature(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult {
-    let atlas = atlas(&state)?;
+    let atlas = state.atlas()?;
     let not_found = || ApiError::NotFound(format!("no feature with id '{id}'"));
     let body = match atlas.data().get(&id).ok_or_else(not_found)? {
         FeatureRef::Facility(i) => {
@@ -188,7 +184,7 @@ pub async fn feature(State(state): State<Arc<AppState>>, Path(id): Path<String>)
 
 /// `GET /api/v1/nearest?lon=&lat=&k=&layers=&amenities=&open_now=&max_distance_m=&at=`.
 pub async fn nearest(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> ApiResult {
-    let atlas = atlas(&state)?;
+    let atlas = state.atlas()?;
     let mut p = Params::parse(query.as_deref())?;
     let origin = p.lon_lat();
     let k = p.integer("k", 1..=MAX_K, 5);

@@ -95,6 +95,11 @@ impl AppState {
         atlas
     }
 
+    /// The generation being served, or 503 while the data loads.
+    fn atlas(&self) -> Result<Arc<Atlas>, ApiError> {
+        self.atlas.load_full().ok_or(ApiError::NotReady)
+    }
+
     /// Where the generations are published (the registry publishes there).
     pub fn published(&self) -> Published {
         self.atlas.clone()

@@ -35,7 +35,7 @@ pub async fn search(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let atlas = state.atlas.load_full().ok_or(ApiError::NotReady)?;
+    let atlas = state.atlas()?;
     let mut p = Params::parse(query.as_deref())?;
     let text = p.raw("q").map(|q| q.trim().to_owned());
     match &text {

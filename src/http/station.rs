@@ -1061,7 +1061,7 @@ pub async fn qr(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let atlas = state.atlas.load_full().ok_or(ApiError::NotReady)?;
+    let atlas = state.atlas()?;
     let base = base_url(&headers, &uri)?;
     if atlas.data().get(&id).is_none() {
         return Err(ApiError::NotFound(format!("no feature with id '{id}'")));

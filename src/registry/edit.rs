@@ -6,7 +6,7 @@ use rand::RngCore;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{Registry, revalidate};
+use super::Registry;
 use crate::geodata::{Problem, validate_feature};
 use crate::model::Layer;
 use crate::store::{AuditEntry, Op, Role, StoreError, Stored, Token, Write};
@@ -371,8 +371,6 @@ impl Registry {
                 let (layer, id, feature) =
                     prepare(target.clone(), layer, Some(id), before.as_ref(), "edit")?;
                 check_city(&who.token, &[before.as_ref(), Some(&feature)])?;
-                let body = feature.to_string();
-                revalidate(layer, &body)?;
                 self.put(who, layer, id, feature, Some(version), Op::Revert)
                     .map(Some)
             }

@@ -28,7 +28,7 @@ pub use import::{ImportRequest, ImportSummary};
 pub use reports::{REPORT_LIMIT, ReportView, ReportedFeature, sender};
 pub use seed::{OpenError, export, open, read};
 
-use crate::geodata::{Change, snapshot, validate_feature};
+use crate::geodata::{Change, snapshot};
 use crate::index::Atlas;
 use crate::store::{Store, StoreError, Stored, Write};
 
@@ -342,12 +342,6 @@ impl Watcher {
             }
         }
     }
-}
-
-/// Checks a stored body again (used after a revert, whose target was valid once but
-/// may not be under today's rules).
-fn revalidate(layer: crate::model::Layer, body: &str) -> Result<(), EditError> {
-    validate_feature(layer, body.as_bytes()).map_err(EditError::Invalid)
 }
 
 impl From<StoreError> for EditError {

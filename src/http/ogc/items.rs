@@ -311,7 +311,7 @@ pub async fn items(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let atlas = super::atlas(&state)?;
+    let atlas = state.atlas()?;
     let layer = super::layer(&layer)?;
     let base = Base::of(&headers)?;
     let pairs: Vec<(String, String)> =
@@ -441,7 +441,7 @@ pub async fn item(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let atlas = super::atlas(&state)?;
+    let atlas = state.atlas()?;
     let layer = super::layer(&layer)?;
     let base = Base::of(&headers)?;
     let mut p = Params::parse(query.as_deref())?;

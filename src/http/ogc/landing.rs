@@ -64,7 +64,7 @@ pub async fn landing(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let atlas = super::atlas(&state)?;
+    let atlas = state.atlas()?;
     let base = Base::of(&headers)?;
     let f = only_f(query.as_deref(), &headers)?;
     let mut links: Vec<Link> = super::self_links(&base, "", f, JSON).into();
@@ -220,7 +220,7 @@ pub async fn collections(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let atlas = super::atlas(&state)?;
+    let atlas = state.atlas()?;
     let base = Base::of(&headers)?;
     let f = only_f(query.as_deref(), &headers)?;
     let doc = json!({
@@ -243,7 +243,7 @@ pub async fn collection(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let atlas = super::atlas(&state)?;
+    let atlas = state.atlas()?;
     let layer = super::layer(&layer)?;
     let base = Base::of(&headers)?;
     let f = only_f(query.as_deref(), &headers)?;

@@ -41,7 +41,6 @@ use serde::Serialize;
 use super::AppState;
 use super::params::Params;
 use super::problem::ApiError;
-use crate::index::Atlas;
 use crate::model::Layer;
 
 /// The default page size of `items`.
@@ -243,11 +242,6 @@ fn self_links(base: &Base, path: &str, f: Format, json_media: &'static str) -> [
         Format::Json => [json("self"), html("alternate")],
         Format::Html => [html("self"), json("alternate")],
     }
-}
-
-/// The data being served, or 503 while it loads.
-fn atlas(state: &AppState) -> Result<Arc<Atlas>, ApiError> {
-    state.atlas.load_full().ok_or(ApiError::NotReady)
 }
 
 /// The layer a path names; an unknown one is 404.

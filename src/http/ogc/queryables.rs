@@ -508,7 +508,7 @@ pub async fn queryables(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    super::atlas(&state)?;
+    state.atlas()?;
     let layer = super::layer(&layer)?;
     let base = Base::of(&headers)?;
     let mut p = Params::parse(query.as_deref())?;
