@@ -41,6 +41,23 @@ WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/map.test.mjs
 WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/planner.test.mjs
 WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/along.test.mjs
 WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/search.test.mjs
+WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/embed.test.mjs
+WAYSTATION_URL="http://127.0.0.1:$port" node tests/browser/offline.test.mjs
 WAYSTATION_URL="http://127.0.0.1:$port" WAYSTATION_TOKEN="$token" node tests/browser/admin.test.mjs
 WAYSTATION_URL="http://127.0.0.1:$port" WAYSTATION_TOKEN="$token" node tests/browser/station.test.mjs
+# Vector tiles on a generated national set: made once (kept in target/tiles-1m between
+# runs), served read-only by one server, drawn on a phone screen.
+echo "== vector tiles: 1,000,000 generated facilities on a 360 px phone"
+tiles_dir=target/tiles-1m
+if [ ! -f "$tiles_dir/park.synthetic.geojson" ]; then
+  gen_start=$(date +%s)
+  target/release/waystation gen --facilities 1000000 --parks 1000 --seed 42 --out "$tiles_dir"
+  echo "generated in $(($(date +%s) - gen_start)) s"
+fi
+tiles_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+target/release/waystation serve --data "$tiles_dir" --bind "127.0.0.1:$tiles_port" >target/tiles-server.log 2>&1 &
+tiles_server=$!
+trap 'kill $server $tiles_server 2>/dev/null || true' EXIT
+WAYSTATION_TILES_URL="http://127.0.0.1:$tiles_port" node tests/browser/tiles.test.mjs
+kill $tiles_server 2>/dev/null || true
 echo "== all tests passed"

@@ -21,12 +21,17 @@
 //! - [`search`]: search by what people type (Chinese text by bigrams, pinyin and
 //!   initials, English names), ranked by match and distance, with the matching
 //!   cities and districts; built lazily per generation of the data.
+//! - [`tiles`]: vector tiles (MVT) of the served generation: tile maths, selection
+//!   from the R-trees, grid clustering of dense tiles, encoding.
 //! - [`http`]: the axum router, handlers, problem+json errors.
+//! - [`config`]: the settings of `waystation serve` (`waystation.toml`, the
+//!   environment, the flags) and their layering.
 //! - [`import`]: union staff's own sheets (xlsx, CSV, GeoJSON; Chinese headers,
 //!   GCJ-02 / BD-09 coordinates, Chinese hours and amenities) to features, with a
 //!   reason for every rejected row and the sheet given back as a report.
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod coverage;
 pub mod geodata;
 pub mod http;
@@ -37,3 +42,4 @@ pub mod registry;
 pub mod route;
 pub mod search;
 pub mod store;
+pub mod tiles;

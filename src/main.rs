@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
+use waystation::config::{BasemapKind, Flags, LogFormat, Settings};
 use waystation::geodata::{self, generate::GenOptions, snapshot};
-use waystation::http::{self, AppState, Basemap};
+use waystation::http::{self, AppState, ServeOptions};
 use waystation::index::Atlas;
 use waystation::registry::{self, Registry};
 use waystation::store::{Role, Store};
@@ -30,6 +31,11 @@ struct Cli {
 enum Command {
     /// Serve the API and the web map (the default).
     Serve(ServeArgs),
+    /// Check the settings file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Generate a synthetic national demo/benchmark data set.
     Gen {
         /// Number of facilities (all three facility layers together).
@@ -152,59 +158,89 @@ enum TokenCommand {
     },
 }
 
-#[derive(Parser)]
+/// `serve`'s flags: each overrides `waystation.toml` and the environment (see
+/// `waystation::config`); an absent flag leaves them alone.
+#[derive(clap::Args, Default)]
 struct ServeArgs {
+    /// Settings file (default: `waystation.toml` in the working directory, if any).
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// The database (the store of record), created from `--data` when missing. The
     /// default when neither --db nor --data is given: `waystation.db`.
-    #[arg(long, env = "WAYSTATION_DB")]
+    #[arg(long)]
     db: Option<PathBuf>,
     /// Data directory: the seed of a new database, or, without --db, the data served
     /// read-only.
-    #[arg(long, env = "WAYSTATION_DATA")]
+    #[arg(long)]
     data: Option<PathBuf>,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080", env = "WAYSTATION_BIND")]
-    bind: String,
-    /// Directory of the web map's files.
-    #[arg(long, default_value = "web", env = "WAYSTATION_WEB")]
-    web: PathBuf,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    bind: Option<String>,
+    /// Directory of the web map's files [default: web].
+    #[arg(long)]
+    web: Option<PathBuf>,
     /// External basemap (opt-in; `none` keeps every request on this server).
-    #[arg(long, value_enum, default_value_t = BasemapKind::None, env = "WAYSTATION_BASEMAP")]
-    basemap: BasemapKind,
+    #[arg(long, value_enum)]
+    basemap: Option<BasemapKind>,
     /// Who may frame the public map and embeds: a CSP `frame-ancestors` source list
     /// (`*`: any site; `'self'`; or sites such as `https://www.acftu.org`). The
-    /// editor's pages may be framed by this server only.
-    #[arg(long, default_value = "*", env = "WAYSTATION_FRAME_ANCESTORS")]
-    frame_ancestors: String,
+    /// editor's pages may be framed by this server only. [default: *]
+    #[arg(long)]
+    frame_ancestors: Option<String>,
     /// Tianditu key, required with `--basemap tianditu`.
-    #[arg(long, env = "WAYSTATION_TIANDITU_KEY")]
+    #[arg(long)]
     tianditu_key: Option<String>,
+    /// Log lines as text or as JSON (one object a line) [default: text].
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormat>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum BasemapKind {
-    None,
-    Tianditu,
-    Amap,
+impl ServeArgs {
+    /// The settings: defaults < file < environment < these flags.
+    fn settings(self) -> Result<Settings, String> {
+        let flags = Flags {
+            bind: self.bind,
+            db: self.db,
+            data: self.data,
+            web: self.web,
+            basemap: self.basemap,
+            tianditu_key: self.tianditu_key,
+            frame_ancestors: self.frame_ancestors,
+            log_format: self.log_format,
+        };
+        Settings::load(self.config.as_deref(), &flags)
+    }
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective settings (defaults, file, environment, flags) as TOML;
+    /// exit non-zero, naming the line and key, on a bad file.
+    Check(ServeArgs),
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Some(Command::Serve(args)) => serve(args),
-        None => serve(ServeArgs::parse_from(["serve"])),
-        Some(Command::Gen {
+    let command = Cli::parse()
+        .command
+        .unwrap_or(Command::Serve(ServeArgs::default()));
+    // `serve` logs as its settings say, once they are read.
+    if !matches!(command, Command::Serve(_)) {
+        init_logging(LogFormat::Text);
+    }
+    let result = match command {
+        Command::Serve(args) => args.settings().and_then(|settings| {
+            init_logging(settings.log_format);
+            serve(settings)
+        }),
+        Command::Config {
+            command: ConfigCommand::Check(args),
+        } => config_check(args),
+        Command::Gen {
             facilities,
             parks,
             seed,
             out,
-        }) => gen_data(
+        } => gen_data(
             &GenOptions {
                 facilities,
                 parks,
@@ -212,13 +248,17 @@ fn main() -> ExitCode {
             },
             &out,
         ),
-        Some(Command::Validate { dir }) => validate(&dir),
-        Some(Command::Import(args)) => return import(&args),
-        Some(Command::Token { command }) => token(command),
-        Some(Command::Export { db, out }) => export(&db.path, &out),
-        Some(Command::Backup { db, out }) => backup(&db.path, &out),
-        Some(Command::Purge { db, .. }) => purge(&db.path),
+        Command::Validate { dir } => validate(&dir),
+        Command::Import(args) => return import(&args),
+        Command::Token { command } => token(command),
+        Command::Export { db, out } => export(&db.path, &out),
+        Command::Backup { db, out } => backup(&db.path, &out),
+        Command::Purge { db, .. } => purge(&db.path),
     };
+    exit(result)
+}
+
+fn exit(result: Result<(), String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -226,6 +266,32 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Log lines on stderr, at `RUST_LOG`'s level (default info), as text or JSON.
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only on a terminal: in a file or a journal they are noise.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+    }
+}
+
+/// `waystation config check`: the effective settings, as TOML.
+fn config_check(args: ServeArgs) -> Result<(), String> {
+    let settings = args.settings()?;
+    print!("{}", settings.to_toml()?);
+    Ok(())
 }
 
 fn validate(dir: &Path) -> Result<(), String> {
@@ -253,16 +319,12 @@ fn gen_data(opts: &GenOptions, out: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn serve(args: ServeArgs) -> Result<(), String> {
-    let basemap = match (args.basemap, args.tianditu_key) {
-        (BasemapKind::None, _) => Basemap::None,
-        (BasemapKind::Amap, _) => Basemap::Amap,
-        (BasemapKind::Tianditu, Some(key)) if !key.trim().is_empty() => Basemap::Tianditu { key },
-        (BasemapKind::Tianditu, _) => {
-            return Err(
-                "--basemap tianditu needs --tianditu-key (or WAYSTATION_TIANDITU_KEY)".into(),
-            );
-        }
+fn serve(settings: Settings) -> Result<(), String> {
+    let basemap = settings.basemap()?;
+    let options = ServeOptions {
+        radii: settings.radii()?,
+        write_origins: settings.write_origins.clone(),
+        max_uri_bytes: settings.limits.max_uri_bytes,
     };
     // Blocking-pool threads end 1 s after their last task (tokio's default is 10 s):
     // the allocator returns a thread's freed memory to the system when the thread
@@ -275,32 +337,20 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&args.bind)
+        let listener = tokio::net::TcpListener::bind(&settings.bind)
             .await
-            .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
-        let allowed = |c: char| c.is_ascii_alphanumeric() || " :/.*'-_".contains(c);
-        if args.frame_ancestors.trim().is_empty() || !args.frame_ancestors.chars().all(allowed) {
-            return Err(format!(
-                "--frame-ancestors: '{}' is not a CSP source list (e.g. * or 'self' or https://www.acftu.org)",
-                args.frame_ancestors
-            ));
-        }
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
         let state = AppState::loading(basemap);
-        state.set_frame_ancestors(&args.frame_ancestors);
-        let app = http::router(state.clone(), args.web);
+        state.set_frame_ancestors(&settings.frame_ancestors);
+        state.set_options(options);
+        let app = http::router(state.clone(), settings.web.clone());
         let at_shutdown = state.clone();
-        tracing::info!("listening on http://{}", args.bind);
+        tracing::info!("listening on http://{}", settings.bind);
 
         // Load in the background: /healthz answers now, /readyz once indexed.
         let (failed_tx, failed_rx) = tokio::sync::oneshot::channel::<String>();
-        let db = args
-            .db
-            .clone()
-            .or_else(|| args.data.is_none().then(|| PathBuf::from("waystation.db")));
-        let data_dir = args
-            .data
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("geodata"));
+        let db = settings.database();
+        let data_dir = settings.data_dir();
         tokio::task::spawn_blocking(move || {
             let loaded = match &db {
                 Some(db) => load_database(&state, db, &data_dir),
@@ -322,7 +372,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 }
             }
         };
-        http::serve(listener, app, shutdown)
+        http::serve(listener, app, settings.limits.max_uri_bytes, shutdown)
             .await
             .map_err(|e| e.to_string())?;
         // The next start reads the snapshot instead of the whole database.

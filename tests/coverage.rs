@@ -366,10 +366,12 @@ async fn park_coverage_csv() {
         header_of(&response, header::CONTENT_TYPE),
         "text/csv; charset=utf-8"
     );
+    let disposition = header_of(&response, header::CONTENT_DISPOSITION);
     assert!(
-        header_of(&response, header::CONTENT_DISPOSITION)
-            .starts_with("attachment; filename=\"park-coverage.csv\"")
+        disposition.starts_with("attachment; filename=\"park-coverage_none-partial_20"),
+        "{disposition}"
     );
+    assert!(disposition.contains("filename*=UTF-8''park-coverage_none-partial_20"));
     assert_eq!(&body[..3], b"\xEF\xBB\xBF", "UTF-8 BOM for Excel");
     let (_, geo) = get_json("/api/v1/coverage/parks?union_status=none,partial&limit=100000").await;
     let features = geo["features"].as_array().unwrap();
@@ -408,7 +410,11 @@ async fn park_coverage_xlsx() {
         header_of(&response, header::CONTENT_TYPE),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     );
-    assert!(header_of(&response, header::CONTENT_DISPOSITION).contains("park-coverage.xlsx"));
+    let disposition = header_of(&response, header::CONTENT_DISPOSITION);
+    assert!(
+        disposition.contains("filename=\"park-coverage_20") && disposition.ends_with(".xlsx"),
+        "{disposition}"
+    );
     assert_eq!(&body[..4], b"PK\x03\x04", "zip magic");
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(body)).unwrap();
     assert_eq!(book.sheet_names(), ["park_coverage", "about"]);
@@ -431,6 +437,117 @@ async fn park_coverage_xlsx() {
             .rows()
             .any(|r| r[0] == Data::String("gap_score".into()))
     );
+}
+
+/// A filtered download is named after its analysis, city, statuses and day, and its
+/// `about` sheet records the filters and the order.
+#[tokio::test]
+async fn park_coverage_exports_name_and_record_their_filters() {
+    let city = "%E4%B8%B4%E6%B2%82%E5%B8%82"; // 临沂市
+    let (status, response, body) = get(&format!(
+        "/api/v1/coverage/parks?format=xlsx&city={city}&union_status=none&min_workers=10&sort=workers"
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let disposition = header_of(&response, header::CONTENT_DISPOSITION);
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
+    assert_eq!(
+        disposition,
+        format!(
+            "attachment; filename=\"park-coverage_none_min10_{today}.xlsx\"; \
+             filename*=UTF-8''park-coverage_{city}_none_min10_{today}.xlsx"
+        )
+    );
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(body)).unwrap();
+    let about = book.worksheet_range("about").unwrap();
+    let line = |k: &str| {
+        about
+            .rows()
+            .find(|r| r[0] == Data::String(k.into()))
+            .map(|r| r[1].to_string())
+    };
+    assert_eq!(line("filter city").as_deref(), Some("临沂市"));
+    assert_eq!(line("filter union_status").as_deref(), Some("none"));
+    assert_eq!(line("filter min_workers").as_deref(), Some("10"));
+    assert_eq!(line("sorted by").as_deref(), Some("workers"));
+    assert_eq!(line("date"), Some(today));
+    // No filter: the about sheet says so.
+    let (_, _, body) = get("/api/v1/coverage/parks?format=xlsx&limit=5").await;
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(body)).unwrap();
+    let about = book.worksheet_range("about").unwrap();
+    assert!(about.rows().any(|r| r[0] == Data::String("filters".into())));
+}
+
+/// Siting takes the planner's park filters: only the parks of the city (and status)
+/// are demand and candidates.
+#[tokio::test]
+async fn siting_takes_the_park_filters() {
+    let atlas = atlas();
+    let data = atlas.data();
+    let body = json!({"layer": "driver_home", "p": 3, "candidates": "parks", "weight": "workers",
+        "city": "临沂市", "union_status": ["none", "partial"], "min_workers": 1});
+    let (status, _, v) = post_json(common::app(), "/api/v1/siting", &body.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let chosen: Vec<&Park> = data
+        .parks
+        .iter()
+        .filter(|p| p.city.as_deref() == Some("临沂市"))
+        .filter(|p| {
+            p.union_status.is_some_and(|s| {
+                s == waystation::model::UnionStatus::None
+                    || s == waystation::model::UnionStatus::Partial
+            })
+        })
+        .filter(|p| p.counts.workers.is_some_and(|w| w >= 1))
+        .collect();
+    assert!(!chosen.is_empty(), "Linyi has parks without a full union");
+    let total: u64 = chosen
+        .iter()
+        .map(|p| u64::from(p.counts.workers.unwrap_or(0)))
+        .sum();
+    assert_eq!(v["demand_points"].as_u64(), Some(chosen.len() as u64));
+    assert_eq!(v["demand_total"].as_u64(), Some(total));
+    let ids: Vec<&str> = chosen.iter().map(|p| &*p.id).collect();
+    for s in v["sites"]["features"].as_array().unwrap() {
+        let id = s["properties"]["park_id"].as_str().unwrap();
+        assert!(ids.contains(&id), "site {id} is a chosen park");
+    }
+    // The whole country is more demand than one city.
+    let (_, _, all) = post_json(
+        common::app(),
+        "/api/v1/siting",
+        r#"{"layer": "driver_home", "p": 3, "weight": "workers"}"#,
+    )
+    .await;
+    assert!(all["demand_total"].as_u64() > Some(total));
+    // A comma list works as well; a district narrows further.
+    let body = json!({"layer": "driver_home", "p": 1, "city": "临沂市", "district": "没有这个区", "union_status": "none,partial"});
+    let (status, _, v) = post_json(common::app(), "/api/v1/siting", &body.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["demand_points"], 0);
+    for (body, field) in [
+        (r#"{"layer": "driver_home", "city": 7}"#, "city"),
+        (r#"{"layer": "driver_home", "district": ""}"#, "district"),
+        (
+            r#"{"layer": "driver_home", "union_status": ["nobody"]}"#,
+            "union_status",
+        ),
+        (
+            r#"{"layer": "driver_home", "union_status": 3}"#,
+            "union_status",
+        ),
+        (
+            r#"{"layer": "driver_home", "min_workers": -1}"#,
+            "min_workers",
+        ),
+    ] {
+        let (status, response, v) = post_json(common::app(), "/api/v1/siting", body).await;
+        assert_problem(body, status, &response, &v, 400, field);
+    }
 }
 
 /// Grid cells are closed hexagons holding every park and facility of the bbox once,

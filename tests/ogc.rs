@@ -15,6 +15,7 @@ use waystation::http::{AppState, Basemap, router};
 use waystation::index::Atlas;
 
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+const EPSG_4490: &str = "http://www.opengis.net/def/crs/EPSG/0/4490";
 
 fn content_type(r: &axum::http::Response<Body>) -> String {
     r.headers()
@@ -112,6 +113,19 @@ async fn a_client_walks_from_the_landing_page_to_every_feature() {
         let uri = format!("http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/{class}");
         assert!(classes.contains(&uri.as_str()), "{class} missing");
     }
+    for class in [
+        "ogcapi-features-2/1.0/conf/crs",
+        "ogcapi-features-3/1.0/conf/filter",
+        "ogcapi-features-3/1.0/conf/features-filter",
+        "cql2/1.0/conf/basic-cql2",
+        "cql2/1.0/conf/cql2-text",
+        "cql2/1.0/conf/cql2-json",
+        "cql2/1.0/conf/basic-spatial-functions",
+        "cql2/1.0/conf/basic-spatial-functions-plus",
+    ] {
+        let uri = format!("http://www.opengis.net/spec/{class}");
+        assert!(classes.contains(&uri.as_str()), "{class} missing");
+    }
 
     let collections = fetch(&link(&landing, "data", None).unwrap(), "application/json").await;
     let ids: Vec<&str> = collections["collections"]
@@ -129,7 +143,8 @@ async fn a_client_walks_from_the_landing_page_to_every_feature() {
         let own = fetch(&link(c, "self", None).unwrap(), "application/json").await;
         assert_eq!(own["id"], id);
         assert_eq!(own["itemType"], "feature");
-        assert_eq!(own["crs"], json!([CRS84]));
+        assert_eq!(own["crs"], json!([CRS84, EPSG_4490]));
+        assert_eq!(own["storageCrs"], CRS84);
         assert_eq!(own["extent"]["spatial"]["crs"], CRS84);
         let bbox = own["extent"]["spatial"]["bbox"][0].as_array().unwrap();
         assert_eq!(bbox.len(), 4);
@@ -144,14 +159,26 @@ async fn a_client_walks_from_the_landing_page_to_every_feature() {
             title.chars().any(|ch| ch > '\u{2e80}')
                 && title.chars().any(|ch| ch.is_ascii_alphabetic())
         );
-        assert!(link(&own, "items", Some("application/geo+json")).is_some());
+        // Without a query: GDAL appends `/{id}` to it.
+        assert!(
+            !link(&own, "items", Some("application/geo+json"))
+                .unwrap()
+                .contains('?')
+        );
         assert!(link(&own, "items", Some("text/html")).is_some());
         assert!(link(&own, "alternate", Some("text/html")).is_some());
         let q = link(&own, "queryables", None).unwrap();
         fetch(&q, "application/schema+json").await;
+        // GDAL accepts `application/json`, not `application/schema+json`.
+        let gdal = Request::get(&q)
+            .header(header::ACCEPT, "application/geo+json, application/json")
+            .body(Body::empty())
+            .unwrap();
+        let (_, response, _) = send(common::app(), gdal).await;
+        assert_eq!(content_type(&response), "application/json");
         let first = fetch(
             &format!(
-                "{}&limit=1",
+                "{}?limit=1",
                 link(&own, "items", Some("application/geo+json")).unwrap()
             ),
             "application/geo+json",
@@ -163,7 +190,7 @@ async fn a_client_walks_from_the_landing_page_to_every_feature() {
     // Page through a small layer five at a time.
     let fitness = &collections["collections"][2];
     let mut next = Some(format!(
-        "{}&limit=5",
+        "{}?limit=5",
         link(fitness, "items", Some("application/geo+json")).unwrap()
     ));
     let (mut pages, mut returned, mut seen, mut matched) = (0, 0u64, HashSet::new(), None);
@@ -481,8 +508,13 @@ async fn queryables_are_a_json_schema() {
     assert_eq!(dh["properties"]["amenities"]["type"], "array");
     assert!(dh["properties"].get("union_status").is_none());
     assert!(dh["properties"].get("grade").is_none());
-    // Each queryable is a parameter the items accept.
+    assert_eq!(park["properties"]["geometry"]["format"], "geometry-any");
+    assert_eq!(dh["properties"]["geometry"]["format"], "geometry-point");
+    // Each queryable but the geometry is a parameter the items accept.
     for (name, schema) in park["properties"].as_object().unwrap() {
+        if name == "geometry" {
+            continue;
+        }
         let value = match (schema["type"].as_str(), schema["enum"].get(0)) {
             (_, Some(v)) => v.as_str().unwrap().to_owned(),
             (Some("boolean"), _) => "true".into(),
@@ -562,7 +594,7 @@ async fn links_name_the_host() {
     );
     assert_eq!(
         link(&v, "service-desc", None).as_deref(),
-        Some("https://maps.example.cn/api/openapi.json")
+        Some("https://maps.example.cn/ogc/api")
     );
 }
 
@@ -570,12 +602,17 @@ async fn links_name_the_host() {
 /// refers to exists, and the limit says its default and maximum.
 #[tokio::test]
 async fn openapi_describes_the_paths() {
-    let doc = fetch(
-        "/api/openapi.json",
-        "application/vnd.oai.openapi+json;version=3.0",
-    )
-    .await;
+    let doc = fetch("/ogc/api", "application/vnd.oai.openapi+json;version=3.0").await;
     assert_eq!(doc["servers"][0]["url"], "/ogc");
+    for name in ["filter", "filter-lang", "filter-crs", "crs", "bbox-crs"] {
+        let p = &doc["components"]["parameters"][name];
+        assert_eq!(p["name"], name);
+        assert_eq!(p["in"], "query");
+    }
+    assert_eq!(
+        doc["components"]["parameters"]["crs"]["schema"]["enum"],
+        json!([CRS84, EPSG_4490])
+    );
     let limit = &doc["components"]["parameters"]["limit"]["schema"];
     assert_eq!(
         (&limit["default"], &limit["maximum"], &limit["minimum"]),
@@ -649,10 +686,18 @@ async fn bbox_meets_park_polygons() {
     std::fs::write(dir.path().join("park.test.geojson"), collection.to_string()).unwrap();
     let data = waystation::geodata::load_dir(dir.path()).expect("valid test data");
     let state = AppState::ready(Atlas::new(data), Basemap::None);
-    let matched = |bbox: &'static str| {
+    let matched = |bbox: &str| {
         let state = state.clone();
+        let query = if bbox.contains('(') {
+            // A CQL2 filter.
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("filter", bbox)
+                .finish()
+        } else {
+            format!("bbox={bbox}")
+        };
         async move {
-            let req = Request::get(format!("/ogc/collections/park/items?bbox={bbox}"))
+            let req = Request::get(format!("/ogc/collections/park/items?{query}"))
                 .body(Body::empty())
                 .unwrap();
             let (status, _, body) = send(router(state, common::repo_path("web")), req).await;
@@ -673,4 +718,466 @@ async fn bbox_meets_park_polygons() {
     assert_eq!(matched("-1,-1,11,11").await, ["pk-u", "pk-point"]);
     // Across the antimeridian: nothing near.
     assert!(matched("179,0,-179,5").await.is_empty());
+    // The same through CQL2 S_INTERSECTS, as the filter (the R-tree) and inside
+    // an OR (a scan).
+    let shapes = [
+        ("BBOX(2.5, 2, 2.9, 2.9)", &["pk-u"][..]),
+        ("BBOX(1.2, 1.2, 1.8, 2.9)", &[]),
+        ("POLYGON((1.2 1.2, 1.8 1.2, 1.5 2.9, 1.2 1.2))", &[]),
+        ("POINT(0.5 0.5)", &["pk-u"]),
+        ("POINT(10 10)", &["pk-point"]),
+        ("LINESTRING(-1 2, 1.5 2)", &["pk-u"]),
+        ("BBOX(-1, -1, 11, 11)", &["pk-u", "pk-point"]),
+        ("BBOX(179, 0, -179, 5)", &[]),
+    ];
+    for (shape, want) in shapes {
+        let f = format!("S_INTERSECTS(geometry, {shape})");
+        assert_eq!(matched(&f).await, want, "{f}");
+        let f = format!("S_INTERSECTS(geometry, {shape}) OR name = 'none'");
+        assert_eq!(matched(&f).await, want, "{f}");
+        let f = format!("NOT S_INTERSECTS(geometry, {shape})");
+        let complement: Vec<&str> = ["pk-u", "pk-point"]
+            .into_iter()
+            .filter(|id| !want.contains(id))
+            .collect();
+        assert_eq!(matched(&f).await, complement, "{f}");
+    }
+}
+
+/// A query string of `pairs`, encoded.
+fn query(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// Every feature of `layer` that `pairs` select, in one page.
+async fn selected(layer: &str, pairs: &[(&str, &str)]) -> Vec<Value> {
+    let uri = format!(
+        "/ogc/collections/{layer}/items?limit=100000&{}",
+        query(pairs)
+    );
+    let v = fetch(&uri, "application/geo+json").await;
+    assert_eq!(v["numberMatched"], v["numberReturned"], "{uri}");
+    v["features"].as_array().unwrap().clone()
+}
+
+fn ids(features: &[Value]) -> Vec<String> {
+    features
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A point feature's longitude and latitude.
+fn lon_lat(f: &Value) -> (f64, f64) {
+    let c = &f["geometry"]["coordinates"];
+    (c[0].as_f64().unwrap(), c[1].as_f64().unwrap())
+}
+
+/// Whether (x, y) lies inside the polygon `ring` (ray casting; no point of the
+/// data lies on an edge of the test shapes).
+fn inside(ring: &[(f64, f64)], (x, y): (f64, f64)) -> bool {
+    let mut inside = false;
+    let mut j = ring.len() - 1;
+    for i in 0..ring.len() {
+        let ((xi, yi), (xj, yj)) = (ring[i], ring[j]);
+        if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
+
+/// CQL2 filters, in text and in JSON, select exactly what a brute-force scan of
+/// the same features selects: comparisons, AND / OR / NOT in three-valued logic
+/// (a null property is unknown), IS NULL, DATE, S_INTERSECTS with a BBOX and a
+/// POLYGON (by the R-tree and by a scan).
+#[tokio::test]
+async fn cql2_filters_match_a_brute_force_selection() {
+    type Brute = fn(&Value) -> bool;
+    let triangle = [(116.0, 34.0), (120.0, 34.0), (118.0, 37.5)];
+    let beijing = |f: &Value| {
+        let (x, y) = lon_lat(f);
+        (116.2..=116.6).contains(&x) && (39.8..=40.05).contains(&y)
+    };
+    let cases: [(&str, &str, &str, Brute); 9] = [
+        (
+            "driver_home",
+            "city = '临沂市'",
+            r#"{"op":"=","args":[{"property":"city"},"临沂市"]}"#,
+            |f| f["properties"]["city"] == "临沂市",
+        ),
+        (
+            "park",
+            "workers > 1000 AND union_status <> 'full'",
+            r#"{"op":"and","args":[{"op":">","args":[{"property":"workers"},1000]},
+                {"op":"<>","args":[{"property":"union_status"},"full"]}]}"#,
+            |f| {
+                let p = &f["properties"];
+                p["workers"].as_u64().is_some_and(|w| w > 1000)
+                    && p["union_status"].as_str().is_some_and(|s| s != "full")
+            },
+        ),
+        (
+            "park",
+            "NOT (union_status = 'none') OR enterprises IS NULL",
+            r#"{"op":"or","args":[{"op":"not","args":[{"op":"=","args":[{"property":"union_status"},"none"]}]},
+                {"op":"isNull","args":[{"property":"enterprises"}]}]}"#,
+            |f| {
+                let p = &f["properties"];
+                p["union_status"].as_str().is_some_and(|s| s != "none")
+                    || p["enterprises"].is_null()
+            },
+        ),
+        (
+            "courier_station",
+            "synthetic = false AND updated >= DATE('2026-11-01')",
+            r#"{"op":"and","args":[{"op":"=","args":[{"property":"synthetic"},false]},
+                {"op":">=","args":[{"property":"updated"},{"date":"2026-11-01"}]}]}"#,
+            |f| {
+                let p = &f["properties"];
+                p["synthetic"] == false && p["updated"].as_str().is_some_and(|d| d >= "2026-11-01")
+            },
+        ),
+        (
+            "courier_station",
+            "S_INTERSECTS(geometry, BBOX(116.2, 39.8, 116.6, 40.05))",
+            r#"{"op":"s_intersects","args":[{"property":"geometry"},{"bbox":[116.2,39.8,116.6,40.05]}]}"#,
+            |f| {
+                let (x, y) = lon_lat(f);
+                (116.2..=116.6).contains(&x) && (39.8..=40.05).contains(&y)
+            },
+        ),
+        (
+            "driver_home",
+            "S_INTERSECTS(geometry, POLYGON((116 34, 120 34, 118 37.5, 116 34))) AND NOT (synthetic = true)",
+            r#"{"op":"and","args":[
+                {"op":"s_intersects","args":[{"property":"geometry"},
+                    {"type":"Polygon","coordinates":[[[116,34],[120,34],[118,37.5],[116,34]]]}]},
+                {"op":"not","args":[{"op":"=","args":[{"property":"synthetic"},true]}]}]}"#,
+            |f| {
+                inside(&[(116.0, 34.0), (120.0, 34.0), (118.0, 37.5)], lon_lat(f))
+                    && f["properties"]["synthetic"] == false
+            },
+        ),
+        (
+            "courier_station",
+            "S_INTERSECTS(geometry, BBOX(116.2, 39.8, 116.6, 40.05)) OR city = '聊城市'",
+            r#"{"op":"or","args":[
+                {"op":"s_intersects","args":[{"property":"geometry"},{"bbox":[116.2,39.8,116.6,40.05]}]},
+                {"op":"=","args":[{"property":"city"},"聊城市"]}]}"#,
+            |f| {
+                let (x, y) = lon_lat(f);
+                ((116.2..=116.6).contains(&x) && (39.8..=40.05).contains(&y))
+                    || f["properties"]["city"] == "聊城市"
+            },
+        ),
+        ("park", "true", "true", |_| true),
+        ("park", "false", "false", |_| false),
+    ];
+    for (layer, text, json, brute) in cases {
+        let all = selected(layer, &[]).await;
+        let want = ids(&all.iter().filter(|f| brute(f)).cloned().collect::<Vec<_>>());
+        let by_text = ids(&selected(layer, &[("filter", text)]).await);
+        assert_eq!(by_text, want, "{layer}: {text}");
+        let by_json =
+            ids(&selected(layer, &[("filter", json), ("filter-lang", "cql2-json")]).await);
+        assert_eq!(by_json, want, "{layer}: {json}");
+        if ![
+            "false",
+            "synthetic = false AND updated >= DATE('2026-11-01')",
+        ]
+        .contains(&text)
+            && !text.contains("OR city")
+        {
+            assert!(!want.is_empty(), "{layer}: {text} selects nothing here");
+        }
+    }
+    // The R-tree (a top-level spatial term) and a scan (the same term inside an
+    // OR) agree, and so does the bbox parameter.
+    let _ = triangle;
+    let rtree = ids(&selected(
+        "courier_station",
+        &[(
+            "filter",
+            "S_INTERSECTS(geometry, BBOX(116.2, 39.8, 116.6, 40.05)) AND synthetic = true",
+        )],
+    )
+    .await);
+    let scan = ids(&selected(
+        "courier_station",
+        &[("filter", "(S_INTERSECTS(geometry, BBOX(116.2, 39.8, 116.6, 40.05)) OR false) AND synthetic = true")],
+    )
+    .await);
+    let param = ids(&selected(
+        "courier_station",
+        &[("bbox", "116.2,39.8,116.6,40.05"), ("synthetic", "true")],
+    )
+    .await);
+    assert!(!rtree.is_empty());
+    assert_eq!(rtree, scan);
+    assert_eq!(rtree, param);
+    let all = selected("courier_station", &[]).await;
+    assert_eq!(
+        rtree.len(),
+        all.iter()
+            .filter(|f| beijing(f) && f["properties"]["synthetic"] == true)
+            .count()
+    );
+
+    // Paging keeps the filter: the `next` links walk the same selection.
+    let filter = "workers > 1000 AND union_status <> 'full'";
+    let whole = ids(&selected("park", &[("filter", filter)]).await);
+    let mut next = Some(format!(
+        "/ogc/collections/park/items?limit=3&{}",
+        query(&[("filter", filter)])
+    ));
+    let mut walked = Vec::new();
+    while let Some(uri) = next {
+        let page = fetch(&uri, "application/geo+json").await;
+        assert_eq!(page["numberMatched"].as_u64(), Some(whole.len() as u64));
+        walked.extend(ids(page["features"].as_array().unwrap()));
+        next = link(&page, "next", None);
+    }
+    assert_eq!(walked, whole);
+}
+
+/// The Basic CQL2 conformance tests (A.3.2, A.3.3) on every queryable of two
+/// layers: `=` and `<>`, `>` and `<=`, `<` and `>=` select disjoint sets which,
+/// with `IS NULL`, cover the layer; `IS NULL` and `IS NOT NULL` partition it.
+#[tokio::test]
+async fn basic_cql2_partitions_each_queryable() {
+    for layer in ["park", "driver_home"] {
+        let all = selected(layer, &[]).await;
+        let total = all.len();
+        let schema = fetch(
+            &format!("/ogc/collections/{layer}/queryables"),
+            "application/schema+json",
+        )
+        .await;
+        for (name, s) in schema["properties"].as_object().unwrap() {
+            let count = |filter: String| async move {
+                selected(layer, &[("filter", filter.as_str())]).await.len()
+            };
+            let nulls = count(format!("{name} IS NULL")).await;
+            let not_nulls = count(format!("{name} IS NOT NULL")).await;
+            assert_eq!(nulls + not_nulls, total, "{layer} {name}");
+            // A value from the data, so that both sides of each pair can be non-empty.
+            let sample = all
+                .iter()
+                .map(|f| &f["properties"][name])
+                .find(|v| !v.is_null());
+            let literal = match (s["type"].as_str(), s["format"].as_str(), sample) {
+                (Some("string"), Some("date"), Some(v)) => {
+                    format!("DATE('{}')", v.as_str().unwrap())
+                }
+                (Some("string"), _, Some(v)) => format!("'{}'", v.as_str().unwrap()),
+                (Some("string"), _, None) => "'foo'".into(),
+                (Some("integer"), _, Some(v)) => v.to_string(),
+                (Some("integer"), _, None) => "1".into(),
+                (Some("boolean"), _, _) => "true".into(),
+                // The geometry and the amenities (an array) are not compared.
+                _ => continue,
+            };
+            for (a, b) in [("=", "<>"), (">", "<="), ("<", ">=")] {
+                let x =
+                    ids(&selected(layer, &[("filter", &format!("{name} {a} {literal}"))]).await);
+                let y =
+                    ids(&selected(layer, &[("filter", &format!("{name} {b} {literal}"))]).await);
+                assert!(
+                    x.iter().all(|id| !y.contains(id)),
+                    "{layer}: {name} {a} / {b} {literal} overlap"
+                );
+                assert_eq!(
+                    x.len() + y.len() + nulls,
+                    total,
+                    "{layer}: {name} {a} {literal}"
+                );
+            }
+            let eq = ids(&selected(layer, &[("filter", &format!("{name} = {literal}"))]).await);
+            if s["type"] != "boolean" {
+                assert!(!eq.is_empty(), "{layer}: {name} = {literal}");
+            }
+        }
+    }
+}
+
+/// The problems of a refused request: (parameter, reason).
+async fn problems(uri: &str) -> Vec<(String, String)> {
+    let (status, response, body) = get(uri).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "{uri}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(content_type(&response), "application/problem+json", "{uri}");
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    v["invalid-params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A bad filter is a 400 problem naming `filter` (or `filter-lang`,
+/// `filter-crs`) and saying why.
+#[tokio::test]
+async fn bad_filters_are_named_with_the_reason() {
+    /// The query's pairs, the parameter named, a part of the reason.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case; 11] = [
+        (
+            &[("filter", "nosuch = 1")],
+            "filter",
+            "'nosuch' is not a queryable of park",
+        ),
+        (&[("filter", "grade = 'simple'")], "filter", "not of park"),
+        (&[("filter", "city = ")], "filter", "cql2-text"),
+        (
+            &[("filter", "workers = 'many'")],
+            "filter",
+            "'workers' is a number",
+        ),
+        (&[("filter", "city = 3")], "filter", "'city' is a string"),
+        (&[("filter", "name LIKE '临沂%'")], "filter", "not offered"),
+        (
+            &[("filter", "S_INTERSECTS(geometry, POINT(90 180))")],
+            "filter",
+            "latitude",
+        ),
+        (
+            &[("filter", "{\"op\":\"=\""), ("filter-lang", "cql2-json")],
+            "filter",
+            "cql2-json",
+        ),
+        (
+            &[("filter", "true"), ("filter-lang", "ecql")],
+            "filter-lang",
+            "cql2-text",
+        ),
+        (
+            &[
+                ("filter", "true"),
+                ("filter-crs", "http://www.opengis.net/def/crs/EPSG/0/3857"),
+            ],
+            "filter-crs",
+            "not offered",
+        ),
+        (&[("filter", "")], "filter", "empty"),
+    ];
+    for (pairs, name, reason) in cases {
+        let uri = format!("/ogc/collections/park/items?{}", query(pairs));
+        let got = problems(&uri).await;
+        assert_eq!(got.len(), 1, "{uri}: {got:?}");
+        assert_eq!(got[0].0, name, "{uri}");
+        assert!(got[0].1.contains(reason), "{uri}: {}", got[0].1);
+    }
+}
+
+/// `crs=EPSG:4490` swaps each coordinate pair (CGCS2000 is latitude first) in
+/// the items and the item, `Content-Crs` names the CRS, `bbox-crs` reads the box
+/// latitude first, and other CRS are refused, naming the parameter.
+#[tokio::test]
+async fn crs_4490_swaps_the_axes() {
+    let enc = query(&[("crs", EPSG_4490)]);
+    let (_, response, body) = get("/ogc/collections/driver_home/items/dh-linyi-caiyuan").await;
+    assert_eq!(
+        response.headers()["content-crs"],
+        format!("<{CRS84}>").as_str()
+    );
+    let lonlat: Value = serde_json::from_slice(&body).unwrap();
+    let (_, response, body) = get(&format!(
+        "/ogc/collections/driver_home/items/dh-linyi-caiyuan?{enc}"
+    ))
+    .await;
+    assert_eq!(
+        response.headers()["content-crs"],
+        format!("<{EPSG_4490}>").as_str()
+    );
+    let latlon: Value = serde_json::from_slice(&body).unwrap();
+    let (lon, lat) = lon_lat(&lonlat);
+    // Linyi is at about 118°E, 35°N.
+    assert!((117.0..120.0).contains(&lon) && (34.0..36.0).contains(&lat));
+    assert_eq!(latlon["geometry"]["coordinates"], json!([lat, lon]));
+    assert_eq!(latlon["properties"], lonlat["properties"]);
+
+    // Every feature of every layer, polygons included, is the CRS84 one swapped.
+    fn swapped(v: &Value) -> Value {
+        match v.as_array() {
+            Some(a) if a.len() == 2 && a.iter().all(Value::is_number) => json!([a[1], a[0]]),
+            Some(a) => Value::Array(a.iter().map(swapped).collect()),
+            None => v.clone(),
+        }
+    }
+    for layer in ["park", "fitness_station"] {
+        let a = selected(layer, &[]).await;
+        let b = selected(layer, &[("crs", EPSG_4490)]).await;
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x["id"], y["id"]);
+            assert_eq!(x["properties"], y["properties"]);
+            assert_eq!(x["geometry"]["type"], y["geometry"]["type"]);
+            assert_eq!(
+                swapped(&x["geometry"]["coordinates"]),
+                y["geometry"]["coordinates"]
+            );
+        }
+    }
+    let (_, response, _) = get(&format!("/ogc/collections/park/items?limit=1&{enc}")).await;
+    assert_eq!(
+        response.headers()["content-crs"],
+        format!("<{EPSG_4490}>").as_str()
+    );
+    let page = fetch(
+        &format!("/ogc/collections/park/items?limit=1&{enc}"),
+        "application/geo+json",
+    )
+    .await;
+    assert!(link(&page, "next", None).unwrap().contains("crs=http"));
+
+    // bbox-crs: the same box, latitude first.
+    let by_lonlat = ids(&selected("driver_home", &[("bbox", "117,34,119,36")]).await);
+    let by_latlon = ids(&selected(
+        "driver_home",
+        &[("bbox", "34,117,36,119"), ("bbox-crs", EPSG_4490)],
+    )
+    .await);
+    assert!(!by_lonlat.is_empty());
+    assert_eq!(by_lonlat, by_latlon);
+    // filter-crs: a CQL2 geometry latitude first.
+    let by_filter = ids(&selected(
+        "driver_home",
+        &[
+            ("filter", "S_INTERSECTS(geometry, BBOX(34, 117, 36, 119))"),
+            ("filter-crs", EPSG_4490),
+        ],
+    )
+    .await);
+    assert_eq!(by_lonlat, by_filter);
+
+    for (uri, name) in [
+        ("/ogc/collections/park/items?crs=EPSG:3857", "crs"),
+        (
+            "/ogc/collections/park/items?bbox=1,2,3,4&bbox-crs=EPSG:4326",
+            "bbox-crs",
+        ),
+        (
+            "/ogc/collections/park/items/pk-guilin-suqiao?crs=EPSG:4479",
+            "crs",
+        ),
+    ] {
+        let got = problems(uri).await;
+        assert_eq!(got.len(), 1, "{uri}");
+        assert_eq!(got[0].0, name, "{uri}");
+        assert!(got[0].1.contains(EPSG_4490), "{uri}: {}", got[0].1);
+    }
 }

@@ -171,3 +171,201 @@ fn server_refuses_bad_data() {
         "{text}"
     );
 }
+
+/// Starts the binary on the bundled data with `extra` flags; stderr piped.
+fn start_with(port: u16, extra: &[&str]) -> Server {
+    let child = Command::new(BIN)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata"))
+        .arg("--web")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/web"))
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn waystation");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http_get(port, "/readyz").map(|r| r.0) != Some(200) {
+        assert!(Instant::now() < deadline, "server did not become ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server(child)
+}
+
+/// A GET over a socket: the whole raw answer (head and body).
+fn raw_get(port: u16, target: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // The target may be refused before it is all read: a failed write is no failure.
+    let _ = write!(
+        s,
+        "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    );
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    String::from_utf8_lossy(&raw).into_owned()
+}
+
+/// A 100 KB query string (past the HTTP stack's own 64 KB ceiling) and a 10 KB one
+/// (past the configured 8 KB) both get 414 in problem+json naming the limit, each
+/// with its access line (without the query); the server goes on serving.
+#[test]
+fn long_targets_get_414_in_problem_json() {
+    let port = free_port();
+    let mut server = start_with(port, &["--log-format", "json"]);
+    for len in [100_000, 10_000] {
+        let target = format!("/api/v1/nearest?lon=118.35&lat=35.10&q={}", "x".repeat(len));
+        let raw = raw_get(port, &target);
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let head = head.to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 414"), "{len}: {head}");
+        assert!(
+            head.contains("content-type: application/problem+json"),
+            "{len}: {head}"
+        );
+        let problem: serde_json::Value = serde_json::from_str(body).expect(body);
+        assert_eq!(problem["status"], 414, "{body}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("8192 bytes"),
+            "{body}"
+        );
+    }
+    // Just under the limit is served.
+    let target = format!(
+        "/api/v1/nearest?lon=118.35&lat=35.10&k=3&x={}",
+        "y".repeat(7000)
+    );
+    let (status, _) = http_get(port, &target).unwrap();
+    assert_ne!(status, 414);
+    assert_eq!(http_get(port, "/healthz").unwrap().0, 200);
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = server.0.kill();
+    let mut log = String::new();
+    let mut stderr = server.0.stderr.take().unwrap();
+    stderr.read_to_string(&mut log).unwrap();
+    assert!(!log.contains("xxxx") && !log.contains("lon="), "{log}");
+    let refused: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["target"] == "waystation::access" && l["status"] == 414)
+        .collect();
+    let routes: Vec<&str> = refused.iter().filter_map(|l| l["route"].as_str()).collect();
+    assert_eq!(routes, ["(unparsed)", "/api/v1/nearest"], "{log}");
+}
+
+/// `--log-format json` writes one JSON line per request with its route pattern,
+/// status and latency, and a driver's coordinates appear nowhere in the log.
+#[test]
+fn json_access_log_names_the_route_not_the_position() {
+    let port = free_port();
+    let mut server = start_with(port, &["--log-format", "json"]);
+    let (status, _) = http_get(port, "/api/v1/nearest?lon=118.3517&lat=35.1043&k=2").unwrap();
+    assert_eq!(status, 200);
+    let (status, _) = http_get(port, "/api/v1/features/no-such-feature-4711").unwrap();
+    assert_eq!(status, 404);
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = server.0.kill();
+    let mut log = String::new();
+    server
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    let mut stdout = String::new();
+    server
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    log.push_str(&stdout);
+    for secret in ["118.3517", "35.1043", "lon=", "no-such-feature-4711"] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: not JSON: {l}")))
+        .collect();
+    let find = |route: &str| {
+        lines
+            .iter()
+            .find(|l| l["route"] == route)
+            .unwrap_or_else(|| panic!("no line for {route} in:\n{log}"))
+    };
+    let nearest = find("/api/v1/nearest");
+    assert_eq!(nearest["status"], 200);
+    assert_eq!(nearest["method"], "GET");
+    assert_eq!(nearest["target"], "waystation::access");
+    assert!(nearest["latency_ms"].as_f64().unwrap() >= 0.0, "{nearest}");
+    assert!(nearest["bytes"].as_u64().unwrap() > 0, "{nearest}");
+    assert!(nearest["timestamp"].is_string(), "{nearest}");
+    assert_eq!(find("/api/v1/features/{id}")["status"], 404);
+}
+
+/// A POST over a socket with `headers`: the status.
+fn http_post(port: u16, path: &str, headers: &str) -> u16 {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{headers}Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    let _ = s.read_to_string(&mut raw);
+    raw.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// On a real socket, with a database and `write_origins` from the environment: a
+/// listed origin passes the origin check (then 401 for the bad token), another is
+/// refused (403), and the client's address reaches the handlers (ConnectInfo): the
+/// eleventh failed sign-in from it within a minute gets 429.
+#[test]
+fn write_origins_and_client_addresses_on_a_real_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let port = free_port();
+    let child = Command::new(BIN)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(&db)
+        .arg("--data")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata"))
+        .arg("--web")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/web"))
+        .env(
+            "WAYSTATION_WRITE_ORIGINS",
+            r#"["https://admin.example.org"]"#,
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn waystation");
+    let _server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http_get(port, "/readyz").map(|r| r.0) != Some(200) {
+        assert!(Instant::now() < deadline, "server did not become ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let bad_token = "Authorization: Bearer not-a-token\r\n";
+    let listed = format!("Origin: https://admin.example.org\r\n{bad_token}");
+    assert_eq!(
+        http_post(
+            port,
+            "/api/v1/features",
+            "Origin: https://evil.example.org\r\n"
+        ),
+        403
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        statuses.push(http_post(port, "/api/v1/features", &listed));
+    }
+    assert!(statuses[..10].iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(statuses[10], 429, "{statuses:?}");
+}

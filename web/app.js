@@ -22,6 +22,7 @@ import {
 import { createPlanner } from './planner.js';
 import './along.js'; // the along-route mode (沿途), wired to this page through window.__waystation
 import './search.js'; // the search box (搜索), wired to this page through window.__waystation
+import { initOffline, noteNearest } from './offline.js'; // the installable app: service worker, offline results
 
 const maplibregl = window.maplibregl;
 
@@ -382,23 +383,51 @@ function clusterOffset(layerId) {
   return state.layers.length > 1 ? (CLUSTER_OFFSETS[i] || [0, 0]) : [0, 0];
 }
 
+// Vector tiles (/tiles/{layer}.json) draw every layer, clustered on the server,
+// unless the basemap is GCJ-02: tiles are WGS-84, so there the page shifts the
+// GeoJSON itself (?tiles=0 asks for GeoJSON too).
+function useTiles() {
+  const gcj = state.config && state.config.basemap && state.config.basemap.crs === 'gcj02';
+  return !gcj && params.get('tiles') !== '0';
+}
+
+// Layer data in the page is only needed by the GeoJSON path; with tiles it is
+// loaded (in the background, after the first draw) only for small layers, for
+// the planner's client-side counts.
+const PAGE_DATA_MAX = 20000;
+function wantsPageData(l) {
+  return !useTiles() || (l.count != null && l.count <= PAGE_DATA_MAX);
+}
+
+function abbreviate(n) {
+  if (n >= 10000) return `${Math.round(n / 1000)}k`;
+  if (n >= 1000) return `${(n / 1000).toFixed(1)}k`;
+  return String(n);
+}
+
 function addLayerToMap(layer, idx) {
   const id = layer.id;
   const colour = layerColour(id, idx);
   const isPark = layer.kind === 'park' || id === 'park';
-  const src = {
-    type: 'geojson',
-    data: displayCollection(id, state.data[id]),
-    cluster: true,
-    clusterRadius: 48,
-    clusterMaxZoom: 11,
-  };
-  if (isPark) {
+  const tiled = useTiles();
+  const src = tiled
+    ? { type: 'vector', url: `${location.origin}/tiles/${encodeURIComponent(id)}.json` }
+    : {
+      type: 'geojson',
+      data: displayCollection(id, state.data[id]),
+      cluster: true,
+      clusterRadius: 48,
+      clusterMaxZoom: 11,
+    };
+  // Server clusters are a layer of their own; the GeoJSON ones share the source's.
+  const clusterPart = tiled ? { 'source-layer': 'clusters' } : { filter: ['has', 'point_count'] };
+  const pointPart = tiled ? { 'source-layer': id } : { filter: ['!', ['has', 'point_count']] };
+  if (isPark && !tiled) {
     src.clusterProperties = {
       no_union: ['+', ['case', ['==', ['get', 'union_status'], 'none'], 1, 0]],
     };
   }
-  if (isPark) {
+  if (isPark && !tiled) {
     const areas = areaCollection(id, state.data[id]);
     if (areas.features.length) {
       map.addSource(`${sourceId(id)}-areas`, { type: 'geojson', data: areas });
@@ -423,24 +452,24 @@ function addLayerToMap(layer, idx) {
     id: clusterLayerId(id),
     type: 'circle',
     source: sourceId(id),
-    filter: ['has', 'point_count'],
+    ...clusterPart,
     layout: { visibility: vis },
     paint: {
       'circle-color': colour,
       'circle-opacity': CLUSTER_OPACITY,
       'circle-radius': ['step', ['get', 'point_count'], 11, 10, 13, 100, 16, 1000, 19],
       'circle-translate': clusterOffset(id),
-      'circle-stroke-color': isPark
+      'circle-stroke-color': isPark && !tiled
         ? ['case', ['>', ['get', 'no_union'], 0], UNION_COLOURS.none, '#ffffff']
         : '#ffffff',
-      'circle-stroke-width': isPark ? ['case', ['>', ['get', 'no_union'], 0], 3, 2] : 2,
+      'circle-stroke-width': isPark && !tiled ? ['case', ['>', ['get', 'no_union'], 0], 3, 2] : 2,
     },
   });
   map.addLayer({
     id: pointLayerId(id),
     type: 'circle',
     source: sourceId(id),
-    filter: ['!', ['has', 'point_count']],
+    ...pointPart,
     layout: { visibility: vis },
     paint: isPark
       ? {
@@ -525,10 +554,16 @@ function updateClusterMarkers() {
     const seen = new Set();
     for (const l of state.layers) {
       if (!state.visible.has(l.id) || hiddenByMode(l.id) || !map.getSource(sourceId(l.id))) continue;
-      const feats = map.querySourceFeatures(sourceId(l.id), { filter: ['has', 'point_count'] });
+      const tiled = map.getSource(sourceId(l.id)).type === 'vector';
+      const feats = tiled
+        ? map.querySourceFeatures(sourceId(l.id), { sourceLayer: 'clusters' })
+        : map.querySourceFeatures(sourceId(l.id), { filter: ['has', 'point_count'] });
       for (const f of feats) {
         const p = f.properties;
-        const key = `${l.id}:${p.cluster_id}`;
+        if (tiled) p.point_count_abbreviated = abbreviate(p.point_count);
+        const key = tiled
+          ? `${l.id}:${f.geometry.coordinates.map((c) => c.toFixed(6)).join(',')}:${p.point_count}`
+          : `${l.id}:${p.cluster_id}`;
         if (seen.has(key)) continue;
         seen.add(key);
         let m = state.clusterMarkers.get(key);
@@ -941,6 +976,18 @@ function onMapClick(e) {
   const d = (f) => (f.geometry.type === 'Point' ? dist2(map.project(f.geometry.coordinates), e.point) : 1e12);
   feats.sort((a, b) => d(a) - d(b));
   const f = feats[0];
+  if (f && f.sourceLayer === 'clusters') {
+    // A server cluster is one cell, 1/8 of its tile's side: three zooms in split it.
+    map.easeTo({ center: f.geometry.coordinates, zoom: Math.min(Math.floor(map.getZoom()) + 3, 17), padding: viewPadding() });
+    return;
+  }
+  if (f && f.sourceLayer && f.properties.id != null) {
+    const lid = f.sourceLayer;
+    getJSON(`/api/v1/features/${encodeURIComponent(f.properties.id)}`)
+      .then((full) => openPopup({ ...full, properties: { ...full.properties, _layer: lid } }, { enrich: true, fit: true }))
+      .catch((err) => toast(err.detail || err.message));
+    return;
+  }
   if (f && f.properties.cluster_id != null) {
     const lid = f.layer.id.replace(/-clusters$/, '');
     const src = map.getSource(sourceId(lid));
@@ -1185,6 +1232,7 @@ async function runNearest(wgs, { fromMe = false, fit = true } = {}) {
     state.results = (fc.features || []).filter((x) => x && x.geometry && x.geometry.type === 'Point');
     state.resultFilter = f;
     renderResults();
+    noteNearest(r, { wgs, fromMe, filter: f });
     if (state.results.length) setStatus('n_results', [state.results.length]); else setStatus('no_results');
     if (fit) fitToResults();
   } catch (err) {
@@ -1437,13 +1485,13 @@ async function main() {
     planner: null,
   };
 
-  // Layer data, all in parallel.
-  const loads = layers.map((l) => getJSON(`/api/v1/layers/${encodeURIComponent(l.id)}`)
+  // Layer data, all in parallel (see wantsPageData: with tiles, small layers only).
+  const loads = layers.filter(wantsPageData).map((l) => getJSON(`/api/v1/layers/${encodeURIComponent(l.id)}`)
     .then((fc) => { state.data[l.id] = fc; })
     .catch((e) => { state.data[l.id] = { type: 'FeatureCollection', features: [] }; fail(`${l.id}: ${e.detail || e.message}`); }));
 
   await new Promise((res) => (map.loaded() ? res() : map.once('load', res)));
-  await Promise.all(loads);
+  if (!useTiles()) await Promise.all(loads);
 
   layers.forEach((l, i) => addLayerToMap(l, i));
   map.addSource('ws-highlight', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
@@ -1484,7 +1532,8 @@ async function main() {
   if (!EMBED && !isDesktop()) toast(t('hint_toast'));
 
   // Ready once our own sources are loaded and drawn (basemap tiles may still be
-  // loading, or failing, and must not hold this up).
+  // loading, or failing, and must not hold this up), and any page data is in.
+  await Promise.all(loads);
   const ownSources = layers.map((l) => sourceId(l.id));
   const checkReady = () => {
     if (window.__waystation.ready) return;
@@ -1551,5 +1600,11 @@ $('btn-legend').addEventListener('click', () => {
   $('btn-legend').setAttribute('aria-expanded', String(open));
 });
 $('notice-close').addEventListener('click', () => { state.notice = null; renderNotice(); });
+// Offline: the last query asked again (its filter first), answered from the service worker's cache.
+initOffline({
+  t,
+  restore: (q, { fit }) => { applyFilter(q.filter); $('f-k').value = q.filter.k; runNearest(q.wgs, { fromMe: q.fromMe, fit }); },
+  current: () => (state.query ? { ...state.query, filter: filterState() } : null),
+});
 
 main().catch((e) => { console.error(e); fail(e.message); });

@@ -24,6 +24,9 @@ const DEFAULT_RADII_KM = { driver_home: 20, courier_station: 3, fitness_station:
 // The server's caps (src/http/coverage.rs): MAX_GRID_CELLS, MAX_CATCHMENT_FACILITIES.
 const MAX_GRID_CELLS = 200_000;
 const MAX_CATCHMENTS = 5_000;
+// The siting body's bounds (src/http/coverage.rs: MAX_SITES; Radius: at most 500 km).
+const MAX_SITES = 500;
+const MAX_RADIUS_KM = 500;
 const CATCHMENT_MIN_ZOOM = 6;
 // Parks drawn on the map per request (the table shows the first few of them).
 const MAP_PARKS = 20_000;
@@ -324,25 +327,34 @@ export function createPlanner(ctx) {
     setData('ws-cov-parks', { type: 'FeatureCollection', features });
   }
 
-  const COLUMNS = [
+  // Every column the table can show. It shows five, so that it fits the 380 px panel
+  // and a 360 px phone without sideways scrolling: rank, the park (with its city and
+  // district under the name), the column the table is ranked by, and two more figures.
+  const ALL_COLUMNS = [
     { key: 'rank', label: () => t('col_rank'), num: true, get: (p) => p.rank },
     { key: 'name', label: () => t('col_name'), get: (p) => ctx.featureName(p) },
-    { key: 'city', label: () => t('col_city'), get: (p) => [p.city, p.district].filter(Boolean).join(' ') || null,
-      html: (p) => `${esc(p.city || '–')}${p.district ? `<span class="sub">${esc(p.district)}</span>` : ''}` },
-    { key: 'workers', label: () => t('col_workers'), num: true, get: (p) => p.workers },
+    { key: 'gap_score', label: () => t('col_gap'), num: true, get: (p) => p.gap_score },
     { key: 'ununionised_workers', label: () => t('col_unun'), num: true, get: (p) => p.ununionised_workers },
+    { key: 'workers', label: () => t('col_workers'), num: true, get: (p) => p.workers },
     ...FACILITY_LAYERS.map((l) => ({
       key: `nearest_${l}`, label: () => t('col_near', lw(LAYER_SHORT, l)), num: true, layer: l,
       get: (p) => (p.nearest_m ? p.nearest_m[l] : null),
     })),
-    { key: 'gap_score', label: () => t('col_gap'), num: true, get: (p) => p.gap_score },
   ];
+  const FIGURES = ['gap_score', 'ununionised_workers', 'workers'];
+
+  function columns() {
+    const col = (k) => ALL_COLUMNS.find((c) => c.key === k);
+    const ranked = col(ps.rankBy) || col('gap_score');
+    const others = FIGURES.filter((k) => k !== ranked.key).slice(0, 2).map(col);
+    return [col('rank'), col('name'), { ...ranked, ranked: true }, ...others];
+  }
 
   // Row order: the server's rank, or the table's own sort over those rows.
   function tableRows() {
     const rows = ps.parks.slice(0, ps.limit).map((f, i) => ({ f, i }));
-    if (!ps.sort) return rows;
-    const col = COLUMNS.find((c) => c.key === ps.sort.key);
+    const col = ps.sort && ALL_COLUMNS.find((c) => c.key === ps.sort.key);
+    if (!col) return rows;
     const dir = ps.sort.dir === 'asc' ? 1 : -1;
     const coll = new Intl.Collator(state.lang === 'zh' ? 'zh-CN' : 'en');
     return rows.sort((a, b) => {
@@ -360,10 +372,11 @@ export function createPlanner(ctx) {
     const table = $('gap-table');
     const head = table.tHead.rows[0];
     head.replaceChildren();
-    for (const c of COLUMNS) {
+    const cols = columns();
+    for (const c of cols) {
       const th = document.createElement('th');
       th.scope = 'col';
-      th.className = c.num ? 'numeric' : '';
+      th.className = `${c.num ? 'numeric' : ''}${c.ranked ? ' ranked' : ''}`;
       th.dataset.key = c.key;
       const sorted = ps.sort && ps.sort.key === c.key;
       th.setAttribute('aria-sort', sorted ? (ps.sort.dir === 'asc' ? 'ascending' : 'descending') : 'none');
@@ -386,14 +399,14 @@ export function createPlanner(ctx) {
       tr.dataset.index = String(i);
       tr.dataset.id = String(p.id ?? f.id ?? '');
       tr.setAttribute('aria-label', t('row_aria', ctx.featureName(p)));
-      const cells = COLUMNS.map((c) => {
+      const cells = cols.map((c) => {
         const v = c.get(p);
         let html;
-        if (c.html) {
-          html = c.html(p);
-        } else if (c.key === 'name') {
+        if (c.key === 'name') {
           const dot = `<span class="status-dot" style="background:${ctx.UNION_COLOURS[p.union_status] || '#adb5bd'}" title="${esc(p.union_status ? lw(UNION_STATUS, p.union_status) : '')}"></span>`;
-          html = `${dot}${esc(v)}${p.synthetic === true ? ` <span class="badge demo small">${esc(t('demo_short'))}</span>` : ''}`;
+          const place = [p.city, p.district].filter(Boolean).join(' ');
+          html = `${dot}${esc(v)}${p.synthetic === true ? ` <span class="badge demo small">${esc(t('demo_short'))}</span>` : ''}` +
+            `<span class="sub c-city">${esc(place || '–')}</span>`;
         } else if (c.layer) {
           const within = v != null && v <= radiusM(c.layer);
           html = v == null ? '–' : `<span class="${within ? 'within' : ''}">${esc((v / 1000).toFixed(v < 10000 ? 1 : 0))}</span>`;
@@ -402,7 +415,7 @@ export function createPlanner(ctx) {
         } else {
           html = esc(v ?? '–');
         }
-        return `<td class="${c.num ? 'numeric' : ''} c-${c.key}">${html}</td>`;
+        return `<td class="${c.num ? 'numeric' : ''}${c.ranked ? ' ranked' : ''} c-${c.key}">${html}</td>`;
       });
       tr.innerHTML = cells.join('');
       tr.addEventListener('click', () => showPark(i));
@@ -587,26 +600,65 @@ export function createPlanner(ctx) {
 
   // --- siting ------------------------------------------------------------------
 
+  // The siting problem of the form and the planner's park filters (city, district,
+  // union status, minimum workers: the demand and the candidate parks are the parks
+  // the planner is looking at). Checked here first, in kilometres and in the page's
+  // language: { body } or { errors }.
   function sitingBody() {
     const cand = $('s-candidates').value;
     const km = $('s-radius').value.trim();
     const p = $('s-p').value.trim();
+    const errors = [];
+    const pn = Number(p);
+    if (p === '' || !Number.isInteger(pn) || pn < 1 || pn > MAX_SITES) errors.push({ field: 's-p', text: t('s_bad_p', MAX_SITES) });
+    const kn = Number(km);
+    if (km !== '' && !(Number.isFinite(kn) && kn > 0 && kn <= MAX_RADIUS_KM)) errors.push({ field: 's-radius', text: t('s_bad_radius', MAX_RADIUS_KM) });
+    for (const id of ['s-p', 's-radius']) {
+      if (errors.some((e) => e.field === id)) $(id).setAttribute('aria-invalid', 'true');
+      else $(id).removeAttribute('aria-invalid');
+    }
+    if (errors.length) return { errors };
     const body = {
       layer: $('s-layer').value,
-      p: p === '' ? null : Number(p),
-      radius_m: km === '' ? null : Math.round(Number(km) * 1000),
+      p: pn,
+      radius_m: km === '' ? null : Math.round(kn * 1000),
       candidates: cand === 'parks' ? 'parks' : { h3: Number(cand.slice(3)) },
       weight: $('s-weight').value,
     };
     if (body.radius_m == null) delete body.radius_m;
-    if ($('s-in-view').checked) body.bbox = viewBBox().map((x) => +x.toFixed(5));
-    return body;
+    const f = ps.filters;
+    if (f.city) body.city = f.city;
+    if (f.district) body.district = f.district;
+    if (f.union_status.length) body.union_status = [...f.union_status];
+    const mw = String(f.min_workers).trim();
+    if (mw !== '' && Number.isInteger(Number(mw)) && Number(mw) >= 0) body.min_workers = Number(mw);
+    if ($('s-in-view').checked || f.in_view) body.bbox = viewBBox().map((x) => +x.toFixed(5));
+    return { body };
+  }
+
+  // The park filters siting will use, in words.
+  function renderSitingScope() {
+    const f = ps.filters;
+    const parts = [];
+    if (f.city) parts.push([f.city, f.district].filter(Boolean).join(' '));
+    if (f.union_status.length) parts.push(f.union_status.map((k) => lw(UNION_STATUS, k)).join(' / '));
+    const mw = String(f.min_workers).trim();
+    if (mw !== '') parts.push(`${t('f_min_workers')} ${mw}`);
+    if (f.in_view) parts.push(t('s_in_view'));
+    $('s-scope').textContent = parts.length ? t('s_scope', parts.join(state.lang === 'zh' ? '，' : ', ')) : t('s_scope_all');
   }
 
   async function runSiting(ev) {
     if (ev) ev.preventDefault();
     const token = ++ps.tokens.siting;
-    const body = sitingBody();
+    const { body, errors } = sitingBody();
+    if (errors) {
+      ps.siting = { ...ps.siting, result: null, running: false, error: { local: true, message: errors.map((e) => e.text).join(' ') } };
+      drawSites();
+      renderSiting();
+      renderLegend();
+      return;
+    }
     ps.siting = { ...ps.siting, running: true, error: null };
     renderSiting();
     try {
@@ -694,10 +746,11 @@ export function createPlanner(ctx) {
     $('s-run').disabled = s.running;
     $('s-run').textContent = s.running ? t('s_running') : t('s_run');
     $('s-clear').hidden = !s.result && !s.error;
+    renderSitingScope();
     if (s.error) {
+      // The server's detail already names every field at fault: shown once.
       st.className = 'error';
-      const inv = (s.error.invalid || []).map((p) => `<li><code>${esc(p.name)}</code>: ${esc(p.reason)}</li>`).join('');
-      st.innerHTML = `<strong>${esc(t('s_failed'))}:</strong> ${esc(s.error.detail || s.error.message)}${inv ? `<ul>${inv}</ul>` : ''}`;
+      st.innerHTML = `<strong>${esc(t('s_failed'))}:</strong> ${esc(s.error.detail || s.error.message)}`;
     } else {
       st.className = '';
       st.textContent = s.running ? t('s_running') : '';
@@ -827,6 +880,7 @@ export function createPlanner(ctx) {
     $('export-csv').href = exportUrl('csv');
     $('export-xlsx').href = exportUrl('xlsx');
     $('report-link').href = reportUrl();
+    renderSitingScope();
   }
 
   function selectTab(tab) {
@@ -946,8 +1000,7 @@ export function createPlanner(ctx) {
     const e = ps.parksError || ps.metaError || ps.grid.error || ps.catch.error;
     if (!e) { el.className = ''; el.textContent = ''; return; }
     el.className = 'error';
-    const inv = (e.invalid || []).map((p) => `<li><code>${esc(p.name)}</code>: ${esc(p.reason)}</li>`).join('');
-    el.innerHTML = `<strong>${esc(t('cov_failed'))}:</strong> ${esc(e.detail || e.message)}${inv ? `<ul>${inv}</ul>` : ''}`;
+    el.innerHTML = `<strong>${esc(t('cov_failed'))}:</strong> ${esc(e.detail || e.message)}`;
   }
 
   function renderInfo() {

@@ -4,7 +4,9 @@
 // district, bbox, radius_<layer>, sort, limit, lang) and shows:
 // 1. the summary figures (/api/v1/coverage/summary), overall and per city or
 //    district;
-// 2. a static map image: a MapLibre map made with preserveDrawingBuffer (on
+// 2. a static map image: the hexagons filled by un-unionised workers, the parks
+//    by union status and the facilities of each layer (/api/v1/layers/{layer} in
+//    the map's box), on a MapLibre map made with preserveDrawingBuffer (on
 //    this map only), drawn once, copied with canvas.toDataURL() into an <img>
 //    (a WebGL canvas does not print reliably), then removed; place names are
 //    HTML over the image, as on the main map (no glyph server);
@@ -16,9 +18,19 @@ import { STRINGS, UNION_STATUS, LAYER_ONE, LAYER_SHORT } from './i18n.js';
 const FACILITY_LAYERS = ['driver_home', 'courier_station', 'fitness_station'];
 const LAYER_COLOURS = { driver_home: '#1c64c8', courier_station: '#e8590c', fitness_station: '#0c8599' };
 const UNION_COLOURS = { none: '#e03131', partial: '#f59f00', full: '#2f9e44' };
-const RAMP = ['#eceff3', '#c3cad3', '#98a2b0', '#66707f', '#343a45'];
+// Un-unionised workers per hexagon, light to dark: a sequential purple that prints
+// clearly on the pale background and stays apart from the union-status colours of
+// the parks (red, amber, green) and the layer colours of the facilities.
+const RAMP = ['#dadaeb', '#bcbddc', '#9e9ac8', '#756bb1', '#54278f'];
+const HEX_OPACITY = 0.85;
+// Cells narrower than this on the map image get a dot this wide.
+const MIN_CELL_PX = 10;
+// The width of a summed hexagon on the map image (about 4 mm on A4).
+const BIN_PX = 18;
 const H3_AREA_M2 = { 4: 1_770_347_654.49, 5: 252_903_858.18, 6: 36_129_062.16, 7: 5_161_293.36, 8: 737_327.60 };
 const EARTH_R = 6_371_008.8;
+// Facilities per layer drawn on the map image (the whole country holds fewer).
+const MAX_FACILITIES = 50_000;
 const LANG_KEY = 'waystation.lang';
 const FILTER_KEYS = ['union_status', 'min_workers', 'city', 'district', 'bbox',
   ...FACILITY_LAYERS.map((l) => `radius_${l}`)];
@@ -210,16 +222,20 @@ function renderTop() {
 }
 
 function renderCaption() {
-  const st = ['none', 'partial', 'full'].map((k) => `<span><span class="sw round" style="background:${UNION_COLOURS[k]}"></span>${esc(lw(UNION_STATUS, k))}</span>`).join('');
-  const ramp = (data.breaks || []).length
-    ? `<span>${esc(t('legend_grid_unun'))}:</span>${rampLabels().map(([c, s]) => `<span><span class="sw" style="background:${c}"></span>${esc(s)}</span>`).join('')}`
+  const st = ['none', 'partial', 'full'].map((k) => `<span><span class="sw round ring" style="border-color:${UNION_COLOURS[k]}"></span>${esc(lw(UNION_STATUS, k))}</span>`).join('');
+  const ramp = data.breaks
+    ? `<span>${esc(t('legend_grid_unun'))}:</span>${rampLabels().map(([c, s]) => `<span class="ramp-item"><span class="sw" style="background:${c};opacity:${HEX_OPACITY}"></span>${esc(s)}</span>`).join('')}`
     : '';
-  $('map-caption').innerHTML = `${st}${ramp}<span class="muted">${esc(t('report_map_note'))}</span>`;
+  const fac = (data.facilityCounts ? FACILITY_LAYERS : []).map((l) =>
+    `<span class="fac-item" data-layer="${l}"><span class="sw round" style="background:${LAYER_COLOURS[l]}"></span>${esc(lw(LAYER_ONE, l))} ${esc(num(data.facilityCounts[l]))}</span>`).join('');
+  const binned = data.binned ? ` ${t('report_hex_binned')}` : '';
+  $('map-caption').innerHTML = `${st}${fac}${ramp}<span class="muted">${esc(t('report_map_note'))}${esc(binned)}</span>`;
 }
 
 function rampLabels() {
   const b = data.breaks;
   const colours = RAMP.slice(RAMP.length - 1 - b.length);
+  if (!b.length) return [[colours[0], `≥ ${num(1)}`]];
   return colours.map((c, i) => {
     if (i === 0) return [c, `< ${num(b[0])}`];
     if (i === b.length) return [c, `≥ ${num(b[i - 1])}`];
@@ -273,42 +289,58 @@ async function drawMap() {
   const span = Math.max(area[2] - area[0], area[3] - area[1]);
   let res = span > 20 ? 4 : span > 6 ? 5 : span > 2 ? 6 : span > 0.6 ? 7 : 8;
   while (res > 4 && estimateCells(area, res) > 50_000) res--;
-  const grid = await getJSON(`/api/v1/coverage/grid?res=${res}&bbox=${area.map((x) => x.toFixed(4)).join(',')}&layer=courier_station`);
-  const vals = grid.features.map((f) => f.properties.ununionised_workers).filter((v) => v > 0).sort((a, b) => a - b);
-  const breaks = [];
-  for (const q of [0.2, 0.4, 0.6, 0.8]) {
-    if (!vals.length) break;
-    const b = nice(vals[Math.min(vals.length - 1, Math.floor(q * vals.length))]);
-    if (b > 1 && (!breaks.length || b > breaks[breaks.length - 1])) breaks.push(b);
-  }
-  data.breaks = breaks;
-  const colours = RAMP.slice(RAMP.length - 1 - breaks.length);
-  const step = ['step', ['get', 'ununionised_workers'], 'rgba(0,0,0,0)', 1, colours[0]];
-  breaks.forEach((b, i) => step.push(b, colours[i + 1]));
-
+  const box = area.map((x) => x.toFixed(4)).join(',');
+  const [grid, ...facilities] = await Promise.all([
+    getJSON(`/api/v1/coverage/grid?res=${res}&bbox=${box}&layer=courier_station`),
+    ...FACILITY_LAYERS.map((l) => getJSON(`/api/v1/layers/${l}?bbox=${box}&limit=${MAX_FACILITIES}`)),
+  ]);
+  // One source for all facilities, each tagged with its layer.
+  const facilityFeatures = [];
+  data.facilityCounts = {};
+  FACILITY_LAYERS.forEach((l, i) => {
+    const fs = (facilities[i].features || []).filter((f) => f.geometry && f.geometry.type === 'Point');
+    data.facilityCounts[l] = facilities[i].numberMatched ?? fs.length;
+    for (const f of fs) facilityFeatures.push({ type: 'Feature', geometry: f.geometry, properties: { layer: l } });
+  });
   const map = new maplibregl.Map({
     container: 'map',
     style: {
       version: 8,
       sources: {
-        grid: { type: 'geojson', data: grid },
+        grid: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
         parks: { type: 'geojson', data: { type: 'FeatureCollection', features: parks } },
+        facilities: { type: 'geojson', data: { type: 'FeatureCollection', features: facilityFeatures } },
       },
       layers: [
         { id: 'bg', type: 'background', paint: { 'background-color': '#eef0e8' } },
-        { id: 'grid', type: 'fill', source: 'grid', paint: { 'fill-color': step, 'fill-opacity': 0.7 } },
-        { id: 'grid-line', type: 'line', source: 'grid', paint: { 'line-color': '#ffffff', 'line-width': 0.5 } },
+        { id: 'grid', type: 'fill', source: 'grid', paint: { 'fill-color': RAMP[0], 'fill-opacity': HEX_OPACITY } },
+        {
+          id: 'grid-line', type: 'line', source: 'grid', filter: ['>=', ['coalesce', ['get', 'ununionised_workers'], 0], 1],
+          paint: { 'line-color': '#54278f', 'line-width': 0.4, 'line-opacity': 0.35 },
+        },
         {
           id: 'parks', type: 'circle', source: 'parks',
           layout: { 'circle-sort-key': ['-', 0, ['coalesce', ['get', 'workers'], 0]] },
+          // Rings, not discs: every non-empty cell holds a park, and a filled park
+          // would hide its cell's colour.
           paint: {
-            'circle-color': ['match', ['get', 'union_status'], 'none', UNION_COLOURS.none, 'partial', UNION_COLOURS.partial, 'full', UNION_COLOURS.full, '#adb5bd'],
+            'circle-color': 'rgba(0, 0, 0, 0)',
             'circle-radius': ['interpolate', ['linear'], ['zoom'],
               4, ['interpolate', ['linear'], ['sqrt', ['coalesce', ['get', 'workers'], 0]], 0, 2.5, 30, 4, 100, 7, 400, 15],
               12, ['interpolate', ['linear'], ['sqrt', ['coalesce', ['get', 'workers'], 0]], 0, 5, 30, 8, 100, 14, 400, 30]],
-            'circle-opacity': 0.9,
+            'circle-stroke-color': ['match', ['get', 'union_status'], 'none', UNION_COLOURS.none, 'partial', UNION_COLOURS.partial, 'full', UNION_COLOURS.full, '#adb5bd'],
+            'circle-stroke-width': 2,
+            'circle-stroke-opacity': 0.95,
+          },
+        },
+        {
+          id: 'facilities', type: 'circle', source: 'facilities',
+          paint: {
+            'circle-color': ['match', ['get', 'layer'], 'driver_home', LAYER_COLOURS.driver_home,
+              'courier_station', LAYER_COLOURS.courier_station, LAYER_COLOURS.fitness_station],
+            'circle-radius': ['interpolate', ['linear'], ['zoom'], 4, 2.5, 12, 5],
             'circle-stroke-color': '#ffffff',
-            'circle-stroke-width': 1,
+            'circle-stroke-width': 0.8,
           },
         },
       ],
@@ -323,9 +355,32 @@ async function drawMap() {
     canvasContextAttributes: { preserveDrawingBuffer: true },
   });
   await new Promise((resolve, reject) => {
-    map.once('idle', resolve);
+    map.once('load', resolve);
     map.once('error', (e) => reject(e.error || new Error('map error')));
   });
+  // The hexagons, filled by un-unionised workers. On a map of the whole country the
+  // finest cells the API gives (H3 res 4) are a few pixels wide and each sits under
+  // its park: they are then summed into hexagons of the picture (BIN_PX wide).
+  const px = cellPixels(map, grid);
+  data.cellPixels = px;
+  data.binned = !!px && px < MIN_CELL_PX;
+  const hexes = data.binned ? hexbin(map, grid, BIN_PX / Math.sqrt(3)) : grid;
+  const vals = hexes.features.map((f) => f.properties.ununionised_workers).filter((v) => v > 0).sort((a, b) => a - b);
+  const breaks = [];
+  for (const q of [0.2, 0.4, 0.6, 0.8]) {
+    if (!vals.length) break;
+    const b = nice(vals[Math.min(vals.length - 1, Math.floor(q * vals.length))]);
+    if (b > 1 && (!breaks.length || b > breaks[breaks.length - 1])) breaks.push(b);
+  }
+  data.breaks = breaks;
+  const colours = RAMP.slice(RAMP.length - 1 - breaks.length);
+  const step = ['step', ['coalesce', ['get', 'ununionised_workers'], 0], 'rgba(0,0,0,0)', 1, colours[0]];
+  breaks.forEach((b, i) => step.push(b, colours[i + 1]));
+  data.hexColours = colours;
+  data.hexCount = hexes.features.filter((f) => f.properties.ununionised_workers > 0).length;
+  map.getSource('grid').setData(hexes);
+  map.setPaintProperty('grid', 'fill-color', step);
+  await new Promise((resolve) => { map.once('idle', resolve); map.triggerRepaint(); });
   const url = map.getCanvas().toDataURL('image/png');
   // Place names over the image, in % of its size, greedily kept apart.
   const w = map.getContainer().clientWidth;
@@ -351,6 +406,62 @@ async function drawMap() {
   await new Promise((resolve) => { img.onload = resolve; img.onerror = resolve; img.src = url; img.hidden = false; });
   data.labels = labels;
   renderLabels();
+}
+
+// The median width of the grid's cells on the map, in pixels.
+function cellPixels(map, grid) {
+  const w = grid.features.slice(0, 200).map((f) => {
+    const xs = f.geometry.coordinates[0].map((c) => map.project(c).x);
+    return Math.max(...xs) - Math.min(...xs);
+  }).sort((a, b) => a - b);
+  return w.length ? w[Math.floor(w.length / 2)] : null;
+}
+
+// Sums the grid cells into hexagons of radius `r` pixels on `map` (pointy-top, as
+// d3-hexbin lays them out), returned as polygons in lon/lat with the summed
+// un-unionised workers, workers and parks.
+function hexbin(map, grid, r) {
+  const dx = r * Math.sqrt(3);
+  const dy = r * 1.5;
+  const bins = new Map();
+  for (const f of grid.features) {
+    if (!f.geometry || f.geometry.type !== 'Polygon') continue;
+    const ring = f.geometry.coordinates[0].slice(0, -1);
+    const c = ring.reduce((a, q) => [a[0] + q[0] / ring.length, a[1] + q[1] / ring.length], [0, 0]);
+    const { x, y } = map.project(c);
+    let py = y / dy;
+    let pj = Math.round(py);
+    let px = x / dx - (pj & 1) / 2;
+    let pi = Math.round(px);
+    const py1 = py - pj;
+    if (Math.abs(py1) * 3 > 1) {
+      const px1 = px - pi;
+      const pi2 = pi + (px < pi ? -1 : 1) / 2;
+      const pj2 = pj + (py < pj ? -1 : 1);
+      const px2 = px - pi2;
+      const py2 = py - pj2;
+      if (px1 * px1 + py1 * py1 > px2 * px2 + py2 * py2) { pi = pi2 + (pj & 1 ? 1 : -1) / 2; pj = pj2; }
+    }
+    const key = `${pi},${pj}`;
+    const b = bins.get(key) || { x: (pi + (pj & 1) / 2) * dx, y: pj * dy, ununionised_workers: 0, workers: 0, parks: 0, cells: 0 };
+    const p = f.properties || {};
+    b.ununionised_workers += p.ununionised_workers || 0;
+    b.workers += p.workers || 0;
+    b.parks += p.parks || 0;
+    b.cells += 1;
+    bins.set(key, b);
+  }
+  const features = [...bins.values()].map((b) => {
+    const ring = [];
+    for (let i = 0; i <= 6; i++) {
+      const a = (Math.PI / 3) * (i % 6);
+      const ll = map.unproject([b.x + r * Math.sin(a), b.y - r * Math.cos(a)]);
+      ring.push([ll.lng, ll.lat]);
+    }
+    const { x, y, ...props } = b;
+    return { type: 'Feature', geometry: { type: 'Polygon', coordinates: [ring] }, properties: props };
+  });
+  return { type: 'FeatureCollection', features };
 }
 
 function renderLabels() {

@@ -3,9 +3,14 @@
 
   extract DATA_DIR CSV           (id,lon,lat) of every facility of the three facility layers
   resp CSV KEY OUT               GEOADD commands in RESP for `redis-cli --pipe`
-  points [--n N] [--seed S] OUT  the seeded query points of the correctness check
+  points [--n N] [--seed S] OUT  uniform query points in China's bounding box
+  driver-points --csv CSV [--n N] [--seed S] [--max-km D] OUT
+                                 drivers' query points: a random facility's position moved
+                                 0..D km (uniform) in a uniform random bearing
   check ...                      the correctness check: top-k of waystation, Redis, PostGIS
   percentiles LOG...             p50/p99 (µs) and count of pgbench --log files
+  report --nearest L --redis L --postgis L --healthz L [--connections C] [--pg-clients P]
+                                 one workload's Markdown tables from the systems' result lines
   append FILE HEADING BLOCK      BLOCK's text at the end of FILE's section HEADING
 """
 
@@ -108,6 +113,36 @@ def query_points(n, seed):
     return [(round(rng.uniform(*LON), 6), round(rng.uniform(*LAT), 6)) for _ in range(n)]
 
 
+def destination(lon, lat, bearing_deg, dist_m):
+    """The direct geodesic problem on the sphere of radius EARTH_RADIUS_M: the point
+    `dist_m` from (lon, lat) along the great circle leaving it at `bearing_deg`."""
+    p1, l1 = math.radians(lat), math.radians(lon)
+    th, dl = math.radians(bearing_deg), dist_m / EARTH_RADIUS_M
+    p2 = math.asin(min(1.0, max(-1.0, math.sin(p1) * math.cos(dl) + math.cos(p1) * math.sin(dl) * math.cos(th))))
+    l2 = l1 + math.atan2(math.sin(th) * math.sin(dl) * math.cos(p1), math.cos(dl) - math.sin(p1) * math.sin(p2))
+    lon2 = (math.degrees(l2) + 540.0) % 360.0 - 180.0
+    return lon2, math.degrees(p2)
+
+
+def driver_points(csv_path, n, seed, max_km):
+    """What drivers send: each point is the position of a facility drawn uniformly from
+    the data set (the same CSV that Redis and PostGIS load), moved by a distance uniform
+    in 0..max_km along a great circle at a bearing uniform in 0..360°."""
+    with open(csv_path, encoding="utf-8") as f:
+        pos = [tuple(float(x) for x in line.rstrip("\n").split(",")[1:3]) for line in f]
+    if not pos:
+        sys.exit(f"{csv_path}: no facilities")
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        lon, lat = pos[rng.randrange(len(pos))]
+        bearing = rng.uniform(0.0, 360.0)
+        dist = rng.uniform(0.0, max_km * 1000.0)
+        lon2, lat2 = destination(lon, lat, bearing, dist)
+        out.append((round(lon2, 6), round(lat2, 6)))
+    return out
+
+
 def haversine_m(lon1, lat1, lon2, lat2):
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
@@ -177,9 +212,9 @@ def agree(a, b, dist, k):
     return all(x == y or abs(dist(x) - dist(y)) <= TIE_M for (x, _), (y, _) in zip(a, b))
 
 
-def write_points(n, seed, path):
+def write_points(points, path):
     with open(path, "w") as f:
-        f.writelines(f"{lon},{lat}\n" for lon, lat in query_points(n, seed))
+        f.writelines(f"{lon:.6f},{lat:.6f}\n" for lon, lat in points)
 
 
 def read_points(path):
@@ -235,7 +270,7 @@ def check(args):
 
     # Each system's own distances against the reference (haversine, R = 6 371 008.8 m).
     report = {"n": args.n, "k": args.k, "pairs": {}, "distance_error_m": {}}
-    lines = [f"correctness: {args.n} random points in lon {LON}, lat {LAT}, top-{args.k}"]
+    lines = [f"correctness: {args.n} {args.label}, top-{args.k}"]
     for name, rows in answers.items():
         # Redis measures on a sphere of radius 6 372 797.560856 m: scale to R1 first.
         scale = EARTH_RADIUS_M / REDIS_RADIUS_M if name == "redis" else 1.0
@@ -292,8 +327,50 @@ def percentiles(logs):
     print(f"count={len(lat)} p50_us={q(0.50)} p90_us={q(0.90)} p99_us={q(0.99)} max_us={lat[-1]}")
 
 
+def parse_result(line):
+    """`key=value` tokens of a result line (wrk's WRK_RESULT, redis-load, pgbench's)."""
+    return {k: float(v) for k, v in (t.split("=", 1) for t in line.split() if "=" in t)}
+
+
+def report(a):
+    """One workload's table of the four runs and the ratios of waystation's nearest to each."""
+    ws, rd, pg, hz = (parse_result(x) for x in (a.nearest, a.redis, a.postgis, a.healthz))
+
+    def ms(us):
+        return f"{us / 1000:.3f} ms"
+
+    def ratio(x):
+        return f"{x:,.0f}" if x >= 100 else f"{x:.2f}" if x >= 0.1 else f"{x:.2g}"
+
+    rows = [
+        ("waystation /api/v1/nearest", f"wrk, {a.connections} connections", ws),
+        ("Redis GEOSEARCH", f"redis-load, {a.connections} connections", rd),
+        ("PostGIS geography KNN", f"pgbench, {a.pg_clients} clients", pg),
+        ("waystation /healthz (HTTP floor)", f"wrk, {a.connections} connections", hz),
+    ]
+    out = ["| system | load | requests/s | p50 | p99 |", "| --- | --- | ---: | ---: | ---: |"]
+    for name, load, r in rows:
+        rps = f"{r['rps']:,.0f}" if r["rps"] >= 100 else f"{r['rps']:.1f}"
+        out.append(f"| {name} | {load} | {rps} | {ms(r['p50_us'])} | {ms(r['p99_us'])} |")
+    out += ["", "| ratio | requests/s | p50 | p99 |", "| --- | ---: | ---: | ---: |"]
+    for name, r in (("waystation / Redis", rd), ("waystation / PostGIS", pg), ("waystation / healthz", hz)):
+        out.append(f"| {name} | {ratio(ws['rps'] / r['rps'])} | {ratio(ws['p50_us'] / r['p50_us'])} "
+                   f"| {ratio(ws['p99_us'] / r['p99_us'])} |")
+    extra = []
+    if rd.get("roundtrips_per_query"):
+        extra.append(f"Redis: {rd['roundtrips_per_query']:.2f} GEOSEARCH round trips per query")
+    if rd.get("short"):
+        extra.append(f"Redis answers with fewer than 5 hits: {rd['short']:.0f}")
+    if hz.get("socket_errors") or ws.get("socket_errors"):
+        extra.append(f"wrk socket errors: nearest {ws.get('socket_errors', 0):.0f}, healthz {hz.get('socket_errors', 0):.0f}")
+    if extra:
+        out += ["", "; ".join(extra) + "."]
+    print("\n".join(out))
+
+
 def append(path, heading, block_file):
-    """Puts the block at the end of the section under `heading` (made if missing)."""
+    """Puts the block in the section under `heading` (made if missing), newest first:
+    before the section's first `### ` heading, or at its end when it has none."""
     block = open(block_file, encoding="utf-8").read().strip("\n") + "\n"
     try:
         text = open(path, encoding="utf-8").read()
@@ -307,6 +384,7 @@ def append(path, heading, block_file):
         lines += ["\n", heading + "\n"]
         at = len(lines) - 1
     end = next((i for i in range(at + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    end = next((i for i in range(at + 1, end) if lines[i].startswith("### ")), end)
     while end > at + 1 and not lines[end - 1].strip():
         end -= 1
     tail = lines[end:]
@@ -337,12 +415,24 @@ def main():
     c.add_argument("--sql-file", required=True)
     c.add_argument("--report", required=True)
     c.add_argument("--min-agree", type=float, default=0.99)
+    c.add_argument("--label", default=f"random points in lon {LON}, lat {LAT}", help="what the points are")
     q = sub.add_parser("points")
     q.add_argument("--n", type=int, default=1000)
     q.add_argument("--seed", type=int, default=42)
     q.add_argument("out")
+    d = sub.add_parser("driver-points")
+    d.add_argument("--csv", required=True, help="the facilities (id,lon,lat) loaded into every system")
+    d.add_argument("--n", type=int, default=100_000)
+    d.add_argument("--seed", type=int, default=42)
+    d.add_argument("--max-km", type=float, default=20.0)
+    d.add_argument("out")
     p = sub.add_parser("percentiles")
     p.add_argument("logs", nargs="+")
+    t = sub.add_parser("report")
+    for name in ("--nearest", "--redis", "--postgis", "--healthz"):
+        t.add_argument(name, required=True, help="result line (key=value tokens)")
+    t.add_argument("--connections", default="64")
+    t.add_argument("--pg-clients", default="8")
     b = sub.add_parser("append")
     b.add_argument("path")
     b.add_argument("heading")
@@ -355,9 +445,13 @@ def main():
     elif a.cmd == "check":
         check(a)
     elif a.cmd == "points":
-        write_points(a.n, a.seed, a.out)
+        write_points(query_points(a.n, a.seed), a.out)
+    elif a.cmd == "driver-points":
+        write_points(driver_points(a.csv, a.n, a.seed, a.max_km), a.out)
     elif a.cmd == "append":
         append(a.path, a.heading, a.block_file)
+    elif a.cmd == "report":
+        report(a)
     else:
         percentiles(a.logs)
 

@@ -1,15 +1,29 @@
 #!/usr/bin/env bash
 # Peer benchmark: waystation against Redis GEOSEARCH and PostgreSQL + PostGIS on the
-# same seeded data set and the same random query points. See BENCHMARKS.md.
+# same seeded data set and the same query points, in two workloads. See BENCHMARKS.md.
 #
 #   benches/peers/run.sh
 #
+# Workloads (each gets its own correctness check and its own table):
+#   drivers  what drivers send: each point a facility of the data set, drawn uniformly,
+#            moved 0..DRIVER_KM km (uniform) in a uniform random bearing along a great
+#            circle; one seeded list of DRIVER_POINTS points goes to wrk, Redis and
+#            PostGIS alike. The headline table.
+#   uniform  points uniform in China's bounding box (many far from any facility).
+#
 # Environment (all optional):
+#   WORKLOAD=both       drivers | uniform | both (drivers first)
 #   FACILITIES=1000000  facilities generated (all three facility layers together)
+#   DRIVER_POINTS=100000  query points in the drivers' list
+#   DRIVER_KM=20        largest distance of a driver's point from its facility, km
 #   DURATION=20         seconds of load per system
 #   CONNECTIONS=64      connections of wrk and of the Redis client
 #   PG_CLIENTS=8        pgbench clients (one backend process each)
-#   REDIS_RADII=5,10,20,…,5120,10240   km radii a Redis query widens through (doubling)
+#   REDIS_RADII=5,10,20,…,5120,10240   km radii a Redis query widens through (doubling),
+#                       uniform workload
+#   REDIS_RADII_DRIVERS=0.5,1,2,…,4096,8192   the same for the drivers' points: a
+#                       smaller first circle, since Redis's cost grows with the members
+#                       in it (the median 5th-nearest facility is ~0.5 km away there)
 #   RECORD=1            append the figures to BENCHMARKS.md (0: print only)
 #   KEEP_WORK=0         1: keep the temp dir (for debugging)
 #   SKIP_BUILD=0        1: use target/release/waystation as it is (no cargo build)
@@ -20,11 +34,15 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+WORKLOAD=${WORKLOAD:-both}
 FACILITIES=${FACILITIES:-1000000}
+DRIVER_POINTS=${DRIVER_POINTS:-100000}
+DRIVER_KM=${DRIVER_KM:-20}
 DURATION=${DURATION:-20}
 CONNECTIONS=${CONNECTIONS:-64}
 PG_CLIENTS=${PG_CLIENTS:-8}
 REDIS_RADII=${REDIS_RADII:-5,10,20,40,80,160,320,640,1280,2560,5120,10240}
+REDIS_RADII_DRIVERS=${REDIS_RADII_DRIVERS:-0.5,1,2,4,8,16,32,64,128,256,512,1024,2048,4096,8192}
 RECORD=${RECORD:-1}
 KEEP_WORK=${KEEP_WORK:-0}
 SEED=42
@@ -36,6 +54,16 @@ REDIS_KEY=facility
 T0=$(date +%s)
 log() { printf '[%4ds] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
+declare -A RADII=([drivers]=$REDIS_RADII_DRIVERS [uniform]=$REDIS_RADII)
+case $WORKLOAD in
+  both) WORKLOADS=(drivers uniform) ;;
+  drivers | uniform) WORKLOADS=("$WORKLOAD") ;;
+  *) die "WORKLOAD=$WORKLOAD: expected drivers, uniform or both" ;;
+esac
+has_drivers() { [[ " ${WORKLOADS[*]} " == *" drivers "* ]]; }
+((DRIVER_POINTS >= CHECK_POINTS)) || die "DRIVER_POINTS=$DRIVER_POINTS: at least $CHECK_POINTS (the correctness check takes the first $CHECK_POINTS)"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+log "uptime at start: $(uptime)"
 
 # --- prerequisites ------------------------------------------------------------
 missing=()
@@ -67,11 +95,12 @@ fi
 # --- temp dir and cleanup -----------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/waystation-peers.XXXXXX")
 chmod 755 "$WORK"
-WS_PID='' REDIS_PID='' REDIS_CHECK_PID='' PG_STARTED=0
+WS_PID='' REDIS_PID='' PG_STARTED=0
+declare -A REDIS_CHECK_PID=()
 cleanup() {
   local rc=$?
   set +e
-  if [[ -n $REDIS_CHECK_PID ]]; then kill "$REDIS_CHECK_PID" 2>/dev/null; wait "$REDIS_CHECK_PID" 2>/dev/null; fi
+  for pid in "${REDIS_CHECK_PID[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   if [[ -n $WS_PID ]]; then kill "$WS_PID" 2>/dev/null; wait "$WS_PID" 2>/dev/null; fi
   if [[ -n $REDIS_PID ]]; then kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; fi
   if ((PG_STARTED)); then as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate -w stop >/dev/null 2>&1; fi
@@ -119,6 +148,19 @@ python3 "$HERE/peers.py" extract "$WORK/data" "$WORK/facilities.csv"
 N=$(wc -l <"$WORK/facilities.csv")
 ((N == FACILITIES)) || die "extracted $N facilities, expected $FACILITIES"
 
+# The query points of each workload: points-$w.csv for the correctness check; the
+# drivers' load list drivers.csv (its first $CHECK_POINTS lines are the check's).
+for w in "${WORKLOADS[@]}"; do
+  if [[ $w == drivers ]]; then
+    python3 "$HERE/peers.py" driver-points --csv "$WORK/facilities.csv" --n "$DRIVER_POINTS" --seed "$SEED" \
+      --max-km "$DRIVER_KM" "$WORK/drivers.csv"
+    head -n "$CHECK_POINTS" "$WORK/drivers.csv" >"$WORK/points-drivers.csv"
+    log "drivers' workload: $DRIVER_POINTS points, 0-$DRIVER_KM km from a random facility (seed $SEED)"
+  else
+    python3 "$HERE/peers.py" points --n "$CHECK_POINTS" --seed "$SEED" "$WORK/points-uniform.csv"
+  fi
+done
+
 # --- 2. servers ----------------------------------------------------------------
 start_waystation() { # log file
   (cd "$ROOT" && exec "$WS_BIN" serve --data "$WORK/data" --bind "127.0.0.1:$WS_PORT") >"$1" 2>&1 &
@@ -154,12 +196,14 @@ RN=$("${RCLI[@]}" zcard "$REDIS_KEY")
 log "redis: $RN members, $("${RCLI[@]}" info memory | grep -m1 '^used_memory_human' | tr -d '\r')"
 
 # Redis answers the correctness queries while PostGIS and waystation load: with no
-# k-nearest command it scans everything within the radius, which takes minutes.
-python3 "$HERE/peers.py" points --n "$CHECK_POINTS" --seed "$SEED" "$WORK/points.csv"
-log "correctness, Redis part: $CHECK_POINTS queries in the background"
-"$REDIS_LOAD" check --addr "127.0.0.1:$REDIS_PORT" --key "$REDIS_KEY" --radii "$REDIS_RADII" --k "$K" \
-  --points "$WORK/points.csv" >"$WORK/redis-answers.txt" 2>"$WORK/redis-check.log" &
-REDIS_CHECK_PID=$!
+# k-nearest command it scans everything within the radius, which takes minutes on
+# the uniform points.
+for w in "${WORKLOADS[@]}"; do
+  log "correctness, Redis part ($w): $CHECK_POINTS queries in the background"
+  "$REDIS_LOAD" check --addr "127.0.0.1:$REDIS_PORT" --key "$REDIS_KEY" --radii "${RADII[$w]}" --k "$K" \
+    --points "$WORK/points-$w.csv" >"$WORK/redis-answers-$w.txt" 2>"$WORK/redis-check-$w.log" &
+  REDIS_CHECK_PID[$w]=$!
+done
 
 log "starting PostgreSQL (initdb as $PG_USER)"
 mkdir -p "$WORK/pg" "$WORK/pgrun"
@@ -177,7 +221,7 @@ PSQL=("$PGBIN/psql" -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
 POSTGIS_VERSION=$("${PSQL[@]}" -At -c "SELECT postgis_lib_version()")
 PN=$("${PSQL[@]}" -At -c "SELECT count(*) FROM facility")
 ((PN == N)) || die "postgis holds $PN rows, expected $N"
-# The plan of the pgbench query as a prepared statement's generic plan (-M prepared).
+# The plan of each pgbench query as a prepared statement's generic plan (-M prepared).
 PLAN=$("${PSQL[@]}" -At <<'SQL'
 SET plan_cache_mode = force_generic_plan;
 PREPARE knn(float8, float8) AS
@@ -187,6 +231,22 @@ EXPLAIN EXECUTE knn(116.4, 39.9);
 SQL
 )
 grep -q 'Index Scan using facility_geog_gist' <<<"$PLAN" || die "the KNN query does not use the geography index: $PLAN"
+if has_drivers; then
+  "${PSQL[@]}" -q -v ON_ERROR_STOP=1 -f "$HERE/load-points.sql" <"$WORK/drivers.csv" >"$WORK/pg-points.log" 2>&1 ||
+    die "loading the drivers' points: $(tail -n 5 "$WORK/pg-points.log")"
+  QN=$("${PSQL[@]}" -At -c "SELECT count(*) FROM query_point")
+  ((QN == DRIVER_POINTS)) || die "postgis holds $QN query points, expected $DRIVER_POINTS"
+  PLAN=$("${PSQL[@]}" -At <<'SQL'
+SET plan_cache_mode = force_generic_plan;
+PREPARE knn_driver(int) AS
+  SELECT id, geom::geography <-> (SELECT g FROM query_point WHERE i = $1) AS d
+  FROM facility ORDER BY d LIMIT 5;
+EXPLAIN EXECUTE knn_driver(1);
+SQL
+)
+  grep -q 'Index Scan using facility_geog_gist' <<<"$PLAN" ||
+    die "the drivers' KNN query does not use the geography index: $PLAN"
+fi
 log "postgis $POSTGIS_VERSION: $PN rows, KNN by the geography GiST index"
 
 log "waiting for waystation /readyz"
@@ -198,15 +258,21 @@ log "waystation loaded the GeoJSON in ${READY_GEOJSON} s (while Redis and PostGI
 
 
 # --- 3. correctness -------------------------------------------------------------
-log "correctness: waiting for Redis's answers"
-wait "$REDIS_CHECK_PID" || die "redis-load check: $(tail -n 5 "$WORK/redis-check.log")"
-REDIS_CHECK_PID=''
-log "$(tail -n 1 "$WORK/redis-check.log")"
-log "correctness: $CHECK_POINTS random points, top-$K of each system"
-python3 "$HERE/peers.py" check --csv "$WORK/facilities.csv" --k "$K" --waystation "http://127.0.0.1:$WS_PORT" \
-  --redis-answers "$WORK/redis-answers.txt" --psql "${PSQL[*]}" --points-file "$WORK/points.csv" \
-  --sql-file "$WORK/check.sql" --report "$WORK/check.json" | tee "$WORK/check.txt"
-CHECK_SUMMARY=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["summary"])' "$WORK/check.json")
+declare -A CHECK_SUMMARY=() LABEL=(
+  [drivers]="drivers' points (a random facility moved 0-$DRIVER_KM km)"
+  [uniform]="uniform random points in China's bounding box"
+)
+for w in "${WORKLOADS[@]}"; do
+  log "correctness ($w): waiting for Redis's answers"
+  wait "${REDIS_CHECK_PID[$w]}" || die "redis-load check ($w): $(tail -n 5 "$WORK/redis-check-$w.log")"
+  unset "REDIS_CHECK_PID[$w]"
+  log "$(tail -n 1 "$WORK/redis-check-$w.log")"
+  log "correctness ($w): $CHECK_POINTS points, top-$K of each system"
+  python3 "$HERE/peers.py" check --csv "$WORK/facilities.csv" --k "$K" --waystation "http://127.0.0.1:$WS_PORT" \
+    --redis-answers "$WORK/redis-answers-$w.txt" --psql "${PSQL[*]}" --points-file "$WORK/points-$w.csv" \
+    --sql-file "$WORK/check-$w.sql" --report "$WORK/check-$w.json" --label "${LABEL[$w]}" | tee "$WORK/check-$w.txt"
+  CHECK_SUMMARY[$w]=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["summary"])' "$WORK/check-$w.json")
+done
 
 # --- 3b. restart from the snapshot ----------------------------------------------
 log "waiting for the snapshot, then restarting waystation from it"
@@ -224,7 +290,10 @@ grep -q '(snapshot); ready' "$WORK/waystation-2.log" || die "the restart did not
 log "waystation ready ${READY_SNAPSHOT} s after a restart (snapshot)"
 
 # --- 4. load --------------------------------------------------------------------
+# Per workload, back to back: /healthz (the HTTP floor of that moment), nearest,
+# Redis, PostGIS; each system alone on the machine (apart from its load generator).
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+log "uptime before the load runs: $(uptime)"
 field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2" | head -n 1; }
 
 run_wrk() { # name url script [args...]
@@ -239,65 +308,57 @@ run_wrk() { # name url script [args...]
   echo "$line"
 }
 
-WS_HEALTH=$(run_wrk healthz "http://127.0.0.1:$WS_PORT/healthz" "$HERE/plain.lua")
+declare -A WS_HEALTH=() WS_NEAR=() REDIS_RES=() PG_RES=()
 RSS_BEFORE=$(rss_mb)
-WS_NEAR=$(run_wrk nearest "http://127.0.0.1:$WS_PORT/api/v1/nearest" "$HERE/nearest.lua" "$K")
+for w in "${WORKLOADS[@]}"; do
+  if [[ $w == drivers ]]; then
+    WRK_ARGS=("$K" "$WORK/drivers.csv" 2)
+    REDIS_ARGS=(--points "$WORK/drivers.csv")
+    PG_SCRIPT=$HERE/drivers.pgbench.sql
+    PG_ARGS=(-D "npoints=$DRIVER_POINTS")
+  else
+    WRK_ARGS=("$K")
+    REDIS_ARGS=()
+    PG_SCRIPT=$HERE/knn.pgbench.sql
+    PG_ARGS=()
+  fi
+  WS_HEALTH[$w]=$(run_wrk "healthz-$w" "http://127.0.0.1:$WS_PORT/healthz" "$HERE/plain.lua")
+  WS_NEAR[$w]=$(run_wrk "nearest-$w" "http://127.0.0.1:$WS_PORT/api/v1/nearest" "$HERE/nearest.lua" "${WRK_ARGS[@]}")
+
+  log "load: redis ($w), $CONNECTIONS connections, ${DURATION}s"
+  REDIS_RES[$w]=$("$REDIS_LOAD" bench --addr "127.0.0.1:$REDIS_PORT" --key "$REDIS_KEY" --radii "${RADII[$w]}" --k "$K" \
+    --connections "$CONNECTIONS" --threads 2 --duration "$DURATION" --seed "$SEED" "${REDIS_ARGS[@]}")
+
+  log "load: postgis ($w), pgbench -c $PG_CLIENTS -j 2 -M prepared -T $DURATION"
+  mkdir -p "$WORK/pgbench-$w"
+  (cd "$WORK/pgbench-$w" && "$PGBIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -c "$PG_CLIENTS" -j 2 \
+    -M prepared -T "$DURATION" --random-seed="$SEED" "${PG_ARGS[@]}" -f "$PG_SCRIPT" -l --log-prefix=pgb postgres) \
+    >"$WORK/pgbench-$w.txt" 2>&1 || die "pgbench ($w): $(tail -n 5 "$WORK/pgbench-$w.txt")"
+  PG_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' "$WORK/pgbench-$w.txt")
+  PG_FAILED=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$WORK/pgbench-$w.txt")
+  [[ -n $PG_TPS ]] || die "no tps in pgbench output ($w): $(tail -n 5 "$WORK/pgbench-$w.txt")"
+  [[ ${PG_FAILED:-0} == 0 ]] || die "pgbench ($w): $PG_FAILED failed transactions"
+  PG_RES[$w]="rps=$PG_TPS $(python3 "$HERE/peers.py" percentiles "$WORK/pgbench-$w"/pgb.*)"
+done
 RSS_AFTER=$(rss_mb)
-
-log "load: redis, $CONNECTIONS connections, ${DURATION}s"
-REDIS_RES=$("$REDIS_LOAD" bench --addr "127.0.0.1:$REDIS_PORT" --key "$REDIS_KEY" --radii "$REDIS_RADII" --k "$K" \
-  --connections "$CONNECTIONS" --threads 2 --duration "$DURATION" --seed "$SEED")
-
-log "load: postgis, pgbench -c $PG_CLIENTS -j 2 -M prepared -T $DURATION"
-mkdir -p "$WORK/pgbench"
-(cd "$WORK/pgbench" && "$PGBIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -c "$PG_CLIENTS" -j 2 \
-  -M prepared -T "$DURATION" --random-seed="$SEED" -f "$HERE/knn.pgbench.sql" -l --log-prefix=pgb postgres) \
-  >"$WORK/pgbench.txt" 2>&1 || die "pgbench: $(tail -n 5 "$WORK/pgbench.txt")"
-PG_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' "$WORK/pgbench.txt")
-PG_FAILED=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$WORK/pgbench.txt")
-[[ -n $PG_TPS ]] || die "no tps in pgbench output: $(tail -n 5 "$WORK/pgbench.txt")"
-[[ ${PG_FAILED:-0} == 0 ]] || die "pgbench: $PG_FAILED failed transactions"
-PG_PCT=$(python3 "$HERE/peers.py" percentiles "$WORK"/pgbench/pgb.*)
-PG_RES="rps=$PG_TPS $PG_PCT"
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+log "uptime after the load runs: $(uptime)"
 
 # --- 5. report --------------------------------------------------------------------
 ELAPSED=$(($(date +%s) - T0))
-REPORT=$(python3 - "$WS_NEAR" "$REDIS_RES" "$PG_RES" "$WS_HEALTH" "$CONNECTIONS" "$PG_CLIENTS" <<'EOF'
-import sys
-def parse(line):
-    return {k: float(v) for k, v in (t.split("=", 1) for t in line.split() if "=" in t)}
-ws, rd, pg, hz = (parse(a) for a in sys.argv[1:5])
-conn, pgc = sys.argv[5], sys.argv[6]
-def ms(us):
-    return f"{us / 1000:.3f} ms"
-rows = [
-    ("waystation /api/v1/nearest", f"wrk, {conn} connections", ws),
-    ("Redis GEOSEARCH", f"redis-load, {conn} connections", rd),
-    ("PostGIS geography KNN", f"pgbench, {pgc} clients", pg),
-    ("waystation /healthz (HTTP floor)", f"wrk, {conn} connections", hz),
-]
-out = ["| system | load | requests/s | p50 | p99 |", "| --- | --- | ---: | ---: | ---: |"]
-for name, load, r in rows:
-    rps = f"{r['rps']:,.0f}" if r["rps"] >= 100 else f"{r['rps']:.1f}"
-    out.append(f"| {name} | {load} | {rps} | {ms(r['p50_us'])} | {ms(r['p99_us'])} |")
-out.append("")
-out.append("| ratio | requests/s | p50 | p99 |")
-out.append("| --- | ---: | ---: | ---: |")
-def ratio(x):
-    return f"{x:,.0f}" if x >= 100 else f"{x:.2f}" if x >= 0.1 else f"{x:.2g}"
-for name, r in (("waystation / Redis", rd), ("waystation / PostGIS", pg), ("waystation / healthz", hz)):
-    out.append(f"| {name} | {ratio(ws['rps'] / r['rps'])} | {ratio(ws['p50_us'] / r['p50_us'])} | {ratio(ws['p99_us'] / r['p99_us'])} |")
-extra = []
-if rd.get("roundtrips_per_query"):
-    extra.append(f"Redis: {rd['roundtrips_per_query']:.2f} GEOSEARCH round trips per query")
-if hz.get("socket_errors") or ws.get("socket_errors"):
-    extra.append(f"wrk socket errors: nearest {ws.get('socket_errors', 0):.0f}, healthz {hz.get('socket_errors', 0):.0f}")
-if extra:
-    out.append("")
-    out.append("; ".join(extra) + ".")
-print("\n".join(out))
-EOF
+declare -A TITLE=(
+  [drivers]="Drivers' points (headline)"
+  [uniform]="Uniform points in China's bounding box"
 )
+TABLES=''
+for w in "${WORKLOADS[@]}"; do
+  TABLES+="#### ${TITLE[$w]}
+
+$(python3 "$HERE/peers.py" report --nearest "${WS_NEAR[$w]}" --redis "${REDIS_RES[$w]}" --postgis "${PG_RES[$w]}" \
+    --healthz "${WS_HEALTH[$w]}" --connections "$CONNECTIONS" --pg-clients "$PG_CLIENTS")
+
+"
+done
 
 CPU=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 REV=$(git -C "$ROOT" rev-parse --short HEAD)
@@ -305,22 +366,34 @@ REV=$(git -C "$ROOT" rev-parse --short HEAD)
 STAMP=$(date -u '+%Y-%m-%d %H:%M UTC')
 REDIS_VERSION=$(redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p')
 WRK_VERSION=$( (wrk --version 2>&1 || true) | head -n 1 | awk '{print $2}')
+WL_LINES=''
+CHECK_LINES=''
+for w in "${WORKLOADS[@]}"; do
+  if [[ $w == drivers ]]; then
+    WL_LINES+="
+- Drivers' points: $DRIVER_POINTS points (seed $SEED), each the position of a facility drawn uniformly from the data set, moved a distance uniform in 0–$DRIVER_KM km at a bearing uniform in 0–360° along a great circle; Redis radii ${RADII[drivers]} km; the same list to wrk (thread i of 2 takes every other line), Redis (\`redis-load --points\`, connection i starts at line i·n/$CONNECTIONS) and PostGIS (table \`query_point\`, pgbench picks a random row in the query: \`benches/peers/drivers.pgbench.sql\`)."
+  else
+    WL_LINES+="
+- Uniform points: random points in China's bounding box, each load generator's own seeded generator; Redis radii ${RADII[uniform]} km."
+  fi
+  CHECK_LINES+="
+- Correctness, ${w} ($CHECK_POINTS points, ties within 1 m equal): ${CHECK_SUMMARY[$w]}."
+done
 BLOCK="### $STAMP — $REV, $N facilities
 
-- Machine: $(nproc) × $CPU; load average before the load runs: $LOAD_BEFORE.
-- $DURATION s per system; same uniform random points in China's bounding box; k = $K; Redis radii $REDIS_RADII km; PostGIS $POSTGIS_VERSION (PostgreSQL 15), Redis $REDIS_VERSION, wrk $WRK_VERSION.
-- Correctness ($CHECK_POINTS points, ties within 1 m equal): $CHECK_SUMMARY.
-- waystation ready after start: $READY_GEOJSON s from the GeoJSON (while Redis and PostGIS loaded), $READY_SNAPSHOT s from its snapshot; RSS $RSS_BEFORE MB before the nearest load, $RSS_AFTER MB after.
+- Machine: $(nproc) × $CPU, shared: load average (1, 5, 15 min) at the start of the run $LOAD_START, before the load runs $LOAD_BEFORE, after them $LOAD_AFTER.
+- $DURATION s per system and workload; k = $K; PostGIS $POSTGIS_VERSION (PostgreSQL 15), Redis $REDIS_VERSION, wrk $WRK_VERSION.$WL_LINES$CHECK_LINES
+- waystation ready after start: $READY_GEOJSON s from the GeoJSON (while Redis and PostGIS loaded), $READY_SNAPSHOT s from its snapshot; RSS $RSS_BEFORE MB before the nearest loads, $RSS_AFTER MB after.
 - Whole run: $ELAPSED s.
 
-$REPORT
+${TABLES%$'\n'}
 "
 
 echo
 echo "$BLOCK"
 
 if [[ $RECORD == 1 ]]; then
-  # At the end of the "## Peer benchmark runs" section (made if missing).
+  # Newest first in the "## Peer benchmark runs" section (made if missing).
   printf '%s\n' "$BLOCK" >"$WORK/block.md"
   python3 "$HERE/peers.py" append "$ROOT/BENCHMARKS.md" "## Peer benchmark runs" "$WORK/block.md"
   log "appended to $ROOT/BENCHMARKS.md"

@@ -236,7 +236,7 @@ mod tests {
         ));
         let layer = FacilityLayer::new(Layer::CourierStation).unwrap();
         let r = Radius::new(2_000.0).unwrap();
-        let all: Vec<u32> = (0..atlas.data().facilities.len() as u32).collect();
+        let all: Vec<u32> = (0..atlas.facility_count() as u32).collect();
         let cs = catchments(&atlas, layer, &all, r);
         let mut cut = 0;
         for c in &cs {

@@ -10,10 +10,16 @@
 //!   real ones.
 //!
 //! Every row carries `synthetic`, `position_accuracy` and `source`.
+//!
+//! A download is named after what it holds ([`file_name`]: the analysis, the city,
+//! district and union statuses filtered on, and the day), and the `about` sheet
+//! records every filter of the request ([`Scope`]), so a file found on a desk a month
+//! later still says which parks it covers.
 
+use chrono::NaiveDate;
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
-use super::{FacilityLayer, ParkCoverage, Radii};
+use super::{FacilityLayer, ParkCoverage, ParkFilter, Radii};
 use crate::index::Atlas;
 use crate::model::{ParkType, UnionStatus};
 
@@ -115,6 +121,109 @@ fn round(v: f64, places: i32) -> f64 {
     (v * f).round() / f
 }
 
+/// What a download was asked for: the park filters, the order and the day it was made.
+#[derive(Clone, Debug)]
+pub struct Scope<'a> {
+    /// The park filters of the request.
+    pub filter: &'a ParkFilter,
+    /// The sort key as asked (`gap_score`, `workers`, …).
+    pub sort: String,
+    /// The day the file was made (China time).
+    pub date: NaiveDate,
+}
+
+impl Scope<'_> {
+    /// The filters as (name, value) lines; `all parks` when there are none.
+    pub fn filter_lines(&self) -> Vec<(String, String)> {
+        let f = self.filter;
+        let mut lines = Vec::new();
+        if let Some(s) = &f.union_status {
+            let ids: Vec<&str> = s.iter().map(|s| union_status_id(*s)).collect();
+            lines.push(("filter union_status".into(), ids.join(",")));
+        }
+        if let Some(w) = f.min_workers {
+            lines.push(("filter min_workers".into(), w.to_string()));
+        }
+        if let Some(c) = &f.city {
+            lines.push(("filter city".into(), c.clone()));
+        }
+        if let Some(d) = &f.district {
+            lines.push(("filter district".into(), d.clone()));
+        }
+        if let Some(b) = &f.bbox {
+            lines.push((
+                "filter bbox".into(),
+                format!("{},{},{},{}", b.min_lon, b.min_lat, b.max_lon, b.max_lat),
+            ));
+        }
+        if lines.is_empty() {
+            lines.push(("filters".into(), "none (all parks)".into()));
+        }
+        lines
+    }
+}
+
+/// The file name of a download: `{analysis}_{city}_{district}_{statuses}_{date}.{ext}`,
+/// leaving out the parts not filtered on (`park-coverage_临沂市_none_2026-11-30.xlsx`).
+/// Characters a file system or a header would refuse become `-`.
+pub fn file_name(analysis: &str, scope: &Scope<'_>, ext: &str) -> String {
+    let f = scope.filter;
+    let mut parts = vec![clean(analysis)];
+    parts.extend(f.city.as_deref().map(clean));
+    parts.extend(f.district.as_deref().map(clean));
+    if let Some(s) = &f.union_status {
+        let ids: Vec<&str> = s.iter().map(|s| union_status_id(*s)).collect();
+        parts.push(ids.join("-"));
+    }
+    if let Some(w) = f.min_workers {
+        parts.push(format!("min{w}"));
+    }
+    if f.bbox.is_some() {
+        parts.push("bbox".into());
+    }
+    parts.push(scope.date.format("%Y-%m-%d").to_string());
+    parts.retain(|p| !p.is_empty());
+    format!("{}.{ext}", parts.join("_"))
+}
+
+/// A name part without path separators, quotes, control or reserved characters, at
+/// most 40 characters.
+fn clean(s: &str) -> String {
+    s.trim()
+        .chars()
+        .map(|c| {
+            if c.is_control() || "\\/:*?\"<>|;%_".contains(c) || c.is_whitespace() {
+                '-'
+            } else {
+                c
+            }
+        })
+        .take(40)
+        .collect()
+}
+
+/// A `Content-Disposition` value for `name`: an ASCII `filename` for old clients (the
+/// non-ASCII characters dropped) and the exact name as RFC 5987 `filename*`.
+pub fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
+        .collect();
+    let mut ascii = ascii;
+    while ascii.contains("__") {
+        ascii = ascii.replace("__", "_");
+    }
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 /// The values of one row, in [`COLUMNS`] order; `rank` counts from 1.
 pub fn row<'a>(atlas: &'a Atlas, rank: usize, r: &ParkCoverage, radii: &Radii) -> Vec<Value<'a>> {
     use Value::{Bool, Empty, Number, Text};
@@ -172,12 +281,14 @@ pub fn csv(
     Ok(out)
 }
 
-/// The rows as an XLSX workbook: sheet `park_coverage` and sheet `about`.
+/// The rows as an XLSX workbook: sheet `park_coverage` and sheet `about` (which also
+/// records the request's filters, order and date from `scope`).
 pub fn xlsx(
     atlas: &Atlas,
     rows: &[ParkCoverage],
     radii: &Radii,
     first_rank: usize,
+    scope: &Scope<'_>,
 ) -> Result<Vec<u8>, ExportError> {
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
@@ -218,7 +329,10 @@ pub fn xlsx(
     about.set_column_width(0, 28)?;
     let mut lines: Vec<(String, String)> = vec![
         ("table".into(), "park coverage (驿站地图 waystation)".into()),
+        ("date".into(), scope.date.format("%Y-%m-%d").to_string()),
         ("rows".into(), rows.len().to_string()),
+        ("first rank".into(), first_rank.to_string()),
+        ("sorted by".into(), scope.sort.clone()),
         (
             "synthetic rows".into(),
             format!("{synthetic} (generated demo data, not real parks)"),
@@ -234,6 +348,7 @@ pub fn xlsx(
             "great-circle metres on a sphere of radius 6,371,008.8 m".into(),
         ),
     ];
+    lines.extend(scope.filter_lines());
     lines.extend(
         radii
             .iter()
@@ -244,4 +359,57 @@ pub fn xlsx(
         about.write_string(i as u32, 1, v)?;
     }
     Ok(book.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::UnionStatus;
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default()
+    }
+
+    #[test]
+    fn file_names_say_what_the_file_holds() {
+        let all = ParkFilter::default();
+        let scope = Scope {
+            filter: &all,
+            sort: "gap_score".into(),
+            date: day(),
+        };
+        assert_eq!(
+            file_name("park-coverage", &scope, "csv"),
+            "park-coverage_2026-11-30.csv"
+        );
+        let some = ParkFilter {
+            city: Some("临沂市".into()),
+            district: Some("兰山/区".into()),
+            union_status: Some(vec![UnionStatus::None, UnionStatus::Partial]),
+            ..ParkFilter::default()
+        };
+        let scope = Scope {
+            filter: &some,
+            sort: "workers".into(),
+            date: day(),
+        };
+        assert_eq!(
+            file_name("park-coverage", &scope, "xlsx"),
+            "park-coverage_临沂市_兰山-区_none-partial_2026-11-30.xlsx"
+        );
+        let lines = scope.filter_lines();
+        assert!(lines.contains(&("filter city".into(), "临沂市".into())));
+        assert!(lines.contains(&("filter union_status".into(), "none,partial".into())));
+    }
+
+    #[test]
+    fn content_disposition_has_an_ascii_and_an_exact_name() {
+        let v = content_disposition("park-coverage_临沂市_none_2026-11-30.csv");
+        assert_eq!(
+            v,
+            "attachment; filename=\"park-coverage_none_2026-11-30.csv\"; \
+             filename*=UTF-8''park-coverage_%E4%B8%B4%E6%B2%82%E5%B8%82_none_2026-11-30.csv"
+        );
+        assert!(v.is_ascii());
+    }
 }

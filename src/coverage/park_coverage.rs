@@ -62,7 +62,7 @@ impl ParkFilter {
     pub fn select(&self, atlas: &Atlas) -> Vec<u32> {
         let candidates = match &self.bbox {
             Some(b) => atlas.in_bbox(Layer::Park, b),
-            None => (0..atlas.data().parks.len() as u32).collect(),
+            None => (0..atlas.park_count() as u32).collect(),
         };
         candidates
             .into_iter()
@@ -253,6 +253,22 @@ impl FromStr for SortKey {
                 }
             }
         })
+    }
+}
+
+impl std::fmt::Display for SortKey {
+    /// The id [`FromStr`] reads.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SortKey::GapScore => f.write_str("gap_score"),
+            SortKey::Workers => f.write_str("workers"),
+            SortKey::UnunionisedWorkers => f.write_str("ununionised_workers"),
+            SortKey::Enterprises => f.write_str("enterprises"),
+            SortKey::UnunionisedEnterprises => f.write_str("ununionised_enterprises"),
+            SortKey::Nearest(l) => write!(f, "nearest_{}", l.id()),
+            SortKey::Name => f.write_str("name"),
+            SortKey::Id => f.write_str("id"),
+        }
     }
 }
 

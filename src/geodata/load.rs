@@ -384,6 +384,50 @@ impl Dataset {
         }
         builder.finish(hasher.finish())
     }
+
+    /// An empty dataset with this one's schedules and fingerprint: the start of a
+    /// delta of edits over it (see [`crate::index::Atlas::with_changes`]).
+    pub fn empty_like(&self) -> Dataset {
+        Dataset::restored(
+            Vec::new(),
+            Vec::new(),
+            self.schedules.clone(),
+            self.fingerprint,
+        )
+    }
+
+    /// `base` without its facilities and parks at the (sorted) indexes `dead_facilities`
+    /// and `dead_parks`, followed by `delta`'s, with `delta`'s schedules (a superset of
+    /// `base`'s) and fingerprint. With `delta` the result of `with_changes` on
+    /// [`Dataset::empty_like`] and the dead ones every base feature those changes
+    /// touched, this is what `base.with_changes` of the same changes gives.
+    pub fn joined(
+        base: &Dataset,
+        dead_facilities: &[u32],
+        dead_parks: &[u32],
+        delta: &Dataset,
+    ) -> Dataset {
+        fn keep<T: Clone>(all: &[T], dead: &[u32], extra: &[T]) -> Vec<T> {
+            let mut out = Vec::with_capacity(all.len().saturating_sub(dead.len()) + extra.len());
+            let mut start = 0;
+            for &d in dead {
+                let d = d as usize;
+                if d >= start && d < all.len() {
+                    out.extend_from_slice(&all[start..d]);
+                    start = d + 1;
+                }
+            }
+            out.extend_from_slice(&all[start.min(all.len())..]);
+            out.extend_from_slice(extra);
+            out
+        }
+        Dataset::restored(
+            keep(&base.facilities, dead_facilities, &delta.facilities),
+            keep(&base.parks, dead_parks, &delta.parks),
+            delta.schedules.clone(),
+            delta.fingerprint,
+        )
+    }
 }
 
 struct Builder {

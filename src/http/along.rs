@@ -109,6 +109,16 @@ impl Source<'_> {
 }
 
 /// `POST /api/v1/along`.
+#[utoipa::path(post, path = "/along", tag = "locator",
+    summary = "The facilities along a route",
+    description = "Facilities within `corridor_m` of the route (great-circle distance), ordered by distance along it, with the distance off it, the side, the detour and, with `depart` and `speed_kmh`, the arrival time and whether it is open then. The body is JSON, or a GPX file (`Content-Type: application/gpx+xml`) with the other fields in the query string.",
+    request_body(content = super::schema::AlongRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the facilities in route order", body = super::schema::AlongAnswer, content_type = "application/geo+json"),
+        (status = 413, description = "a body over 16 MB", body = super::schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a route too long or with too many vertices", body = super::schema::Problem, content_type = "application/problem+json"),
+        super::schema::ReadErrors,
+    ))]
 pub async fn along(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
@@ -315,7 +325,7 @@ fn feature(atlas: &Atlas, h: &AlongHit, out: &mut Vec<u8>) -> Result<(), ApiErro
     let detail = FacilityExtra::Detail {
         open_now: f
             .hours
-            .and_then(|id| atlas.data().schedules.is_open(id, Utc::now())),
+            .and_then(|id| atlas.schedules().is_open(id, Utc::now())),
         links: nav_links(f.position, f.name()),
     };
     let start = out.len();

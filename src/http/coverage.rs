@@ -37,7 +37,7 @@ use crate::coverage::{
     SortKey,
 };
 use crate::index::{BBox, sphere};
-use crate::model::{Layer, LonLat, UnionStatus};
+use crate::model::{LonLat, UnionStatus};
 
 /// The most parks one coverage response may hold.
 pub const MAX_PARK_ROWS: usize = 100_000;
@@ -81,9 +81,9 @@ fn body(content_type: &'static str, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
-fn download(content_type: &'static str, filename: &'static str, bytes: Vec<u8>) -> Response {
+fn download(content_type: &'static str, filename: &str, bytes: Vec<u8>) -> Response {
     let mut r = body(content_type, bytes);
-    let disposition = format!("attachment; filename=\"{filename}\"");
+    let disposition = export::content_disposition(filename);
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
@@ -117,9 +117,38 @@ fn radius(p: &mut Params, name: &str) -> Option<Radius> {
     }
 }
 
-/// Takes `radius_driver_home`, `radius_courier_station`, `radius_fitness_station`.
-fn radii(p: &mut Params) -> Radii {
-    let mut r = Radii::defaults();
+/// The parameters [`radii`] and [`park_filter`] take, for the OpenAPI document.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ParkFilterParams {
+    /// A driver home's service radius, metres (default: the deployment's).
+    #[param(exclusive_minimum = 0.0, maximum = 500_000.0)]
+    radius_driver_home: Option<f64>,
+    /// A rest station's service radius, metres.
+    #[param(exclusive_minimum = 0.0, maximum = 500_000.0)]
+    radius_courier_station: Option<f64>,
+    /// A fitness station's service radius, metres.
+    #[param(exclusive_minimum = 0.0, maximum = 500_000.0)]
+    radius_fitness_station: Option<f64>,
+    /// Only parks with at least this many workers.
+    #[param(minimum = 0)]
+    min_workers: Option<u32>,
+    /// A comma list of union statuses: `none`, `partial`, `full`, `unknown`.
+    #[param(example = "none,partial")]
+    union_status: Option<String>,
+    /// Only parks inside `minlon,minlat,maxlon,maxlat`.
+    bbox: Option<String>,
+    /// Only parks of this city (e.g. 临沂市).
+    city: Option<String>,
+    /// Only parks of this district.
+    district: Option<String>,
+}
+
+/// Takes `radius_driver_home`, `radius_courier_station`, `radius_fitness_station`;
+/// the deployment's radii (`radius_m` in `waystation.toml`) for the others.
+fn radii(p: &mut Params, defaults: Radii) -> Radii {
+    let mut r = defaults;
     for l in FacilityLayer::ALL {
         if let Some(v) = radius(p, &format!("radius_{}", l.id())) {
             r[l] = v;
@@ -243,10 +272,24 @@ struct ParkExtra {
 
 /// `GET /api/v1/coverage/parks`: every park with its distance to the nearest facility
 /// of each layer, the facilities within each layer's radius, and the gap score.
+#[utoipa::path(get, path = "/coverage/parks", tag = "coverage",
+    summary = "Every park with its distance to each kind of facility and its gap score",
+    params(ParkFilterParams,
+        ("sort" = Option<String>, Query, description = "gap_score (default), workers, ununionised_workers, enterprises, ununionised_enterprises, name, id, nearest_<layer>"),
+        ("order" = Option<String>, Query, description = "asc or desc (default: the sort key's natural order)", pattern = "^(asc|desc)$"),
+        ("format" = Option<String>, Query, description = "geojson (default), csv or xlsx (with an about sheet recording the query)", pattern = "^(geojson|csv|xlsx)$"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100000),
+        ("offset" = Option<u32>, Query, minimum = 0),
+    ),
+    responses(
+        (status = 200, description = "the parks ranked (GeoJSON; or CSV, XLSX as asked)", body = super::schema::FeatureCollection, content_type = "application/geo+json"),
+        (status = 422, description = "too expensive", body = super::schema::Problem, content_type = "application/problem+json"),
+        super::schema::ReadErrors,
+    ))]
 pub async fn parks(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> ApiResult {
     let atlas = state.atlas()?;
     let mut p = Params::parse(query.as_deref())?;
-    let radii = radii(&mut p);
+    let radii = radii(&mut p, state.options().radii);
     let filter = park_filter(&mut p);
     let key = one::<SortKey>(&mut p, "sort").unwrap_or(SortKey::GapScore);
     let order = one::<Order>(&mut p, "order").unwrap_or(key.default_order());
@@ -261,6 +304,13 @@ pub async fn parks(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery
     p.finish()?;
 
     blocking(move || {
+        let scope = export::Scope {
+            filter: &filter,
+            sort: key.to_string(),
+            date: chrono::Utc::now()
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .date_naive(),
+        };
         let mut rows = coverage::parks(&atlas, &filter, &radii);
         coverage::sort(&mut rows, &atlas, key, order);
         let matched = rows.len();
@@ -289,13 +339,14 @@ pub async fn parks(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery
             }
             Format::Csv => download(
                 "text/csv; charset=utf-8",
-                "park-coverage.csv",
+                &export::file_name("park-coverage", &scope, "csv"),
                 export::csv(&atlas, page, &radii, offset + 1).map_err(ApiError::internal)?,
             ),
             Format::Xlsx => download(
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                "park-coverage.xlsx",
-                export::xlsx(&atlas, page, &radii, offset + 1).map_err(ApiError::internal)?,
+                &export::file_name("park-coverage", &scope, "xlsx"),
+                export::xlsx(&atlas, page, &radii, offset + 1, &scope)
+                    .map_err(ApiError::internal)?,
             ),
         })
     })
@@ -322,6 +373,18 @@ struct CellProps<'a> {
 }
 
 /// `GET /api/v1/coverage/grid?res=&bbox=&layer=`: H3 cells with what is in them.
+#[utoipa::path(get, path = "/coverage/grid", tag = "coverage",
+    summary = "H3 cells with their parks, workers, facilities and distance to a layer",
+    params(
+        ("res" = Option<u8>, Query, description = "H3 resolution (default 6)", minimum = 4, maximum = 8),
+        ("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat"),
+        ("layer" = Option<String>, Query, description = "the facility layer distances are measured to (default driver_home)"),
+    ),
+    responses(
+        (status = 200, description = "the non-empty cells as GeoJSON polygons", body = super::schema::Object, content_type = "application/geo+json"),
+        (status = 422, description = "the answer would hold too many cells (the count is named)", body = super::schema::Problem, content_type = "application/problem+json"),
+        super::schema::ReadErrors,
+    ))]
 pub async fn grid(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> ApiResult {
     let atlas = state.atlas()?;
     let mut p = Params::parse(query.as_deref())?;
@@ -419,6 +482,19 @@ struct CatchmentProps<'a> {
 
 /// `GET /api/v1/coverage/catchments?layer=&bbox=&radius_m=&kind=`: each facility's
 /// radius ring and its Voronoi cell clipped to the radius.
+#[utoipa::path(get, path = "/coverage/catchments", tag = "coverage",
+    summary = "Each facility's radius ring and its Voronoi cell clipped to the radius",
+    params(
+        ("layer" = Option<String>, Query, description = "a facility layer (default driver_home)"),
+        ("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat"),
+        ("radius_m" = Option<f64>, Query, description = "the radius, metres (default: the layer's)", exclusive_minimum = 0.0, maximum = 500000.0),
+        ("kind" = Option<String>, Query, description = "ring, voronoi or both (default)", pattern = "^(ring|voronoi|both)$"),
+    ),
+    responses(
+        (status = 200, description = "rings and cells as GeoJSON polygons", body = super::schema::Object, content_type = "application/geo+json"),
+        (status = 422, description = "too many facilities in the box", body = super::schema::Problem, content_type = "application/problem+json"),
+        super::schema::ReadErrors,
+    ))]
 pub async fn catchments(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
@@ -427,7 +503,7 @@ pub async fn catchments(
     let mut p = Params::parse(query.as_deref())?;
     let layer = layer(&mut p, "layer");
     let bbox = p.bbox("bbox");
-    let r = radius(&mut p, "radius_m").unwrap_or(layer.default_radius());
+    let r = radius(&mut p, "radius_m").unwrap_or(state.options().radii[layer]);
     let kind = one::<Kind>(&mut p, "kind").unwrap_or(Kind::Both);
     p.finish()?;
 
@@ -575,11 +651,21 @@ fn summary_csv(groups: &[&Group]) -> Result<Vec<u8>, csv::Error> {
 }
 
 /// `GET /api/v1/coverage/summary?group_by=city|district|all`: totals and shares.
+#[utoipa::path(get, path = "/coverage/summary", tag = "coverage",
+    summary = "Totals and shares of covered parks and workers per city or district",
+    params(ParkFilterParams,
+        ("group_by" = Option<String>, Query, description = "city (default), district or all", pattern = "^(city|district|all)$"),
+        ("format" = Option<String>, Query, description = "json (default) or csv", pattern = "^(json|csv)$"),
+    ),
+    responses(
+        (status = 200, description = "the groups with their totals", body = super::schema::Object),
+        super::schema::ReadErrors,
+    ))]
 pub async fn summary(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> ApiResult {
     let atlas = state.atlas()?;
     let mut p = Params::parse(query.as_deref())?;
     let group_by = one::<GroupBy>(&mut p, "group_by").unwrap_or(GroupBy::City);
-    let radii = radii(&mut p);
+    let radii = radii(&mut p, state.options().radii);
     let filter = park_filter(&mut p);
     let format = one::<SummaryFormat>(&mut p, "format").unwrap_or(SummaryFormat::Json);
     p.finish()?;
@@ -659,11 +745,13 @@ struct SitingRequest {
     radius: Radius,
     candidates: Candidates,
     weight: Weight,
-    bbox: Option<BBox>,
+    /// Which parks are demand (and candidates): `bbox`, `city`, `district`,
+    /// `union_status`, `min_workers`, as the park coverage filters.
+    parks: ParkFilter,
 }
 
 /// Reads the siting body field by field, naming each field at fault.
-fn siting_request(v: Value) -> Result<SitingRequest, ApiError> {
+fn siting_request(v: Value, defaults: &Radii) -> Result<SitingRequest, ApiError> {
     let Value::Object(mut m) = v else {
         return Err(ApiError::param("body", "must be a JSON object"));
     };
@@ -727,6 +815,33 @@ fn siting_request(v: Value) -> Result<SitingRequest, ApiError> {
         Some(v) => body_bbox(&v).map(Some),
     };
     let bbox = bbox.map_err(|e| bad("bbox", e)).ok().flatten();
+    let mut name = |field: &str| match m.remove(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Some(other) => {
+            bad(field, format!("must be a non-empty string, got {other}"));
+            None
+        }
+    };
+    let city = name("city");
+    let district = name("district");
+    let union_status = match m.remove("union_status") {
+        None | Some(Value::Null) => None,
+        Some(v) => body_statuses(&v).map_err(|e| bad("union_status", e)).ok(),
+    };
+    let min_workers = match m.remove("min_workers") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64().map(u32::try_from) {
+            Some(Ok(n)) => Some(n),
+            _ => {
+                bad(
+                    "min_workers",
+                    format!("must be a whole number from 0 to {}, got {v}", u32::MAX),
+                );
+                None
+            }
+        },
+    };
     let candidates = match m.remove("candidates") {
         None => Some(Candidates::Parks),
         Some(v) => candidates(v)
@@ -736,7 +851,9 @@ fn siting_request(v: Value) -> Result<SitingRequest, ApiError> {
     for k in m.keys() {
         bad(
             k,
-            "unknown field (layer, p, radius_m, candidates, weight, bbox)".into(),
+            "unknown field (layer, p, radius_m, candidates, weight, bbox, city, district, \
+             union_status, min_workers)"
+                .into(),
         );
     }
     match (layer, p, weight, candidates) {
@@ -744,14 +861,44 @@ fn siting_request(v: Value) -> Result<SitingRequest, ApiError> {
             Ok(SitingRequest {
                 layer,
                 p,
-                radius: radius.unwrap_or(layer.default_radius()),
+                radius: radius.unwrap_or(defaults[layer]),
                 candidates,
                 weight,
-                bbox,
+                parks: ParkFilter {
+                    union_status,
+                    min_workers,
+                    bbox,
+                    city,
+                    district,
+                },
             })
         }
         _ => Err(ApiError::InvalidParams(problems)),
     }
+}
+
+/// `["none", "partial"]` or `"none,partial"`.
+fn body_statuses(v: &Value) -> Result<Vec<UnionStatus>, String> {
+    let words: Vec<&str> = match v {
+        Value::String(s) => s.split(',').map(str::trim).collect(),
+        Value::Array(a) => a
+            .iter()
+            .map(Value::as_str)
+            .collect::<Option<_>>()
+            .ok_or_else(|| format!("must be a list of none, partial, full, got {v}"))?,
+        other => {
+            return Err(format!(
+                "must be a list of none, partial, full, got {other}"
+            ));
+        }
+    };
+    words
+        .into_iter()
+        .map(|w| {
+            w.parse::<UnionStatus>()
+                .map_err(|_| format!("unknown union status '{w}' (none, partial, full)"))
+        })
+        .collect()
 }
 
 fn body_bbox(v: &Value) -> Result<BBox, String> {
@@ -865,14 +1012,21 @@ fn coverage_error(e: CoverageError) -> ApiError {
 }
 
 /// `POST /api/v1/siting`: where the next `p` facilities of a layer should go.
+#[utoipa::path(post, path = "/siting", tag = "coverage",
+    summary = "Where the next p facilities of a layer should go (maximal covering)",
+    description = "A JSON object: `layer`, `p`, `radius_m`, `weight` (workers or parks), `bbox`, `city`, `district`, `union_status`, `min_workers`, and optionally `candidates` (a GeoJSON FeatureCollection of points; default: a grid over the demand). Up to 32 MB.",
+    request_body(content = super::schema::Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the chosen sites in order with what each adds", body = super::schema::Object),
+        (status = 413, description = "a body over 32 MB", body = super::schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "too many candidates or demand points", body = super::schema::Problem, content_type = "application/problem+json"),
+        super::schema::ReadErrors,
+    ))]
 pub async fn siting(State(state): State<Arc<AppState>>, JsonBody(v): JsonBody) -> ApiResult {
     let atlas = state.atlas()?;
-    let req = siting_request(v)?;
+    let req = siting_request(v, &state.options().radii)?;
     blocking(move || {
-        let parks: Vec<u32> = match &req.bbox {
-            Some(b) => atlas.in_bbox(Layer::Park, b),
-            None => atlas.all_in_layer(Layer::Park),
-        };
+        let parks: Vec<u32> = req.parks.select(&atlas);
         let demand: Vec<Demand> = siting::park_demand(&atlas, &parks, req.weight);
         // Candidates: a position each, and what to say about it.
         let (points, labels): (Vec<LonLat>, Vec<Value>) = match req.candidates {

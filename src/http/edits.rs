@@ -25,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::params::Params;
+use super::schema;
 use super::problem::{ApiError, InvalidParam};
 use super::{AppState, MAX_FEATURE_BYTES, MAX_IMPORT_BYTES};
 use crate::import::{self, Format, InputCrs, Options};
@@ -159,12 +160,20 @@ pub(super) async fn authenticate(
 /// Writes only from the page's own origin: a browser sends `Origin`, and it must
 /// name the host the request was sent to. Tools that send no `Origin` pass.
 pub(super) fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+    origin_allowed(headers, &[])
+}
+
+/// [`same_origin`], or one of the configured `write_origins` (exact
+/// `scheme://host[:port]`).
+pub(super) fn origin_allowed(headers: &HeaderMap, also: &[String]) -> Result<(), ApiError> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return Ok(());
     };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     let origin_host = origin.split_once("://").map(|(_, rest)| rest);
-    if origin_host.is_some() && origin_host == host {
+    if (origin_host.is_some() && origin_host == host)
+        || also.iter().any(|o| o.eq_ignore_ascii_case(origin))
+    {
         Ok(())
     } else {
         Err(ApiError::Forbidden(format!(
@@ -179,7 +188,7 @@ pub(super) async fn writer(
     headers: &HeaderMap,
     client: &ClientAddr,
 ) -> Result<(Arc<Registry>, Editor), ApiError> {
-    same_origin(headers)?;
+    origin_allowed(headers, &state.options().write_origins)?;
     authenticate(state, headers, client).await
 }
 
@@ -233,6 +242,14 @@ fn stored_response(status: StatusCode, stored: &Stored) -> ApiResult {
 }
 
 /// `POST /api/v1/features`: a new feature (a GeoJSON Feature, `layer` in properties).
+#[utoipa::path(post, path = "/features", tag = "registry", security(("token" = [])),
+    summary = "Adds a feature",
+    description = "A GeoJSON Feature with `layer` in its properties; the id is assigned when absent. Validated as the loader validates files: every field at fault is named. Audited; served by nearest and the layers once the answer comes.",
+    request_body(content = schema::AnyFeature, content_type = "application/geo+json"),
+    responses(
+        (status = 201, description = "stored (`Location`, `ETag`)", body = schema::AnyFeature, content_type = "application/geo+json"),
+        schema::TokenErrors, schema::WriteErrors,
+    ))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     client: ClientAddr,
@@ -246,6 +263,14 @@ pub async fn create(
 }
 
 /// `PUT /api/v1/features/{id}`: replaces a feature (`If-Match` honoured).
+#[utoipa::path(put, path = "/features/{id}", tag = "registry", security(("token" = [])),
+    summary = "Replaces a feature",
+    params(("id" = String, Path, description = "the feature's id"), ("If-Match" = Option<String>, Header, description = "the ETag of the version this edit starts from")),
+    request_body(content = schema::AnyFeature, content_type = "application/geo+json"),
+    responses(
+        (status = 200, description = "stored (`ETag`)", body = schema::AnyFeature, content_type = "application/geo+json"),
+        schema::TokenErrors, schema::WriteErrors,
+    ))]
 pub async fn replace(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -261,6 +286,15 @@ pub async fn replace(
 }
 
 /// `PATCH /api/v1/features/{id}`: a JSON merge patch (RFC 7396) of a feature.
+#[utoipa::path(patch, path = "/features/{id}", tag = "registry", security(("token" = [])),
+    summary = "Changes some of a feature's fields",
+    description = "A JSON merge patch (RFC 7396): `{\"properties\": {\"opening_hours\": \"24/7\"}}`; null removes a field.",
+    params(("id" = String, Path, description = "the feature's id"), ("If-Match" = Option<String>, Header, description = "the ETag of the version this edit starts from")),
+    request_body(content = schema::Object, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "stored (`ETag`)", body = schema::AnyFeature, content_type = "application/geo+json"),
+        schema::TokenErrors, schema::WriteErrors,
+    ))]
 pub async fn patch(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -291,6 +325,13 @@ pub async fn patch(
 }
 
 /// `DELETE /api/v1/features/{id}`: removes a feature (kept in its history).
+#[utoipa::path(delete, path = "/features/{id}", tag = "registry", security(("token" = [])),
+    summary = "Removes a feature (kept in its history)",
+    params(("id" = String, Path, description = "the feature's id"), ("If-Match" = Option<String>, Header, description = "the ETag of the version this edit starts from")),
+    responses(
+        (status = 204, description = "removed"),
+        schema::TokenErrors, schema::WriteErrors,
+    ))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -304,6 +345,14 @@ pub async fn delete(
 }
 
 /// `GET /api/v1/features/{id}/history`: every change, oldest first (token needed).
+#[utoipa::path(get, path = "/features/{id}/history", tag = "registry", security(("token" = [])),
+    summary = "Every change of a feature, oldest first",
+    description = "Each entry: `n`, who (the token's name), when, the operation, the import id if any, and the feature after it (`null` once deleted). A seeded feature's first state is entry 0.",
+    params(("id" = String, Path, description = "the feature's id")),
+    responses(
+        (status = 200, description = "`{\"history\": [entries]}`", body = schema::Object),
+        schema::TokenErrors,
+    ))]
 pub async fn history(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -316,6 +365,14 @@ pub async fn history(
 }
 
 /// `POST /api/v1/features/{id}/history/{n}/revert`: back to the state after entry `n`.
+#[utoipa::path(post, path = "/features/{id}/history/{n}/revert", tag = "registry", security(("token" = [])),
+    summary = "Brings a feature back to its state after history entry `n`",
+    params(("id" = String, Path, description = "the feature's id"), ("n" = i64, Path, description = "the history entry")),
+    responses(
+        (status = 200, description = "stored", body = schema::AnyFeature, content_type = "application/geo+json"),
+        (status = 204, description = "the feature did not exist after entry n: it is removed"),
+        schema::TokenErrors, schema::WriteErrors,
+    ))]
 pub async fn revert(
     State(state): State<Arc<AppState>>,
     Path((id, n)): Path<(String, i64)>,
@@ -330,6 +387,12 @@ pub async fn revert(
 }
 
 /// `GET /api/v1/whoami`: the token's name, role and city (to check a sign-in).
+#[utoipa::path(get, path = "/whoami", tag = "registry", security(("token" = [])),
+    summary = "The token's name, role and city (to check a sign-in)",
+    responses(
+        (status = 200, description = "`{name, role, city}`", body = schema::Object),
+        schema::TokenErrors,
+    ))]
 pub async fn whoami(
     State(state): State<Arc<AppState>>,
     client: ClientAddr,
@@ -352,9 +415,43 @@ pub async fn stored_etag(state: &AppState, id: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(&etag(&stored.body)).ok()
 }
 
+/// The query of `POST /api/v1/imports` (read by [`import`] together with the
+/// body's type, so that a missing format is named with the parameters).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ImportParams {
+    /// The layer the rows belong to.
+    #[param(value_type = String, example = "courier_station")]
+    layer: Layer,
+    /// The coordinates' system: `wgs84` (GPS), `cgcs2000`, `gcj02` (Amap, Tencent), `bd09` (Baidu).
+    #[param(value_type = String, pattern = "^(wgs84|cgcs2000|gcj02|bd09)$")]
+    crs: String,
+    /// Check and report only; write nothing.
+    #[param(default = false)]
+    dry_run: bool,
+    /// Where the rows come from (kept as each feature's `source`).
+    source: Option<String>,
+    /// The sheet of a workbook (default: the first).
+    sheet: Option<String>,
+    /// Column names when the headers are not recognised: `name=站点名称,lon=东经,…`.
+    map: Option<String>,
+    /// The file's name (tells its format when `Content-Type` does not).
+    file_name: Option<String>,
+}
+
 /// `POST /api/v1/imports?layer=&crs=&dry_run=&source=&sheet=&map=&file_name=`: the
 /// file is the body (`.xlsx`, `.csv` or `.geojson`, told by `Content-Type` or
 /// `file_name`); answers the import's summary and row report, 201 with `Location`.
+#[utoipa::path(post, path = "/imports", tag = "registry", security(("token" = [])),
+    summary = "Imports a sheet (xlsx, csv) or a GeoJSON file",
+    description = "The file is the body (its type told by `Content-Type` or `file_name`) or the `file` part of a multipart form. Rows match existing features by id, else by the same layer and name within 100 m; the accepted rows are applied in one transaction. Up to 50 MB.",
+    params(ImportParams),
+    request_body(content = schema::Binary, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses(
+        (status = 201, description = "the import's summary and row report (`Location`: its status)", body = schema::Object),
+        schema::TokenErrors, schema::WriteErrors,
+    ))]
 pub async fn import(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
@@ -522,6 +619,15 @@ fn format_of(content_type: &str, file_name: Option<&str>) -> Option<Format> {
 }
 
 /// `GET /api/v1/imports/{id}`: an import's state, progress and row report.
+#[utoipa::path(get, path = "/imports/{id}", tag = "registry", security(("token" = [])),
+    summary = "An import's state, progress and row report",
+    params(("id" = i64, Path, description = "the import's id")),
+    responses(
+        (status = 200, description = "`{import, rows}`", body = schema::Object),
+        (status = 400, description = "an id that is not a number", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such import", body = schema::Problem, content_type = "application/problem+json"),
+        schema::TokenErrors,
+    ))]
 pub async fn import_status(
     State(state): State<Arc<AppState>>,
     Path(id): Path<i64>,
@@ -535,6 +641,15 @@ pub async fn import_status(
 
 /// `GET /api/v1/imports/{id}/report.xlsx`: the user's own sheet with a status and a
 /// reason column added.
+#[utoipa::path(get, path = "/imports/{id}/report.xlsx", tag = "registry", security(("token" = [])),
+    summary = "The imported sheet with a status and a reason column added",
+    params(("id" = i64, Path, description = "the import's id")),
+    responses(
+        (status = 200, description = "the sheet", body = schema::Binary, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 400, description = "an id that is not a number", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such import", body = schema::Problem, content_type = "application/problem+json"),
+        schema::TokenErrors,
+    ))]
 pub async fn import_report(
     State(state): State<Arc<AppState>>,
     Path(id): Path<i64>,

@@ -234,7 +234,7 @@ impl WriteJson for FacilityFeature<'_> {
     /// The same members, in the same order, as a park's feature: `type`, `id`,
     /// `geometry`, then `properties` (the facility's own, its provenance, `extra`).
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), sonic_rs::Error> {
-        let (f, schedules) = (self.f, &self.atlas.data().schedules);
+        let (f, schedules) = (self.f, self.atlas.schedules());
         out.extend_from_slice(br#"{"type":"Feature","id":"#);
         json::str(out, f.id());
         out.extend_from_slice(br#","geometry":{"type":"Point","coordinates":["#);
@@ -342,7 +342,7 @@ mod tests {
             "id": f.id(), "layer": f.layer.id(), "name": f.name(), "name_en": f.name_en(),
             "address": f.address(), "city": f.city.as_deref(), "district": f.district.as_deref(),
             "amenities": f.amenities.iter().map(|a| a.id()).collect::<Vec<_>>(),
-            "opening_hours": f.hours.map(|h| atlas.data().schedules.text(h)),
+            "opening_hours": f.hours.map(|h| atlas.schedules().text(h)),
             "phone": f.phone(), "operator": f.operator.as_deref(),
             "source": p.source.as_str(), "position_accuracy": p.position_accuracy.id(),
             "synthetic": p.synthetic, "updated": p.updated.as_deref(),

@@ -4,22 +4,24 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use utoipa::IntoParams;
 use serde::Serialize;
 use serde_json::json;
 
 use super::AppState;
 use super::geojson::{self, FacilityExtra, NoExtra};
-use super::params::Params;
+use super::params::{FromParams, Params, Query};
+use super::schema;
 use super::problem::ApiError;
 use crate::geodata::FeatureRef;
 use crate::geodata::cities::CITIES;
 use crate::geodata::coords::nav_links;
-use crate::index::NearestQuery;
-use crate::model::{Amenity, Layer, LayerSet};
+use crate::index::{BBox, NearestQuery};
+use crate::model::{Amenity, Layer, LayerSet, LonLat};
 
 /// The most features one layer response may hold; past it, ask for a bbox or a limit.
 pub const MAX_LAYER_FEATURES: usize = 200_000;
@@ -53,17 +55,29 @@ fn cache_for(state: &AppState, read_only: &'static str) -> &'static str {
 }
 
 /// `GET /healthz`: the process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "`ok`", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// `GET /readyz`: 200 once the data is loaded and indexed, 503 before.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "`ready`", body = String, content_type = "text/plain"),
+        (status = 503, description = "the data is still loading", body = schema::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult {
     state.atlas()?;
     Ok("ready".into_response())
 }
 
 /// `GET /api/v1/layers`: each layer with its count and extent.
+#[utoipa::path(get, path = "/layers", tag = "data",
+    responses(
+        (status = 200, description = "each layer with its names, count and extent", body = schema::Layers),
+        (status = 503, description = "the data is still loading", body = schema::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn layers(State(state): State<Arc<AppState>>) -> ApiResult {
     let atlas = state.atlas()?;
     let layers: Vec<_> = atlas
@@ -84,29 +98,63 @@ pub async fn layers(State(state): State<Arc<AppState>>) -> ApiResult {
     Ok(Json(json!({ "layers": layers })).into_response())
 }
 
+/// The query of `GET /api/v1/layers/{layer}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LayerQuery {
+    /// Only features inside `minlon,minlat,maxlon,maxlat` (WGS-84; minlon > maxlon
+    /// crosses the antimeridian).
+    #[param(value_type = Option<String>, example = "118.2,35.0,118.5,35.2")]
+    bbox: Option<BBox>,
+    /// At most this many features (a layer answer holds at most 200,000).
+    #[param(minimum = 1, maximum = 200_000, default = 200_000)]
+    limit: usize,
+    /// Skip this many features first (paging).
+    #[param(minimum = 0, default = 0)]
+    offset: usize,
+}
+
+impl FromParams for LayerQuery {
+    fn from_params(p: &mut Params) -> Option<Self> {
+        Some(LayerQuery {
+            bbox: p.bbox("bbox"),
+            limit: p.integer("limit", 1..=MAX_LAYER_FEATURES, MAX_LAYER_FEATURES),
+            offset: p.integer("offset", 0..=usize::MAX >> 1, 0),
+        })
+    }
+}
+
 /// `GET /api/v1/layers/{layer}?bbox=&limit=&offset=`: the layer's features as GeoJSON.
 ///
 /// The ETag is computed from the data's fingerprint and the normalised query before
 /// anything is serialised, so a revalidation answers 304 at once.
+#[utoipa::path(get, path = "/layers/{layer}", tag = "data",
+    params(("layer" = String, Path, description = "the layer id: driver_home, courier_station, fitness_station or park"), LayerQuery),
+    responses(
+        (status = 200, description = "the layer's features", body = schema::FeatureCollection, content_type = "application/geo+json"),
+        (status = 304, description = "not modified since the ETag sent in If-None-Match"),
+        (status = 404, description = "no such layer", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "too many features for one answer: narrow with bbox or page", body = schema::Problem, content_type = "application/problem+json"),
+        schema::ReadErrors,
+    ))]
 pub async fn layer(
     State(state): State<Arc<AppState>>,
     Path(layer): Path<String>,
-    RawQuery(query): RawQuery,
+    Query(LayerQuery {
+        bbox,
+        limit,
+        offset,
+    }): Query<LayerQuery>,
     headers: HeaderMap,
 ) -> ApiResult {
     let atlas = state.atlas()?;
     let layer: Layer = layer
         .parse()
         .map_err(|e: crate::model::UnknownLayer| ApiError::NotFound(e.to_string()))?;
-    let mut p = Params::parse(query.as_deref())?;
-    let bbox = p.bbox("bbox");
-    let limit = p.integer("limit", 1..=MAX_LAYER_FEATURES, MAX_LAYER_FEATURES);
-    let offset = p.integer("offset", 0..=usize::MAX >> 1, 0);
-    p.finish()?;
 
     let etag = {
         let mut h = DefaultHasher::new();
-        (atlas.data().fingerprint(), layer.id(), limit, offset).hash(&mut h);
+        (atlas.fingerprint(), layer.id(), limit, offset).hash(&mut h);
         bbox.map(|b| [b.min_lon, b.min_lat, b.max_lon, b.max_lat].map(f64::to_bits))
             .hash(&mut h);
         format!("W/\"{:016x}\"", h.finish())
@@ -150,15 +198,22 @@ pub async fn layer(
 }
 
 /// `GET /api/v1/features/{id}`: one feature, with open-now and navigation links.
+#[utoipa::path(get, path = "/features/{id}", tag = "data",
+    params(("id" = String, Path, description = "the feature's stable id")),
+    responses(
+        (status = 200, description = "the feature (its ETag names the stored version, for If-Match)", body = schema::AnyFeature, content_type = "application/geo+json"),
+        (status = 404, description = "no such feature", body = schema::Problem, content_type = "application/problem+json"),
+        schema::ReadErrors,
+    ))]
 pub async fn feature(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult {
     let atlas = state.atlas()?;
     let not_found = || ApiError::NotFound(format!("no feature with id '{id}'"));
-    let body = match atlas.data().get(&id).ok_or_else(not_found)? {
+    let body = match atlas.get(&id).ok_or_else(not_found)? {
         FeatureRef::Facility(i) => {
             let f = atlas.facility(i);
             let open_now = f
                 .hours
-                .and_then(|h| atlas.data().schedules.is_open(h, Utc::now()));
+                .and_then(|h| atlas.schedules().is_open(h, Utc::now()));
             let detail = FacilityExtra::Detail {
                 open_now,
                 links: nav_links(f.position, f.name()),
@@ -182,42 +237,91 @@ pub async fn feature(State(state): State<Arc<AppState>>, Path(id): Path<String>)
     Ok(response)
 }
 
+/// The query of `GET /api/v1/nearest`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NearestParams {
+    // `lon` and `lat` are the documented parameters; `origin` holds them validated.
+    /// Longitude of the query point, WGS-84 degrees.
+    #[param(minimum = -180.0, maximum = 180.0, example = 118.35)]
+    #[allow(dead_code)]
+    lon: f64,
+    /// Latitude of the query point, WGS-84 degrees.
+    #[param(minimum = -90.0, maximum = 90.0, example = 35.1)]
+    #[allow(dead_code)]
+    lat: f64,
+    /// How many facilities, nearest first.
+    #[param(minimum = 1, maximum = 100, default = 5)]
+    k: usize,
+    /// A comma list of facility layers (default: all three).
+    #[param(value_type = Option<String>, example = "driver_home,courier_station")]
+    layers: LayerSet,
+    /// A comma list of amenities every answer must have.
+    #[param(value_type = Option<String>, example = "shower,truck_parking")]
+    amenities: Vec<Amenity>,
+    /// Only facilities open at `at` (default now).
+    #[param(default = false)]
+    open_now: bool,
+    /// Only facilities within this many metres (geodesic).
+    #[param(value_type = Option<f64>, exclusive_minimum = 0.0)]
+    max_distance_m: Option<f64>,
+    /// The time `open_now` and `open_now` in the answer refer to (RFC 3339; default now).
+    #[param(value_type = Option<String>, format = DateTime)]
+    at: Option<DateTime<Utc>>,
+    #[param(ignore)]
+    origin: LonLat,
+}
+
+impl FromParams for NearestParams {
+    fn from_params(p: &mut Params) -> Option<Self> {
+        let origin = p.lon_lat();
+        let k = p.integer("k", 1..=MAX_K, 5);
+        let layers = p.facility_layers(
+            "layers",
+            "park is not a facility layer (parks: /api/v1/layers/park?bbox=…)",
+        );
+        let amenities = p.list::<Amenity>("amenities").unwrap_or_default();
+        let open_now = p.flag("open_now", false);
+        let max_distance_m = p.metres("max_distance_m");
+        let at = p.instant("at");
+        let origin = origin?;
+        Some(NearestParams {
+            lon: origin.lon(),
+            lat: origin.lat(),
+            k,
+            layers,
+            amenities,
+            open_now,
+            max_distance_m,
+            at,
+            origin,
+        })
+    }
+}
+
 /// `GET /api/v1/nearest?lon=&lat=&k=&layers=&amenities=&open_now=&max_distance_m=&at=`.
-pub async fn nearest(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> ApiResult {
+#[utoipa::path(get, path = "/nearest", tag = "locator",
+    summary = "The nearest facilities to a point",
+    description = "Truly nearest on the sphere (geodesic metres), filtered by layer, amenities, opening hours and distance.",
+    params(NearestParams),
+    responses(
+        (status = 200, description = "the facilities, nearest first", body = schema::Facilities, content_type = "application/geo+json"),
+        schema::ReadErrors,
+    ))]
+pub async fn nearest(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<NearestParams>,
+) -> ApiResult {
     let atlas = state.atlas()?;
-    let mut p = Params::parse(query.as_deref())?;
-    let origin = p.lon_lat();
-    let k = p.integer("k", 1..=MAX_K, 5);
-    let layers = match p.list::<Layer>("layers") {
-        Some(list) => {
-            if list.contains(&Layer::Park) {
-                p.problem(
-                    "layers",
-                    "park is not a facility layer (parks: /api/v1/layers/park?bbox=…)",
-                );
-            }
-            list.into_iter().filter(|l| l.is_facility()).collect()
-        }
-        None => LayerSet::facilities(),
-    };
-    let amenities = p.list::<Amenity>("amenities").unwrap_or_default();
-    let open_now = p.flag("open_now", false);
-    let max_distance_m = p.metres("max_distance_m");
-    let at = p.instant("at").unwrap_or_else(Utc::now);
-    p.finish()?;
-    let Some(origin) = origin else {
-        return Err(ApiError::Internal(
-            "lon/lat missing without a problem".into(),
-        ));
-    };
+    let origin = q.origin;
     let q = NearestQuery {
         origin,
-        k,
-        layers,
-        amenities: amenities.into_iter().collect(),
-        at,
-        open_now,
-        max_distance_m,
+        k: q.k,
+        layers: q.layers,
+        amenities: q.amenities.into_iter().collect(),
+        at: q.at.unwrap_or_else(Utc::now),
+        open_now: q.open_now,
+        max_distance_m: q.max_distance_m,
     };
     let hits = atlas.nearest(&q);
     let features: Vec<_> = hits
@@ -229,6 +333,8 @@ pub async fn nearest(State(state): State<Arc<AppState>>, RawQuery(query): RawQue
 }
 
 /// `GET /api/v1/places`: city names for map labels, from our own data.
+#[utoipa::path(get, path = "/places", tag = "data",
+    responses((status = 200, description = "cities as GeoJSON points with their names and a label weight", body = schema::Object, content_type = "application/geo+json")))]
 pub async fn places() -> Response {
     #[derive(Serialize)]
     struct Props {
@@ -252,6 +358,8 @@ pub async fn places() -> Response {
 }
 
 /// `GET /api/v1/config`: what the web map needs to know (basemap choice).
+#[utoipa::path(get, path = "/config", tag = "data",
+    responses((status = 200, description = "the web map's settings: the basemap", body = schema::Object)))]
 pub async fn config(State(state): State<Arc<AppState>>) -> Response {
     Json(json!({ "basemap": state.basemap })).into_response()
 }

@@ -56,17 +56,22 @@ impl Metrics {
     }
 }
 
+/// The request's route: the matched pattern (`/api/v1/features/{id}`), or `(files)`
+/// for the web map's files. Never the path's values: a driver's position is not a
+/// label (nor a log field).
+pub(super) fn route_of(request: &Request) -> &str {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("(files)", MatchedPath::as_str)
+}
+
 /// Counts every request by its route (the pattern, never the values: a driver's
 /// position is not a label).
 pub async fn record(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let m = &state.metrics;
     // Looked up before the request (no copy of the path kept across the await).
-    let stats = m.route(
-        request
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or("(files)", MatchedPath::as_str),
-    );
+    let stats = m.route(route_of(&request));
     m.in_flight.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
     let response = next.run(request).await;
@@ -85,6 +90,8 @@ pub async fn record(State(state): State<Arc<AppState>>, request: Request, next: 
 }
 
 /// `GET /metrics`.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format: requests by route and status, latency histograms, in-flight requests, features per layer, the data's load time, build info", body = String, content_type = "text/plain; version=0.0.4")))]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let mut out = String::with_capacity(8 * 1024);
     let m = &state.metrics;

@@ -5,11 +5,16 @@
 //! - [`serve`] runs it on a listener until a shutdown future resolves, loading the
 //!   data in the background so `/healthz` answers at once and `/readyz` once the
 //!   data is indexed.
+//! - `tiles`: the vector tiles (`/tiles/...`) and their TileJSON.
 //! - `handlers`: one function per route; `params`: query parsing; `geojson`:
 //!   output; `problem`: the `application/problem+json` error type.
+//! - `conn`: the accept loop under [`serve`] (hyper, `ConnectInfo`, graceful
+//!   shutdown, 414 / 431 in problem+json); `access_log`: one log line per request.
 
+mod access_log;
 mod along;
 mod basemap;
+mod conn;
 mod coverage;
 mod edits;
 pub mod geojson;
@@ -18,13 +23,15 @@ mod headers;
 mod json;
 mod metrics;
 mod ogc;
+mod openapi;
 mod params;
 mod problem;
+mod schema;
 mod search;
 mod station;
+mod tiles;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -32,13 +39,15 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode};
-use axum::routing::{get, post, put};
-use axum::serve::ListenerExt;
+use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use basemap::Basemap;
 pub use problem::{ApiError, InvalidParam};
@@ -52,6 +61,30 @@ pub const MAX_FEATURE_BYTES: usize = 1 << 20;
 pub const MAX_SITING_BYTES: usize = 32 << 20;
 /// The largest file an import may send.
 pub const MAX_IMPORT_BYTES: usize = 50 << 20;
+/// The longest request target (path and query string) answered by default (414 past it).
+pub const DEFAULT_MAX_URI_BYTES: usize = 8 << 10;
+
+/// What a deployment tunes (`waystation.toml`, see `crate::config`); set before
+/// [`router`] with [`AppState::set_options`].
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// The coverage analyses' default service radius per layer.
+    pub radii: crate::coverage::Radii,
+    /// Origins besides this server's own whose pages may write, e.g. `https://admin.example.org`.
+    pub write_origins: Vec<String>,
+    /// The longest request target answered, bytes.
+    pub max_uri_bytes: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            radii: crate::coverage::Radii::defaults(),
+            write_origins: Vec::new(),
+            max_uri_bytes: DEFAULT_MAX_URI_BYTES,
+        }
+    }
+}
 
 /// What every handler shares.
 pub struct AppState {
@@ -65,6 +98,7 @@ pub struct AppState {
     basemap: Basemap,
     /// Who may frame the public pages (a CSP source list); `*` unless configured.
     frame_ancestors: OnceLock<String>,
+    options: OnceLock<ServeOptions>,
     metrics: metrics::Metrics,
 }
 
@@ -77,6 +111,7 @@ impl AppState {
             failures: Default::default(),
             basemap,
             frame_ancestors: OnceLock::new(),
+            options: OnceLock::new(),
             metrics: Default::default(),
         })
     }
@@ -111,6 +146,16 @@ impl AppState {
         let _ = self.frame_ancestors.set(sources.to_owned());
     }
 
+    /// The deployment's radii, write origins and limits; call before [`router`].
+    pub fn set_options(&self, options: ServeOptions) {
+        let _ = self.options.set(options);
+    }
+
+    /// The deployment's options (the defaults unless set).
+    pub fn options(&self) -> &ServeOptions {
+        self.options.get_or_init(ServeOptions::default)
+    }
+
     /// The registry, when the server runs on a database.
     pub fn registry(&self) -> Option<Arc<Registry>> {
         self.registry.get().cloned()
@@ -124,32 +169,40 @@ impl AppState {
 
 /// Builds the application: API routes, web files from `web_dir`, and the middleware.
 pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
-    let api = Router::new()
-        .route("/layers", get(handlers::layers))
-        .route("/layers/{layer}", get(handlers::layer))
-        .route("/features/{id}", get(handlers::feature))
-        .merge(edit_routes())
-        .route("/nearest", get(handlers::nearest))
-        .route("/places", get(handlers::places))
-        .route("/search", get(search::search))
-        .route("/config", get(handlers::config))
-        .merge(analyses())
-        .merge(station::api())
+    let (api, api_doc) = api_routes().split_for_parts();
+    let api = api
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed);
+    let (operations, operations_doc) = OpenApiRouter::new()
+        .routes(routes!(handlers::healthz))
+        .routes(routes!(handlers::readyz))
+        .routes(routes!(metrics::metrics))
+        .split_for_parts();
+    let doc = openapi::ApiDoc::openapi()
+        .nest("/api/v1", api_doc)
+        .merge_from(operations_doc);
     let files = ServeDir::new(web_dir)
         .append_index_html_on_directories(true)
         .not_found_service(get(handlers::not_found).with_state(state.clone()));
-    Router::new()
-        .route("/healthz", get(handlers::healthz))
-        .route("/readyz", get(handlers::readyz))
-        .route("/metrics", get(metrics::metrics))
+    operations
+        .merge(openapi::routes(doc))
         .route(
             "/admin",
             get(|| async { axum::response::Redirect::permanent("/admin.html") }),
         )
+        // The embed builder; its settings in the query string are kept.
+        .route(
+            "/embed",
+            get(
+                |axum::extract::RawQuery(q): axum::extract::RawQuery| async move {
+                    let q = q.map(|q| format!("?{q}")).unwrap_or_default();
+                    axum::response::Redirect::permanent(&format!("/embed.html{q}"))
+                },
+            ),
+        )
         .merge(station::pages())
         .merge(ogc::router())
+        .merge(tiles::router())
         .nest("/api/v1", api)
         // The page's files revalidate (Last-Modified → 304): a new release shows at once.
         .fallback_service(
@@ -168,6 +221,11 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
             metrics::record,
         ))
         .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.options().max_uri_bytes,
+            conn::refuse_long_uri,
+        ))
+        .layer(axum::middleware::from_fn(access_log::record))
         .layer(axum::middleware::from_fn_with_state(
             headers::SecurityHeaders::new(
                 &state.basemap.tile_origins(),
@@ -202,41 +260,52 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
         }))
 }
 
+/// The `/api/v1` routes, each documented by its handler's `#[utoipa::path]`.
+fn api_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::layers))
+        .routes(routes!(handlers::layer))
+        .routes(routes!(handlers::feature))
+        .merge(edit_routes())
+        .routes(routes!(handlers::nearest))
+        .routes(routes!(handlers::places))
+        .routes(routes!(search::search))
+        .routes(routes!(handlers::config))
+        .merge(analyses())
+        .merge(station::api())
+}
+
 /// The registry's routes: edits, history, imports. They read their bodies
 /// themselves, each with its own limit (a 413 in problem+json), so axum's default
 /// 2 MB limit is off here: it would cut imports short.
-fn edit_routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/features", post(edits::create))
-        .route(
-            "/features/{id}",
-            put(edits::replace)
-                .patch(edits::patch)
-                .delete(edits::delete),
-        )
-        .route("/features/{id}/history", get(edits::history))
-        .route("/features/{id}/history/{n}/revert", post(edits::revert))
-        .route("/imports", post(edits::import))
-        .route("/imports/{id}", get(edits::import_status))
-        .route("/imports/{id}/report.xlsx", get(edits::import_report))
-        .route("/whoami", get(edits::whoami))
+fn edit_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(edits::create))
+        .routes(routes!(edits::replace, edits::patch, edits::delete))
+        .routes(routes!(edits::history))
+        .routes(routes!(edits::revert))
+        .routes(routes!(edits::import))
+        .routes(routes!(edits::import_status))
+        .routes(routes!(edits::import_report))
+        .routes(routes!(edits::whoami))
         .layer(DefaultBodyLimit::disable())
 }
 
 /// The coverage analyses and siting: the only routes that can take long, so the
 /// only ones behind a timeout (a timer per request costs the cheap routes a fifth
 /// of their throughput).
-fn analyses() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/coverage/parks", get(coverage::parks))
-        .route("/coverage/grid", get(coverage::grid))
-        .route("/coverage/catchments", get(coverage::catchments))
-        .route("/coverage/summary", get(coverage::summary))
-        .route(
-            "/siting",
-            axum::routing::post(coverage::siting).layer(DefaultBodyLimit::max(MAX_SITING_BYTES)),
+fn analyses() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(coverage::parks))
+        .routes(routes!(coverage::grid))
+        .routes(routes!(coverage::catchments))
+        .routes(routes!(coverage::summary))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(coverage::siting))
+                .layer(DefaultBodyLimit::max(MAX_SITING_BYTES)),
         )
-        .route("/along", post(along::along))
+        .routes(routes!(along::along))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
@@ -244,19 +313,13 @@ fn analyses() -> Router<Arc<AppState>> {
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains connections.
+/// Targets longer than `max_uri_bytes` get 414 in problem+json, even those too
+/// long for the HTTP stack to parse (see `conn`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    max_uri_bytes: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Answers go out as soon as they are written (no Nagle wait behind a delayed ACK).
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    conn::serve(listener, app, max_uri_bytes, shutdown).await
 }

@@ -3,14 +3,20 @@
 //! Every parameter is taken out once by name; whatever is left at the end is an
 //! unknown parameter (a typo like `lng=` must not be silently ignored). All problems
 //! of one request are reported together.
+//!
+//! A route's query is a type: a struct implementing [`FromParams`] (its fields are
+//! the parameters, documented for the OpenAPI document by `utoipa::IntoParams`), taken
+//! by the [`Query`] extractor, which answers 400 with every bad parameter named.
 
 use std::str::FromStr;
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 
 use super::problem::{ApiError, InvalidParam};
 use crate::index::BBox;
-use crate::model::LonLat;
+use crate::model::{Layer, LayerSet, LonLat};
 
 /// The parameters of one request, consumed by name.
 pub struct Params {
@@ -155,6 +161,20 @@ impl Params {
         Some(out)
     }
 
+    /// Takes a comma list of facility layers (all of them when absent); naming `park`
+    /// is a problem, explained by `park_hint`.
+    pub fn facility_layers(&mut self, name: &str, park_hint: &str) -> LayerSet {
+        match self.list::<Layer>(name) {
+            Some(list) => {
+                if list.contains(&Layer::Park) {
+                    self.problem(name, park_hint);
+                }
+                list.into_iter().filter(|l| l.is_facility()).collect()
+            }
+            None => LayerSet::facilities(),
+        }
+    }
+
     /// Takes `lon` and `lat` (both required), naming swapped or out-of-range values.
     pub fn lon_lat(&mut self) -> Option<LonLat> {
         let lon = self.number("lon");
@@ -234,6 +254,29 @@ impl Params {
         } else {
             Err(ApiError::InvalidParams(self.problems))
         }
+    }
+}
+
+/// A query type: its parameters taken out of [`Params`]. `None` only when a problem
+/// was recorded (a required parameter missing or bad).
+pub trait FromParams: Sized {
+    /// Takes this type's parameters; problems are recorded in `p`.
+    fn from_params(p: &mut Params) -> Option<Self>;
+}
+
+/// Extracts a [`FromParams`] query, refusing unknown and bad parameters (400, all named).
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: FromParams> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let mut p = Params::parse(parts.uri.query())?;
+        let value = T::from_params(&mut p);
+        p.finish()?;
+        value
+            .map(Query)
+            .ok_or_else(|| ApiError::Internal("a parameter was refused without a reason".into()))
     }
 }
 

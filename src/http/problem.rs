@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// One parameter at fault.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct InvalidParam {
     /// The query parameter (or body field).
     pub name: String,
@@ -71,6 +71,14 @@ pub enum ApiError {
     /// The request is valid but would cost more than the server allows.
     #[error("{0}")]
     TooExpensive(String),
+    /// The request target (path and query string) is longer than the limit, bytes.
+    #[error(
+        "the request target (path and query string) is longer than {0} bytes; send fewer or shorter parameters"
+    )]
+    UriTooLong(usize),
+    /// The request line and headers together are larger than the limit, bytes.
+    #[error("the request line and headers are larger than {0} bytes")]
+    HeadTooLarge(usize),
     /// The data is still loading.
     #[error("the data is still loading")]
     NotReady,
@@ -104,6 +112,8 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooExpensive(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            ApiError::HeadTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -9,20 +9,22 @@
 
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Serialize;
+use utoipa::IntoParams;
 
 use super::AppState;
 use super::geojson::{self, FacilityExtra, WriteJson};
 use super::json;
-use super::params::Params;
+use super::params::{FromParams, Params, Query};
+use super::schema;
 use super::problem::ApiError;
 use crate::geodata::coords::nav_links;
 use crate::index::{Atlas, Hit};
-use crate::model::{Layer, LayerSet, LonLat};
+use crate::model::{LayerSet, LonLat};
 use crate::search::{Place, SearchQuery, SearchResults};
 
 /// The most facilities one search answers with.
@@ -30,46 +32,87 @@ pub const MAX_LIMIT: usize = 100;
 /// The longest query, in characters.
 pub const MAX_QUERY_CHARS: usize = 64;
 
+/// The query of `GET /api/v1/search`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// What to look for: Chinese (any part of a name, address, city, district or
+    /// operator), pinyin (`linyi`) or its initials (`ly`), or English words.
+    #[param(min_length = 1, max_length = 64, example = "兰山 驿站")]
+    q: String,
+    /// With `lat`: rank equal matches nearest first and give their distances.
+    // `lon` and `lat` are the documented parameters; `origin` holds them validated.
+    #[param(value_type = Option<f64>, minimum = -180.0, maximum = 180.0)]
+    #[allow(dead_code)]
+    lon: Option<f64>,
+    /// With `lon`.
+    #[param(value_type = Option<f64>, minimum = -90.0, maximum = 90.0)]
+    #[allow(dead_code)]
+    lat: Option<f64>,
+    /// A comma list of facility layers (default: all three).
+    #[param(value_type = Option<String>, example = "courier_station")]
+    layers: LayerSet,
+    /// At most this many facilities.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    limit: usize,
+    #[param(ignore)]
+    origin: Option<LonLat>,
+}
+
+impl FromParams for SearchParams {
+    fn from_params(p: &mut Params) -> Option<Self> {
+        let text = p.raw("q").map(|q| q.trim().to_owned());
+        match &text {
+            None if !p.has_problem("q") => p.problem(
+                "q",
+                format!("is required: what to search for, 1 to {MAX_QUERY_CHARS} characters"),
+            ),
+            Some(t) if t.chars().count() > MAX_QUERY_CHARS => p.problem(
+                "q",
+                format!(
+                    "is {} characters long; at most {MAX_QUERY_CHARS}",
+                    t.chars().count()
+                ),
+            ),
+            _ => {}
+        }
+        let origin = optional_lon_lat(p);
+        let limit = p.integer("limit", 1..=MAX_LIMIT, 20);
+        let layers = p.facility_layers(
+            "layers",
+            "park is not searched: facility layers only (driver_home, courier_station, fitness_station)",
+        );
+        Some(SearchParams {
+            q: text?,
+            lon: origin.map(|o| o.lon()),
+            lat: origin.map(|o| o.lat()),
+            layers,
+            limit,
+            origin,
+        })
+    }
+}
+
 /// `GET /api/v1/search`.
+#[utoipa::path(get, path = "/search", tag = "locator",
+    summary = "Facilities by what people type",
+    description = "Chinese substrings, full pinyin and initials, English words; ranked by match quality, then by distance when lon/lat are given. `places` lists matching cities and districts (name, centre, bbox).",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "the matching facilities, best first, and matching places", body = schema::SearchAnswer, content_type = "application/geo+json"),
+        schema::ReadErrors,
+    ))]
 pub async fn search(
     State(state): State<Arc<AppState>>,
-    RawQuery(query): RawQuery,
+    Query(SearchParams {
+        q: text,
+        origin,
+        layers,
+        limit,
+        ..
+    }): Query<SearchParams>,
 ) -> Result<Response, ApiError> {
     let atlas = state.atlas()?;
-    let mut p = Params::parse(query.as_deref())?;
-    let text = p.raw("q").map(|q| q.trim().to_owned());
-    match &text {
-        None if !p.has_problem("q") => p.problem(
-            "q",
-            format!("is required: what to search for, 1 to {MAX_QUERY_CHARS} characters"),
-        ),
-        Some(t) if t.chars().count() > MAX_QUERY_CHARS => p.problem(
-            "q",
-            format!(
-                "is {} characters long; at most {MAX_QUERY_CHARS}",
-                t.chars().count()
-            ),
-        ),
-        _ => {}
-    }
-    let origin = optional_lon_lat(&mut p);
-    let limit = p.integer("limit", 1..=MAX_LIMIT, 20);
-    let layers = match p.list::<Layer>("layers") {
-        Some(list) => {
-            if list.contains(&Layer::Park) {
-                p.problem(
-                    "layers",
-                    "park is not searched: facility layers only (driver_home, courier_station, fitness_station)",
-                );
-            }
-            list.into_iter().filter(|l| l.is_facility()).collect()
-        }
-        None => LayerSet::facilities(),
-    };
-    p.finish()?;
-    let Some(text) = text else {
-        return Err(ApiError::Internal("q missing without a problem".into()));
-    };
     // The first search of a generation builds its index (about a second for a
     // million facilities): off the async workers, like the search itself.
     let body = tokio::task::spawn_blocking(move || {
@@ -164,7 +207,7 @@ fn write(
     results: &SearchResults<'_>,
 ) -> Result<Vec<u8>, sonic_rs::Error> {
     let now = Utc::now();
-    let schedules = &atlas.data().schedules;
+    let schedules = atlas.schedules();
     let mut out = Vec::with_capacity(512 + 2048 * results.hits.len());
     out.extend_from_slice(br#"{"type":"FeatureCollection","numberReturned":"#);
     json::u64(&mut out, results.hits.len() as u64);

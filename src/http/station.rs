@@ -32,7 +32,7 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use chrono::Utc;
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
@@ -66,11 +66,11 @@ pub(super) fn pages() -> Router<Arc<AppState>> {
 }
 
 /// The report routes, under `/api/v1`.
-pub(super) fn api() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/features/{id}/reports", post(report))
-        .route("/reports", get(reports))
-        .route("/reports/{n}/close", post(close_report))
+pub(super) fn api() -> utoipa_axum::router::OpenApiRouter<Arc<AppState>> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(report))
+        .routes(utoipa_axum::routes!(reports))
+        .routes(utoipa_axum::routes!(close_report))
 }
 
 // ---------------------------------------------------------------------------
@@ -446,12 +446,12 @@ fn hours_words(text: &str, lang: Lang) -> String {
 /// The open-now state, evaluated now; `None` when the hours are unknown.
 fn open_now(atlas: &Atlas, f: &Facility) -> Option<bool> {
     f.hours
-        .and_then(|h| atlas.data().schedules.is_open(h, Utc::now()))
+        .and_then(|h| atlas.schedules().is_open(h, Utc::now()))
 }
 
 fn hours_text(atlas: &Atlas, f: &Facility, lang: Lang) -> Option<String> {
     f.hours
-        .map(|h| hours_words(atlas.data().schedules.text(h), lang))
+        .map(|h| hours_words(atlas.schedules().text(h), lang))
 }
 
 // ---------------------------------------------------------------------------
@@ -1031,7 +1031,7 @@ pub async fn page(
     // A malformed Host only loses og:url; the page itself is fine.
     let url = base_url(&headers, &uri).ok().map(|b| page_url(&b, &id));
     let writable = state.registry.get().is_some();
-    let body = match atlas.data().get(&id) {
+    let body = match atlas.get(&id) {
         Some(FeatureRef::Facility(i)) => {
             facility_page(&atlas, atlas.facility(i), &q, url.as_deref(), writable)
         }
@@ -1063,7 +1063,7 @@ pub async fn qr(
 ) -> Result<Response, ApiError> {
     let atlas = state.atlas()?;
     let base = base_url(&headers, &uri)?;
-    if atlas.data().get(&id).is_none() {
+    if atlas.get(&id).is_none() {
         return Err(ApiError::NotFound(format!("no feature with id '{id}'")));
     }
     let svg = qr_svg(&page_url(&base, &id))?;
@@ -1099,7 +1099,7 @@ pub async fn poster(
         return Ok(loading_page(Lang::Zh));
     };
     let base = base_url(&headers, &uri)?;
-    let f = match atlas.data().get(&id) {
+    let f = match atlas.get(&id) {
         Some(FeatureRef::Facility(i)) => atlas.facility(i),
         Some(FeatureRef::Park(_)) => {
             return Ok(message_page(
@@ -1325,6 +1325,19 @@ fn too_many_reports(retry_after_s: u64) -> Response {
 /// pages: 303 back to the station page, which thanks the sender, or a page saying
 /// what is wrong. As JSON (`{"kind": "wrong_hours", "note": "…"}`): 201 with the
 /// report, or problem+json.
+#[utoipa::path(post, path = "/features/{id}/reports", tag = "stations",
+    summary = "Reports a problem with a station (anyone; 5 an hour from one address)",
+    params(("id" = String, Path, description = "the feature's id")),
+    request_body(content = super::schema::Object, description = "`{\"kind\": \"closed|wrong_hours|wrong_place|other\", \"note\": \"…\"}`, or the station page's form", content_type = "application/json"),
+    responses(
+        (status = 201, description = "`{\"report\": …}`", body = super::schema::Object),
+        (status = 303, description = "from the page's form: back to the station page"),
+        (status = 400, description = "a bad field, named", body = super::schema::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "sent from another site's page", body = super::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such feature", body = super::schema::Problem, content_type = "application/problem+json"),
+        (status = 405, description = "a server without a database", body = super::schema::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many reports from this address (`Retry-After`)", body = super::schema::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn report(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -1439,6 +1452,17 @@ pub async fn report(
 /// `GET /api/v1/reports?status=open|closed|all&limit=`: reports for editors
 /// (open ones by default), newest first, each with its feature's name, layer and
 /// city. An editor limited to a city sees that city's.
+#[utoipa::path(get, path = "/reports", tag = "stations", security(("token" = [])),
+    summary = "Problem reports for editors, newest first",
+    params(
+        ("status" = Option<String>, Query, description = "`open` (default), `closed` or `all`", pattern = "^(open|closed|all)$"),
+        ("limit" = Option<u32>, Query, description = "at most this many (default 1,000)", minimum = 1, maximum = 10000),
+    ),
+    responses(
+        (status = 200, description = "`{\"reports\": […]}` each with its feature's name, layer and city", body = super::schema::Object),
+        (status = 400, description = "a bad parameter, named", body = super::schema::Problem, content_type = "application/problem+json"),
+        super::schema::TokenErrors,
+    ))]
 pub async fn reports(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
@@ -1467,6 +1491,14 @@ pub async fn reports(
 }
 
 /// `POST /api/v1/reports/{n}/close`: marks a report handled (token needed).
+#[utoipa::path(post, path = "/reports/{n}/close", tag = "stations", security(("token" = [])),
+    summary = "Marks a report handled",
+    params(("n" = String, Path, description = "the report's number")),
+    responses(
+        (status = 200, description = "`{\"report\": …}`", body = super::schema::Object),
+        (status = 404, description = "no such report", body = super::schema::Problem, content_type = "application/problem+json"),
+        super::schema::TokenErrors,
+    ))]
 pub async fn close_report(
     State(state): State<Arc<AppState>>,
     Path(n): Path<String>,

@@ -466,8 +466,8 @@ mod tests {
                 "lat",
                 "geometry",
                 "id",
-                "amenities",
                 "name",
+                "amenities",
                 "workers",
                 "备注",
                 "站点名称"
@@ -480,8 +480,8 @@ mod tests {
                 "35.1",
                 "Point",
                 "cs-1",
-                "toilet,wifi",
                 "甲",
+                "toilet,wifi",
                 "12",
                 "",
                 ""

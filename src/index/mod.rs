@@ -16,10 +16,14 @@
 //! counts within a radius); lon/lat `rstar` trees answer the bbox queries.
 
 mod aabb;
+mod delta;
 mod packed;
 pub mod sphere;
 
 pub(crate) use aabb::Aabb;
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use rstar::primitives::GeomWithData;
@@ -27,8 +31,9 @@ use rstar::{AABB, RTree};
 
 pub use self::packed::Walk;
 use self::packed::{PackedTree, Want};
-use crate::geodata::Dataset;
-use crate::model::hours::HoursId;
+use self::delta::Delta;
+use crate::geodata::{Change, Dataset, FeatureRef, LoadError};
+use crate::model::hours::{HoursId, Schedules};
 use crate::model::{AmenitySet, Facility, Layer, LayerSet, LonLat, Park};
 
 /// A point on the lon/lat plane, for bounding-box queries.
@@ -116,9 +121,10 @@ pub struct LayerStats {
     pub bbox: Option<BBox>,
 }
 
-/// The dataset with its trees: everything the queries need, immutable once built.
+/// The trees over one dataset: the base of a generation, shared by every
+/// generation built on it (see [`delta`]).
 #[derive(Debug)]
-pub struct Atlas {
+struct Base {
     data: Dataset,
     /// One filtered-nearest tree over all facilities.
     packed: PackedTree,
@@ -128,15 +134,12 @@ pub struct Atlas {
     /// Lon/lat trees, one per layer, for bbox queries.
     plane: [RTree<PlanePoint>; 4],
     stats: [LayerStats; 4],
-    /// The search index, built the first time someone searches this generation.
-    search: std::sync::OnceLock<crate::search::SearchIndex>,
-    /// When this generation was built.
-    built: std::time::SystemTime,
 }
 
-impl Atlas {
-    /// Builds the trees (bulk-loaded: packed and balanced).
-    pub fn new(data: Dataset) -> Self {
+impl Base {
+    /// Builds the trees (bulk-loaded: packed and balanced), the two kinds side by
+    /// side when `parallel`.
+    fn new(data: Dataset, parallel: bool) -> Self {
         let mut items = Vec::with_capacity(data.facilities.len());
         let mut hours = Vec::with_capacity(data.facilities.len());
         let mut points: [Vec<PlanePoint>; 4] = Default::default();
@@ -165,44 +168,266 @@ impl Atlas {
             LayerStats {
                 layer,
                 count: pts.len(),
-                bbox: extent(pts),
+                bbox: extent(pts.iter().map(|p| *p.geom())),
             }
         });
-        // The two kinds of tree are independent: build them side by side.
-        let (packed, plane) = std::thread::scope(|s| {
-            let packed = s.spawn(|| PackedTree::new(items));
-            let plane = points.map(RTree::bulk_load);
-            (packed.join(), plane)
-        });
-        let packed = match packed {
-            Ok(tree) => tree,
-            Err(panic) => std::panic::resume_unwind(panic),
+        let (packed, plane) = if parallel {
+            let (packed, plane) = std::thread::scope(|s| {
+                let packed = s.spawn(|| PackedTree::new(items));
+                let plane = points.map(RTree::bulk_load);
+                (packed.join(), plane)
+            });
+            match packed {
+                Ok(tree) => (tree, plane),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        } else {
+            (PackedTree::new(items), points.map(RTree::bulk_load))
         };
-        Atlas {
+        Base {
             packed,
             hours: hours.into_boxed_slice(),
             plane,
             stats,
             data,
-            search: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Base indexes of a layer's features inside `bbox`, ascending.
+    fn in_bbox(&self, layer: Layer, bbox: &BBox) -> Vec<u32> {
+        let tree = &self.plane[layer as usize];
+        let mut found: Vec<u32> = bbox
+            .envelopes()
+            .iter()
+            .flat_map(|env| tree.locate_in_envelope(*env).map(|p| p.data))
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+}
+
+/// One generation of the data with its trees: everything the queries need,
+/// immutable once built.
+///
+/// It is a base (the trees over a dataset, shared by `Arc` between generations) and
+/// a small delta over it: the features written since and tombstones over the base
+/// (see [`delta`]). Publishing an edit makes a new delta ([`Atlas::with_changes`]:
+/// microseconds to milliseconds while it is small); [`Atlas::rebuilt`] folds it into
+/// a new base, in the background. Every query consults both, and the indexes it
+/// hands out are those of the folded dataset, so they agree with [`Atlas::data`].
+#[derive(Debug)]
+pub struct Atlas {
+    base: Arc<Base>,
+    delta: Delta,
+    /// Count and extent of each layer, base and delta together.
+    stats: [LayerStats; 4],
+    /// The folded dataset, built the first time someone asks for all of it
+    /// ([`Atlas::data`]: the coverage analyses, OGC metadata, search, snapshots)
+    /// while the delta is not empty.
+    full: OnceLock<Dataset>,
+    /// The search index, built the first time someone searches this generation.
+    search: OnceLock<crate::search::SearchIndex>,
+    /// When this generation was built.
+    built: std::time::SystemTime,
+}
+
+impl Atlas {
+    /// Builds the trees (bulk-loaded: packed and balanced), using both cores.
+    pub fn new(data: Dataset) -> Self {
+        Self::of_base(Arc::new(Base::new(data, true)))
+    }
+
+    fn of_base(base: Arc<Base>) -> Self {
+        Atlas {
+            delta: Delta::empty(&base.data),
+            stats: base.stats,
+            base,
+            full: OnceLock::new(),
+            search: OnceLock::new(),
             built: std::time::SystemTime::now(),
         }
     }
 
-    /// When this generation was built (loaded, or rebuilt after edits).
+    /// A new generation: this one with `changes` applied in order (later changes
+    /// to the same id win), sharing this one's base. Costs a copy of the delta and
+    /// the parsing of the written features, not a rebuild. The written features are
+    /// validated as the loader does.
+    pub fn with_changes(&self, changes: &[Change], label: &Path) -> Result<Atlas, LoadError> {
+        let data = self.delta.data.with_changes(changes, label)?;
+        let touched = changes.iter().map(|c| match c {
+            Change::Put { id, .. } | Change::Delete { id } => id.as_str(),
+        });
+        Ok(self.with_delta(data, touched))
+    }
+
+    /// A new generation sharing this one's base, with `data` as the delta (what the
+    /// delta's dataset becomes after some changes) and every base feature whose id
+    /// is in `touched` dead. [`Atlas::with_changes`] is the way in; tests build
+    /// deltas in code through this.
+    pub(crate) fn with_delta<'a>(
+        &self,
+        data: Dataset,
+        touched: impl IntoIterator<Item = &'a str>,
+    ) -> Atlas {
+        let mut dead_facilities = self.delta.dead_facilities.clone();
+        let mut dead_parks = self.delta.dead_parks.clone();
+        for id in touched {
+            match self.base.data.get(id) {
+                Some(FeatureRef::Facility(i)) => dead_facilities.push(i),
+                Some(FeatureRef::Park(i)) => dead_parks.push(i),
+                None => {}
+            }
+        }
+        let delta = Delta::new(data, dead_facilities, dead_parks);
+        let stats = Layer::ALL.map(|layer| {
+            let base = self.base.stats[layer as usize];
+            let (dead, added, extra) = if layer == Layer::Park {
+                let dead = delta.dead_parks.len();
+                let positions: Vec<[f64; 2]> = delta
+                    .data
+                    .parks
+                    .iter()
+                    .map(|p| [p.position.lon(), p.position.lat()])
+                    .collect();
+                (dead, positions.len(), extent(positions.into_iter()))
+            } else {
+                let data = &self.base.data;
+                let dead = delta
+                    .dead_facilities
+                    .iter()
+                    .filter(|&&b| data.facilities[b as usize].layer == layer)
+                    .count();
+                let positions: Vec<[f64; 2]> = delta
+                    .data
+                    .facilities
+                    .iter()
+                    .filter(|f| f.layer == layer)
+                    .map(|f| [f.position.lon(), f.position.lat()])
+                    .collect();
+                (dead, positions.len(), extent(positions.into_iter()))
+            };
+            let count = base.count - dead + added;
+            // The base's extent is kept as it was: a deleted feature at its edge
+            // leaves it a little large until the next rebuild.
+            let bbox = if count == 0 {
+                None
+            } else {
+                match (base.bbox, extra) {
+                    (Some(a), Some(b)) => Some(union(a, b)),
+                    (a, b) => a.or(b),
+                }
+            };
+            LayerStats {
+                layer,
+                count,
+                bbox,
+            }
+        });
+        Atlas {
+            base: self.base.clone(),
+            delta,
+            stats,
+            full: OnceLock::new(),
+            search: OnceLock::new(),
+            built: std::time::SystemTime::now(),
+        }
+    }
+
+    /// This generation with its delta folded into a new base, built on one core
+    /// (the background rebuild). The indexes do not change.
+    pub fn rebuilt(&self) -> Atlas {
+        if !self.delta.changed {
+            return Self::of_base(self.base.clone());
+        }
+        Self::of_base(Arc::new(Base::new(self.folded(), false)))
+    }
+
+    /// How many changes the delta holds (written features and tombstones).
+    pub fn delta_size(&self) -> usize {
+        self.delta.size()
+    }
+
+    fn folded(&self) -> Dataset {
+        Dataset::joined(
+            &self.base.data,
+            &self.delta.dead_facilities,
+            &self.delta.dead_parks,
+            &self.delta.data,
+        )
+    }
+
+    /// When this generation was built (loaded, or changed by edits).
     pub fn built(&self) -> std::time::SystemTime {
         self.built
     }
 
-    /// The dataset behind the trees.
+    /// The whole dataset of this generation. While edits wait in the delta it is
+    /// folded (a copy of every record) the first time it is asked for: the request
+    /// paths use [`Atlas::get`], [`Atlas::facility`], [`Atlas::schedules`] and
+    /// [`Atlas::fingerprint`] instead.
     pub fn data(&self) -> &Dataset {
-        &self.data
+        if !self.delta.changed {
+            return &self.base.data;
+        }
+        self.full.get_or_init(|| self.folded())
+    }
+
+    /// The distinct opening-hours expressions and the holiday calendar.
+    pub fn schedules(&self) -> &Schedules {
+        &self.delta.data.schedules
+    }
+
+    /// A hash of the data of this generation (see [`Dataset::fingerprint`]).
+    pub fn fingerprint(&self) -> u64 {
+        self.delta.data.fingerprint()
+    }
+
+    /// Finds a feature by id.
+    pub fn get(&self, id: &str) -> Option<FeatureRef> {
+        let d = &self.delta;
+        match d.data.get(id) {
+            Some(FeatureRef::Facility(j)) => {
+                return Some(FeatureRef::Facility(self.live_base_facilities() + j));
+            }
+            Some(FeatureRef::Park(j)) => {
+                return Some(FeatureRef::Park(self.live_base_parks() + j));
+            }
+            None => {}
+        }
+        match self.base.data.get(id)? {
+            FeatureRef::Facility(b) if !delta::is_dead(&d.dead_facilities, b) => Some(
+                FeatureRef::Facility(delta::live_of(&d.dead_facilities, b)),
+            ),
+            FeatureRef::Park(b) if !delta::is_dead(&d.dead_parks, b) => {
+                Some(FeatureRef::Park(delta::live_of(&d.dead_parks, b)))
+            }
+            _ => None,
+        }
+    }
+
+    /// How many facilities (the indexes run from 0 to this).
+    pub fn facility_count(&self) -> usize {
+        self.live_base_facilities() as usize + self.delta.data.facilities.len()
+    }
+
+    /// How many parks (the indexes run from 0 to this).
+    pub fn park_count(&self) -> usize {
+        self.live_base_parks() as usize + self.delta.data.parks.len()
+    }
+
+    fn live_base_facilities(&self) -> u32 {
+        (self.base.data.facilities.len() - self.delta.dead_facilities.len()) as u32
+    }
+
+    fn live_base_parks(&self) -> u32 {
+        (self.base.data.parks.len() - self.delta.dead_parks.len()) as u32
     }
 
     /// The search index of this generation, built on first use.
     pub fn search_index(&self) -> &crate::search::SearchIndex {
         self.search
-            .get_or_init(|| crate::search::SearchIndex::new(&self.data))
+            .get_or_init(|| crate::search::SearchIndex::new(self.data()))
     }
 
     /// Count and extent of each layer.
@@ -212,12 +437,94 @@ impl Atlas {
 
     /// A facility by index.
     pub fn facility(&self, i: u32) -> &Facility {
-        &self.data.facilities[i as usize]
+        let n = self.live_base_facilities();
+        if i < n {
+            let b = delta::base_of(&self.delta.dead_facilities, i);
+            &self.base.data.facilities[b as usize]
+        } else {
+            &self.delta.data.facilities[(i - n) as usize]
+        }
     }
 
     /// A park by index.
     pub fn park(&self, i: u32) -> &Park {
-        &self.data.parks[i as usize]
+        let n = self.live_base_parks();
+        if i < n {
+            let b = delta::base_of(&self.delta.dead_parks, i);
+            &self.base.data.parks[b as usize]
+        } else {
+            &self.delta.data.parks[(i - n) as usize]
+        }
+    }
+
+    /// Calls `visit(facility, squared chord, hours)` for the live facilities that
+    /// `want` admits within `limit2` of `xyz`, nearest first, until it returns
+    /// [`Walk::Stop`]: the packed tree's walk (dead base facilities skipped) merged
+    /// with the delta's facilities, measured by brute force. `takes_first` as in
+    /// the packed tree's walk.
+    fn walk(
+        &self,
+        xyz: [f64; 3],
+        want: Want,
+        limit2: f64,
+        takes_first: Option<usize>,
+        mut visit: impl FnMut(u32, f64, Option<HoursId>) -> Walk,
+    ) {
+        let d = &self.delta;
+        let hours = &self.base.hours;
+        if d.items.is_empty() && d.dead_facilities.is_empty() {
+            self.base
+                .packed
+                .nearest(xyz, want, limit2, takes_first, |item, d2| {
+                    visit(item.id, d2, hours[item.id as usize])
+                });
+            return;
+        }
+        let mut extra: Vec<(f64, u32)> = d
+            .items
+            .iter()
+            .filter(|it| want.admits(it.mask))
+            .map(|it| (sphere::chord2(&xyz, &it.xyz), it.id))
+            .filter(|(d2, _)| *d2 <= limit2)
+            .collect();
+        extra.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let offset = self.live_base_facilities();
+        let dead = &d.dead_facilities;
+        // Ask the base for enough more that the dead it meets cannot starve the answer.
+        let base_takes = takes_first.map(|k| k + dead.len());
+        let mut next = 0;
+        let mut stopped = false;
+        self.base
+            .packed
+            .nearest(xyz, want, limit2, base_takes, |item, d2| {
+                while let Some(&(od2, j)) = extra.get(next)
+                    && od2 <= d2
+                {
+                    next += 1;
+                    if let Walk::Stop = visit(offset + j, od2, d.data.facilities[j as usize].hours)
+                    {
+                        stopped = true;
+                        return Walk::Stop;
+                    }
+                }
+                if delta::is_dead(dead, item.id) {
+                    return Walk::Continue;
+                }
+                let walk = visit(
+                    delta::live_of(dead, item.id),
+                    d2,
+                    hours[item.id as usize],
+                );
+                stopped = matches!(walk, Walk::Stop);
+                walk
+            });
+        if !stopped {
+            for &(od2, j) in &extra[next..] {
+                if let Walk::Stop = visit(offset + j, od2, d.data.facilities[j as usize].hours) {
+                    break;
+                }
+            }
+        }
     }
 
     /// The `k` nearest facilities matching the query, nearest first.
@@ -234,25 +541,24 @@ impl Atlas {
         if q.k == 0 {
             return hits;
         }
+        let schedules = self.schedules();
         let takes_first = (!q.open_now).then_some(q.k);
-        self.packed
-            .nearest(origin, want, limit2, takes_first, |item, d2| {
-                let open =
-                    self.hours[item.id as usize].and_then(|h| self.data.schedules.is_open(h, q.at));
-                if q.open_now && open != Some(true) {
-                    return Walk::Continue;
-                }
-                hits.push(Hit {
-                    facility: item.id,
-                    distance_m: sphere::chord2_to_metres(d2),
-                    open,
-                });
-                if hits.len() == q.k {
-                    Walk::Stop
-                } else {
-                    Walk::Continue
-                }
+        self.walk(origin, want, limit2, takes_first, |facility, d2, hours| {
+            let open = hours.and_then(|h| schedules.is_open(h, q.at));
+            if q.open_now && open != Some(true) {
+                return Walk::Continue;
+            }
+            hits.push(Hit {
+                facility,
+                distance_m: sphere::chord2_to_metres(d2),
+                open,
             });
+            if hits.len() == q.k {
+                Walk::Stop
+            } else {
+                Walk::Continue
+            }
+        });
         hits
     }
 
@@ -261,16 +567,14 @@ impl Atlas {
     /// tied facilities may come in another order) and sorting: slow, and obviously
     /// right. The tree is tested against it.
     pub fn nearest_by_scan(&self, q: &NearestQuery) -> Vec<Hit> {
-        let data = &self.data;
-        let mut all: Vec<Hit> = data
-            .facilities
-            .iter()
-            .enumerate()
+        let schedules = self.schedules();
+        let mut all: Vec<Hit> = (0..self.facility_count() as u32)
+            .map(|i| (i, self.facility(i)))
             .filter(|(_, f)| q.layers.contains(f.layer) && f.amenities.contains_all(q.amenities))
             .map(|(i, f)| Hit {
-                facility: i as u32,
+                facility: i,
                 distance_m: sphere::haversine_m(q.origin, f.position),
-                open: f.hours.and_then(|h| data.schedules.is_open(h, q.at)),
+                open: f.hours.and_then(|h| schedules.is_open(h, q.at)),
             })
             .filter(|h| !q.open_now || h.open == Some(true))
             .filter(|h| q.max_distance_m.is_none_or(|m| h.distance_m <= m))
@@ -283,22 +587,49 @@ impl Atlas {
     /// Indices of a layer's features inside `bbox` (into facilities or parks,
     /// depending on the layer), in index order.
     pub fn in_bbox(&self, layer: Layer, bbox: &BBox) -> Vec<u32> {
-        let tree = &self.plane[layer as usize];
-        let mut found: Vec<u32> = bbox
-            .envelopes()
-            .iter()
-            .flat_map(|env| tree.locate_in_envelope(*env).map(|p| p.data))
-            .collect();
-        found.sort_unstable();
-        found.dedup();
-        found
+        let found = self.base.in_bbox(layer, bbox);
+        self.with_delta_of(layer, found, |p| bbox.contains(p))
     }
 
     /// Indices of every feature of a layer, in index order.
     pub fn all_in_layer(&self, layer: Layer) -> Vec<u32> {
-        let mut all: Vec<u32> = self.plane[layer as usize].iter().map(|p| p.data).collect();
+        let mut all: Vec<u32> = self.base.plane[layer as usize]
+            .iter()
+            .map(|p| p.data)
+            .collect();
         all.sort_unstable();
-        all
+        self.with_delta_of(layer, all, |_| true)
+    }
+
+    /// The base indexes `found` (ascending) of a layer, as the indexes of this
+    /// generation (dead ones left out), followed by the delta's features of the
+    /// layer whose position passes `keep`.
+    fn with_delta_of(
+        &self,
+        layer: Layer,
+        found: Vec<u32>,
+        keep: impl Fn(LonLat) -> bool,
+    ) -> Vec<u32> {
+        let d = &self.delta;
+        if layer == Layer::Park {
+            let mut out = delta::live_sorted(&d.dead_parks, found);
+            let offset = self.live_base_parks();
+            out.extend(
+                (d.data.parks.iter().enumerate())
+                    .filter(|(_, p)| keep(p.position))
+                    .map(|(j, _)| offset + j as u32),
+            );
+            out
+        } else {
+            let mut out = delta::live_sorted(&d.dead_facilities, found);
+            let offset = self.live_base_facilities();
+            out.extend(
+                (d.data.facilities.iter().enumerate())
+                    .filter(|(_, f)| f.layer == layer && keep(f.position))
+                    .map(|(j, _)| offset + j as u32),
+            );
+            out
+        }
     }
 
     /// The facility of `layer` nearest to the unit vector `xyz` (see [`sphere::unit_vector`]),
@@ -306,13 +637,13 @@ impl Atlas {
     /// No filter: this is the coverage analyses' question, "how far is the service".
     pub fn layer_nearest(&self, layer: Layer, xyz: [f64; 3]) -> Option<(u32, f64)> {
         let mut found = None;
-        self.packed.nearest(
+        self.walk(
             xyz,
             Want::layer(layer),
             f64::INFINITY,
             Some(1),
-            |item, d2| {
-                found = Some((item.id, d2));
+            |i, d2, _| {
+                found = Some((i, d2));
                 Walk::Stop
             },
         );
@@ -327,17 +658,35 @@ impl Atlas {
         xyz: [f64; 3],
         mut visit: impl FnMut(u32, f64) -> Walk,
     ) {
-        self.packed
-            .nearest(xyz, Want::layer(layer), f64::INFINITY, None, |item, d2| {
-                visit(item.id, d2)
-            });
+        self.walk(
+            xyz,
+            Want::layer(layer),
+            f64::INFINITY,
+            None,
+            |i, d2, _| visit(i, d2),
+        );
     }
 
     /// How many facilities of `layer` lie within the squared chord `max_chord2` of `xyz`
     /// (edge included; see [`sphere::metres_to_chord2`]).
     pub fn layer_count_within(&self, layer: Layer, xyz: [f64; 3], max_chord2: f64) -> usize {
-        self.packed
-            .count_within(xyz, Want::layer(layer), max_chord2)
+        let want = Want::layer(layer);
+        let in_base = self.base.packed.count_within(xyz, want, max_chord2);
+        let d = &self.delta;
+        if d.items.is_empty() && d.dead_facilities.is_empty() {
+            return in_base;
+        }
+        let within = |f: &Facility| {
+            f.layer == layer
+                && sphere::chord2(&xyz, &sphere::unit_vector(f.position)) <= max_chord2
+        };
+        let dead = (d.dead_facilities.iter())
+            .filter(|&&b| within(&self.base.data.facilities[b as usize]))
+            .count();
+        let added = (d.items.iter())
+            .filter(|it| want.admits(it.mask) && sphere::chord2(&xyz, &it.xyz) <= max_chord2)
+            .count();
+        in_base - dead + added
     }
 
     /// Calls `visit(facility)` for every facility of `layers` offering all of
@@ -355,10 +704,19 @@ impl Atlas {
             all: amenities.bits(),
             any: layers.iter().map(layer_bit).fold(0, |a, b| a | b),
         };
-        self.packed.nearest(xyz, want, max_chord2, None, |item, _| {
-            visit(item.id);
+        self.walk(xyz, want, max_chord2, None, |i, _, _| {
+            visit(i);
             Walk::Continue
         });
+    }
+}
+
+fn union(a: BBox, b: BBox) -> BBox {
+    BBox {
+        min_lon: a.min_lon.min(b.min_lon),
+        min_lat: a.min_lat.min(b.min_lat),
+        max_lon: a.max_lon.max(b.max_lon),
+        max_lat: a.max_lat.max(b.max_lat),
     }
 }
 
@@ -377,16 +735,15 @@ impl Want {
     }
 }
 
-fn extent(points: &[PlanePoint]) -> Option<BBox> {
-    let first = points.first()?.geom();
+fn extent(mut points: impl Iterator<Item = [f64; 2]>) -> Option<BBox> {
+    let [lon, lat] = points.next()?;
     let mut b = BBox {
-        min_lon: first[0],
-        min_lat: first[1],
-        max_lon: first[0],
-        max_lat: first[1],
+        min_lon: lon,
+        min_lat: lat,
+        max_lon: lon,
+        max_lat: lat,
     };
-    for p in points {
-        let [lon, lat] = *p.geom();
+    for [lon, lat] in points {
         b.min_lon = b.min_lon.min(lon);
         b.max_lon = b.max_lon.max(lon);
         b.min_lat = b.min_lat.min(lat);

@@ -55,7 +55,7 @@ pub struct Want {
 }
 
 impl Want {
-    fn admits(self, mask: u32) -> bool {
+    pub(super) fn admits(self, mask: u32) -> bool {
         mask & self.all == self.all && mask & self.any != 0
     }
 }

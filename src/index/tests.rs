@@ -157,7 +157,7 @@ pub(crate) fn assert_same(atlas: &Atlas, q: &NearestQuery, hits: &[Hit], expecte
         assert!(f.amenities.contains_all(q.amenities), "{id}: amenities");
         let open = f
             .hours
-            .and_then(|h| atlas.data().schedules.is_open(h, q.at));
+            .and_then(|h| atlas.schedules().is_open(h, q.at));
         assert_eq!(h.open, open, "{id}: open");
         assert!(!q.open_now || open == Some(true), "{id} is not open");
         let d = sphere::haversine_m(q.origin, f.position);
@@ -271,4 +271,163 @@ fn antimeridian_neighbour() {
     });
     assert_eq!(hits[0].facility, 1);
     assert!(hits[0].distance_m < 2_300.0);
+}
+
+/// One edit in a delta test.
+#[derive(Clone, Debug)]
+enum Op {
+    /// Writes facility `f{n}` (created, or replacing the one with that id).
+    PutFacility(usize, LonLat, usize, u32, Option<usize>),
+    /// Writes park `p{n}`.
+    PutPark(usize, LonLat),
+    /// Deletes `f{n}`, or `p{n}` when the flag is set (an unknown id included).
+    Delete(usize, bool),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..120usize, position(), 0..3usize, 0u32..(1 << 5), prop::option::of(0..3usize))
+            .prop_map(|(n, p, l, a, h)| Op::PutFacility(n, p, l, a, h)),
+        1 => (0..30usize, position()).prop_map(|(n, p)| Op::PutPark(n, p)),
+        3 => (0..120usize, any::<bool>()).prop_map(|(n, park)| Op::Delete(n, park)),
+    ]
+}
+
+/// A generation over a random base with random batches of edits in its delta, and
+/// the same data indexed from scratch: what the fold of the edits must give.
+fn edited() -> impl Strategy<Value = (Atlas, Atlas)> {
+    let facility_raw = (position(), 0..3usize, 0u32..(1 << 5), prop::option::of(0..3usize));
+    (
+        prop::collection::vec(facility_raw, 0..100),
+        prop::collection::vec(position(), 0..20),
+        prop::collection::vec(prop::collection::vec(op(), 0..25), 1..4),
+    )
+        .prop_map(|(base_f, base_p, batches)| {
+            let mut schedules = Schedules::new(Calendar::bundled());
+            let hours: Vec<HoursId> = HOURS.iter().map(|h| schedules.intern(h).unwrap()).collect();
+            let make = |n: usize, p: LonLat, l: usize, bits: u32, h: Option<usize>| {
+                let amenities = Amenity::ALL[..5]
+                    .iter()
+                    .enumerate()
+                    .filter(|(b, _)| bits & (1 << b) != 0)
+                    .map(|(_, a)| *a)
+                    .collect();
+                facility(n, Layer::FACILITIES[l], p, amenities, h.map(|h| hours[h]))
+            };
+            let park = |n: usize, p: LonLat| crate::coverage::test_data::park(n, p, Some(100), None);
+            let mut all_f: Vec<Facility> = (base_f.into_iter().enumerate())
+                .map(|(n, (p, l, bits, h))| make(n, p, l, bits, h))
+                .collect();
+            let mut all_p: Vec<Park> =
+                base_p.into_iter().enumerate().map(|(n, p)| park(n, p)).collect();
+            let mut atlas = Atlas::new(Dataset::from_parts(
+                all_f.clone(),
+                all_p.clone(),
+                schedules.clone(),
+            ));
+            let (mut delta_f, mut delta_p) = (Vec::<Facility>::new(), Vec::<Park>::new());
+            for batch in batches {
+                let mut touched = Vec::new();
+                for op in batch {
+                    let id = match &op {
+                        Op::PutFacility(n, ..) | Op::Delete(n, false) => format!("f{n}"),
+                        Op::PutPark(n, _) | Op::Delete(n, true) => format!("p{n}"),
+                    };
+                    all_f.retain(|f| f.id() != id);
+                    delta_f.retain(|f| f.id() != id);
+                    all_p.retain(|p| *p.id != *id);
+                    delta_p.retain(|p| *p.id != *id);
+                    match op {
+                        Op::PutFacility(n, p, l, bits, h) => {
+                            let f = make(n, p, l, bits, h);
+                            all_f.push(f.clone());
+                            delta_f.push(f);
+                        }
+                        Op::PutPark(n, p) => {
+                            all_p.push(park(n, p));
+                            delta_p.push(park(n, p));
+                        }
+                        Op::Delete(..) => {}
+                    }
+                    touched.push(id);
+                }
+                let data = Dataset::from_parts(delta_f.clone(), delta_p.clone(), schedules.clone());
+                atlas = atlas.with_delta(data, touched.iter().map(String::as_str));
+            }
+            let fresh = Atlas::new(Dataset::from_parts(all_f, all_p, schedules));
+            (atlas, fresh)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// A base with a delta of random creates, replaces and deletes answers every
+    /// query as the same data indexed from scratch: the same features at the same
+    /// indexes, nearest with all filters, bbox, whole layers, by id, layer counts,
+    /// the coverage walks and counts, and the folded and rebuilt datasets.
+    #[test]
+    fn delta_equals_fresh_index(
+        (atlas, fresh) in edited(),
+        queries in prop::collection::vec(query(), 1..6),
+        lons in (-180.0..=180.0f64, -180.0..=180.0f64),
+        lats in (-90.0..=90.0f64, -90.0..=90.0f64),
+        radius in 0.0..0.5f64,
+    ) {
+        let ids = |a: &Atlas| -> (Vec<String>, Vec<String>) {
+            (
+                (0..a.facility_count() as u32).map(|i| a.facility(i).id().to_owned()).collect(),
+                (0..a.park_count() as u32).map(|i| a.park(i).id.to_string()).collect(),
+            )
+        };
+        prop_assert_eq!(ids(&atlas), ids(&fresh));
+        let folded = atlas.data();
+        prop_assert_eq!(
+            folded.facilities.iter().map(|f| f.id()).collect::<Vec<_>>(),
+            fresh.data().facilities.iter().map(|f| f.id()).collect::<Vec<_>>()
+        );
+        prop_assert_eq!(ids(&atlas.rebuilt()), ids(&fresh));
+        for n in 0..120 {
+            for id in [format!("f{n}"), format!("p{n}")] {
+                prop_assert_eq!(atlas.get(&id), fresh.get(&id), "{}", id);
+            }
+        }
+        for q in &queries {
+            assert_same(&atlas, q, &atlas.nearest(q), &fresh.nearest_by_scan(q));
+            assert_same(&atlas, q, &atlas.nearest_by_scan(q), &fresh.nearest_by_scan(q));
+        }
+        let bbox = BBox { min_lon: lons.0, max_lon: lons.1, min_lat: lats.0.min(lats.1), max_lat: lats.0.max(lats.1) };
+        let xyz = sphere::unit_vector(queries[0].origin);
+        for layer in Layer::ALL {
+            prop_assert_eq!(atlas.in_bbox(layer, &bbox), fresh.in_bbox(layer, &bbox));
+            prop_assert_eq!(atlas.all_in_layer(layer), fresh.all_in_layer(layer));
+            prop_assert_eq!(atlas.layer_stats()[layer as usize].count, fresh.layer_stats()[layer as usize].count);
+            if layer == Layer::Park {
+                continue;
+            }
+            let d = |a: &Atlas| a.layer_nearest(layer, xyz).map(|(_, d2)| d2);
+            prop_assert_eq!(d(&atlas), d(&fresh));
+            prop_assert_eq!(
+                atlas.layer_count_within(layer, xyz, radius),
+                fresh.layer_count_within(layer, xyz, radius)
+            );
+            let walked = |a: &Atlas| {
+                let mut out = Vec::new();
+                a.layer_nearest_walk(layer, xyz, |i, d2| {
+                    out.push((a.facility(i).id().to_owned(), d2));
+                    Walk::Continue
+                });
+                out.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
+                out
+            };
+            prop_assert_eq!(walked(&atlas), walked(&fresh));
+            let inside = |a: &Atlas| {
+                let mut out = Vec::new();
+                a.within(xyz, LayerSet::facilities(), queries[0].amenities, radius, |i| out.push(i));
+                out.sort_unstable();
+                out
+            };
+            prop_assert_eq!(inside(&atlas), inside(&fresh));
+        }
+    }
 }

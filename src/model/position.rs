@@ -89,6 +89,14 @@ pub enum PositionAccuracy {
 }
 
 impl PositionAccuracy {
+    /// Every accuracy, most exact first.
+    pub const ALL: [PositionAccuracy; 4] = [
+        PositionAccuracy::Surveyed,
+        PositionAccuracy::Address,
+        PositionAccuracy::District,
+        PositionAccuracy::Approximate,
+    ];
+
     /// The id used in data files.
     pub fn id(self) -> &'static str {
         match self {
@@ -103,15 +111,9 @@ impl PositionAccuracy {
 impl FromStr for PositionAccuracy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "surveyed" => Ok(Self::Surveyed),
-            "address" => Ok(Self::Address),
-            "district" => Ok(Self::District),
-            "approximate" => Ok(Self::Approximate),
-            other => Err(format!(
-                "unknown position_accuracy '{other}' (surveyed, address, district, approximate)"
-            )),
-        }
+        Self::ALL.into_iter().find(|a| a.id() == s).ok_or_else(|| {
+            format!("unknown position_accuracy '{s}' (surveyed, address, district, approximate)")
+        })
     }
 }
 

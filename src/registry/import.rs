@@ -264,7 +264,7 @@ impl Registry {
             }
             if stored.as_ref().is_some_and(|s| s.layer != layer)
                 || (stored.is_none()
-                    && atlas.data().get(&fid).is_some_and(|r| {
+                    && atlas.get(&fid).is_some_and(|r| {
                         matches!(r, FeatureRef::Park(_)) != (layer == Layer::Park)
                     }))
             {

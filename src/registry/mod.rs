@@ -6,10 +6,12 @@
 //! 1. a write is normalised ([`prepare`]: id, layer, `updated`, provenance kept) and
 //!    validated by the loader's own rules ([`validate_feature`]);
 //! 2. it is committed to the store with its audit entry, in one transaction;
-//! 3. the change is handed to the publisher thread, which folds every change waiting
-//!    into a new dataset ([`crate::geodata::Dataset::with_changes`]), indexes it and
-//!    swaps it in. Readers hold the generation they started with and never wait
-//!    for a writer; a committed write is answered within one rebuild.
+//! 3. the change is handed to the publisher thread, which makes every change waiting
+//!    into a new generation: the served base with a new delta
+//!    ([`Atlas::with_changes`], milliseconds), swapped in. Readers hold the
+//!    generation they started with and never wait for a writer. The base is rebuilt
+//!    with the delta folded in on a background thread when the delta grows large or
+//!    the writes pause (see [`Publisher`]).
 
 mod edit;
 mod import;
@@ -44,6 +46,11 @@ enum Message {
     },
     /// Another process wrote to the database: read it again.
     Reload,
+    /// A base rebuilt in the background (taken when swapped in).
+    Rebuilt {
+        atlas: Option<Box<Atlas>>,
+        epoch: u64,
+    },
 }
 
 /// The store and the publisher of its generations.
@@ -87,6 +94,11 @@ impl Registry {
             db: store.path().to_owned(),
             calendar_dir: calendar_dir.to_owned(),
             generation: published_generation.clone(),
+            tx: tx.clone(),
+            delta_max: std::env::var("WAYSTATION_DELTA_MAX")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(DELTA_MAX),
         };
         std::thread::Builder::new()
             .name("publisher".into())
@@ -229,33 +241,91 @@ impl Registry {
     }
 }
 
-/// Folds committed changes into new generations, one rebuild at a time.
+/// How many changes (written features and tombstones) the delta of a generation may
+/// hold before its base is rebuilt; `WAYSTATION_DELTA_MAX` overrides it.
+const DELTA_MAX: usize = 5_000;
+
+/// After this long without a write, a non-empty delta is folded into a new base.
+const QUIET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Publishes committed changes as new generations: each batch is a new delta over
+/// the served base (cheap), and the base is rebuilt with the delta folded in on a
+/// thread of its own when the delta grows past [`DELTA_MAX`] or the writes pause
+/// for [`QUIET`]. Changes published while a rebuild runs are replayed onto its
+/// result before it is swapped in.
 struct Publisher {
     target: Published,
     db: PathBuf,
     calendar_dir: PathBuf,
     generation: Arc<AtomicI64>,
+    /// To hand rebuilt bases back to the publisher's own loop.
+    tx: mpsc::Sender<Message>,
+    delta_max: usize,
+}
+
+/// A rebuild in flight.
+struct Rebuild {
+    /// Which rebuild: a reload of the database makes any in flight stale.
+    epoch: u64,
+    /// The changes published since the generation it folds, in commit order.
+    since: Vec<Change>,
 }
 
 impl Publisher {
     fn run(&self, rx: &mpsc::Receiver<Message>) {
-        while let Ok(first) = rx.recv() {
+        let mut epoch = 0u64;
+        let mut rebuild: Option<Rebuild> = None;
+        loop {
+            let first = match rx.recv_timeout(QUIET) {
+                Ok(m) => m,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if rebuild.is_none()
+                        && let Some(current) = self.target.load_full()
+                        && current.delta_size() > 0
+                    {
+                        epoch += 1;
+                        rebuild = self.start_rebuild(current, epoch);
+                    }
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            };
             let mut batch = vec![first];
             while let Ok(more) = rx.try_recv() {
                 batch.push(more);
             }
             let started = std::time::Instant::now();
+            // A finished rebuild first: the changes of this batch come after it.
+            for m in &mut batch {
+                if let Message::Rebuilt { atlas, epoch: e } = m
+                    && let Some(r) = rebuild.take_if(|r| r.epoch == *e)
+                    && let Some(rebuilt) = atlas.take()
+                {
+                    match rebuilt.with_changes(&r.since, &self.db) {
+                        Ok(a) => {
+                            self.target.store(Some(Arc::new(a)));
+                            tracing::debug!(replayed = r.since.len(), "swapped in a rebuilt base");
+                        }
+                        Err(e) => tracing::error!("cannot replay changes onto a rebuilt base: {e}"),
+                    }
+                }
+            }
             let reload = batch.iter().any(|m| matches!(m, Message::Reload));
-            let (base, base_generation) = if reload {
+            let base_generation = if reload {
                 match self.read() {
-                    Ok((data, generation)) => (Some(data), generation),
+                    Ok((data, generation)) => {
+                        epoch += 1;
+                        rebuild = None;
+                        self.target.store(Some(Arc::new(Atlas::new(data))));
+                        generation
+                    }
                     Err(e) => {
                         tracing::error!("cannot read the database again: {e}");
                         continue;
                     }
                 }
             } else {
-                (None, i64::MIN)
+                i64::MIN
             };
             // The changes the base does not hold yet, in commit order.
             let mut changes = Vec::new();
@@ -271,24 +341,23 @@ impl Publisher {
                     newest = newest.max(generation);
                 }
             }
-            let label = self.db.clone();
-            let result = match (&base, self.target.load_full()) {
-                (Some(data), _) if changes.is_empty() => Ok(None),
-                (Some(data), _) => data.with_changes(&changes, &label).map(Some),
-                (None, Some(current)) => current.data().with_changes(&changes, &label).map(Some),
-                (None, None) => continue,
+            let Some(current) = self.target.load_full() else {
+                continue;
             };
-            let data = match (result, base) {
-                (Ok(Some(d)), _) | (Ok(None), Some(d)) => d,
-                (Ok(None), None) => continue,
-                // Every change was validated before it was committed, so this is a
-                // bug; the store keeps the truth and the next start serves it.
-                (Err(e), _) => {
-                    tracing::error!("cannot publish committed changes: {e}");
-                    continue;
+            if !changes.is_empty() {
+                match current.with_changes(&changes, &self.db) {
+                    Ok(next) => self.target.store(Some(Arc::new(next))),
+                    // Every change was validated before it was committed, so this is a
+                    // bug; the store keeps the truth and the next start serves it.
+                    Err(e) => {
+                        tracing::error!("cannot publish committed changes: {e}");
+                        continue;
+                    }
                 }
-            };
-            self.target.store(Some(Arc::new(Atlas::new(data))));
+                if let Some(r) = &mut rebuild {
+                    r.since.extend(changes.iter().cloned());
+                }
+            }
             self.generation.fetch_max(newest, Ordering::SeqCst);
             tracing::debug!(
                 changes = changes.len(),
@@ -296,6 +365,44 @@ impl Publisher {
                 ms = started.elapsed().as_secs_f64() * 1e3,
                 "published a new generation"
             );
+            if rebuild.is_none()
+                && let Some(current) = self.target.load_full()
+                && current.delta_size() >= self.delta_max
+            {
+                epoch += 1;
+                rebuild = self.start_rebuild(current, epoch);
+            }
+        }
+    }
+
+    /// Folds `current`'s delta into a new base on a thread of its own (one core: the
+    /// other serves), which hands it back as [`Message::Rebuilt`].
+    fn start_rebuild(&self, current: Arc<Atlas>, epoch: u64) -> Option<Rebuild> {
+        let tx = self.tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("rebuild".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                let atlas = current.rebuilt();
+                drop(current);
+                tracing::debug!(
+                    ms = started.elapsed().as_secs_f64() * 1e3,
+                    "rebuilt the base"
+                );
+                let _ = tx.send(Message::Rebuilt {
+                    atlas: Some(Box::new(atlas)),
+                    epoch,
+                });
+            });
+        match spawned {
+            Ok(_) => Some(Rebuild {
+                epoch,
+                since: Vec::new(),
+            }),
+            Err(e) => {
+                tracing::warn!("cannot start a rebuild: {e}");
+                None
+            }
         }
     }
 

@@ -107,7 +107,7 @@ impl Registry {
 
     fn view(&self, report: Report) -> ReportView {
         let feature = self.atlas().and_then(|atlas| {
-            Some(match atlas.data().get(&report.feature_id)? {
+            Some(match atlas.get(&report.feature_id)? {
                 FeatureRef::Facility(i) => {
                     let f = atlas.facility(i);
                     ReportedFeature {

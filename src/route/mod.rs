@@ -384,7 +384,7 @@ fn hit(atlas: &Atlas, facility: u32, c: Closest, q: &AlongQuery) -> Option<Along
         atlas
             .facility(facility)
             .hours
-            .and_then(|h| atlas.data().schedules.is_open(h, eta))
+            .and_then(|h| atlas.schedules().is_open(h, eta))
     });
     Some(AlongHit {
         facility,

@@ -151,6 +151,30 @@ test('1. coverage mode: parks, grid, catchments, gap table', { timeout: TEST_TIM
   }
   await idleShot(page, 'planner.png');
 
+  // The table fits its pane: the ranked column (the gap score) comes right after the park and is on screen
+  // without sideways scrolling (it was 582 px wide in a 434 px pane, the score off screen).
+  const fit = async (key) => page.evaluate((k) => {
+    const wrap = document.querySelector('#pane-gaps .table-wrap');
+    const w = wrap.getBoundingClientRect();
+    const keys = [...document.querySelectorAll('#gap-table thead th')].map((th) => th.dataset.key);
+    const ranked = document.querySelector(`#gap-table thead th[data-key="${k}"]`);
+    const r = ranked.getBoundingClientRect();
+    return { keys, marked: ranked.classList.contains('ranked'), table: document.getElementById('gap-table').scrollWidth, wrap: wrap.clientWidth, right: r.right, wrapRight: w.right };
+  }, key);
+  let f = await fit('gap_score');
+  assert.deepEqual(f.keys.slice(0, 3), ['rank', 'name', 'gap_score'], `the score right after the park (${f.keys})`);
+  assert.ok(f.table <= f.wrap, `the table fits its pane (${f.table} > ${f.wrap} px)`);
+  assert.ok(f.right <= f.wrapRight + 1, 'the ranked column is on screen');
+  // Ranked by distance to a driver home: that column takes the third place.
+  await page.selectOption('#gap-rank', 'nearest_driver_home');
+  await settle(page);
+  f = await fit('nearest_driver_home');
+  assert.ok(f.marked, 'the ranked column is marked');
+  assert.equal(f.keys[2], 'nearest_driver_home');
+  assert.ok(f.table <= f.wrap && f.right <= f.wrapRight + 1, `fits when ranked by distance (${JSON.stringify(f)})`);
+  await page.selectOption('#gap-rank', 'gap_score');
+  await settle(page);
+
   // Sorting by workers, then the other way.
   await page.click('#gap-table th[data-key="workers"] button');
   rows = await tableRows(page);
@@ -173,6 +197,7 @@ test('1. coverage mode: parks, grid, catchments, gap table', { timeout: TEST_TIM
   const csvBytes = Buffer.from(await csv.arrayBuffer());
   assert.ok(csvBytes.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])), 'CSV starts with a UTF-8 BOM');
   assert.ok(csvBytes.subarray(3, 20).toString().startsWith('rank,id,name'), 'CSV header');
+  assert.match(csv.headers.get('content-disposition'), /filename\*=UTF-8''park-coverage_\d{4}-\d{2}-\d{2}\.csv/, 'named after what it holds');
   const xlsx = await fetch(`${BASE}${xlsxHref}`);
   assert.equal(xlsx.status, 200);
   assert.equal(Buffer.from(await xlsx.arrayBuffer()).subarray(0, 2).toString(), 'PK', 'XLSX is a zip');
@@ -231,10 +256,14 @@ test('1. coverage mode: parks, grid, catchments, gap table', { timeout: TEST_TIM
   const linyi = (await apiJSON(`/api/v1/coverage/parks?city=${encodeURIComponent('临沂市')}&limit=1`)).body;
   assert.ok(linyi.numberMatched > 0);
   await page.click('#tab-gaps');
-  const cities = await page.$$eval('#gap-table tbody td.c-city', (tds) => tds.map((td) => td.firstChild.textContent));
+  const cities = await page.$$eval('#gap-table tbody td.c-name .c-city', (els) => els.map((el) => el.textContent));
   assert.equal(cities.length, linyi.numberMatched);
-  assert.ok(cities.every((c) => c === '临沂市'), `only Linyi parks (${cities})`);
+  assert.ok(cities.every((c) => c.startsWith('临沂市')), `only Linyi parks (${cities})`);
   assert.match(decodeURIComponent(await page.getAttribute('#report-link', 'href')), /city=临沂市/);
+  // The exports are named after the city and the day, and the sheet's about page records the filter.
+  const cityXlsx = await fetch(`${BASE}${await page.getAttribute('#export-xlsx', 'href')}`);
+  const disposition = decodeURIComponent(cityXlsx.headers.get('content-disposition'));
+  assert.match(disposition, /filename\*=UTF-8''park-coverage_临沂市_\d{4}-\d{2}-\d{2}\.xlsx$/, disposition);
   const view = await page.evaluate(() => {
     const ws = window.__waystation;
     const c = ws.map.getCenter();
@@ -321,21 +350,66 @@ test('2. siting: proposed sites on the map and in the list', { timeout: TEST_TIM
   await settle(page);
   await idleShot(page, 'siting.png');
 
-  // A radius the server refuses: its detail is shown.
+  // A radius above the server's 500 km and a fractional count: refused here, before asking the server, in
+  // kilometres and in the page's language, each said once (the server's English, in metres, came twice).
+  let posted = 0;
+  const count = (req) => { if (req.url().endsWith('/api/v1/siting') && req.method() === 'POST') posted++; };
+  page.on('request', count);
+  await page.fill('#s-radius', String(BAD_RADIUS_KM));
+  await page.click('#s-run');
+  await page.waitForSelector('#siting-status.error');
+  assert.equal((await page.textContent('#siting-status')).trim(), '选址失败: 服务半径应为大于 0、不超过 500 公里的数字。');
+  assert.equal(await page.getAttribute('#s-radius', 'aria-invalid'), 'true');
+  assert.equal(await page.locator('.site-marker').count(), 0, 'no stale sites after a failure');
+  await page.fill('#s-radius', '20');
+  await page.fill('#s-p', '2.5');
+  await page.click('#s-run');
+  await page.waitForFunction(() => document.getElementById('siting-status').textContent.includes('新建数量'));
+  assert.equal((await page.textContent('#siting-status')).trim(), '选址失败: 新建数量应为 1 到 500 之间的整数。');
+  assert.equal(await page.getAttribute('#s-radius', 'aria-invalid'), null);
+  assert.equal(posted, 0, 'nothing was sent');
+  page.off('request', count);
+
+  // What the server still refuses (here its answer to a radius, given back for any body) is said once.
   const bad = (await apiJSON('/api/v1/siting', {
     method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ ...sent, radius_m: BAD_RADIUS_KM * 1000 }),
   }));
   assert.equal(bad.status, 400);
   expectSiting400 = true;
-  await page.fill('#s-radius', String(BAD_RADIUS_KM));
+  await page.route('**/api/v1/siting', (route) => route.fulfill({
+    status: 400, contentType: 'application/problem+json', body: JSON.stringify(bad.body),
+  }));
+  await page.fill('#s-p', '3');
   await page.click('#s-run');
-  await page.waitForSelector('#siting-status.error');
+  await page.waitForFunction((d) => document.getElementById('siting-status').textContent.includes(d), bad.body.detail);
   const shown = await page.textContent('#siting-status');
-  assert.ok(shown.includes(bad.body.detail), `shows "${bad.body.detail}" (got "${shown}")`);
-  assert.equal(await page.locator('.site-marker').count(), 0, 'no stale sites after a failure');
+  assert.equal(shown.split(bad.body.detail).length - 1, 1, `the server's detail once (got "${shown}")`);
+  await page.unroute('**/api/v1/siting');
   await page.waitForTimeout(200);
   expectSiting400 = false;
+
+  // Siting follows the planner's park filters: a city and a union status reach the body, and the demand is
+  // the parks of that city and status only.
+  await page.click('#tab-filters');
+  await page.click('#cf-status label.check:has(input[value="none"])');
+  await page.selectOption('#cf-city', '临沂市');
+  await settle(page);
+  await page.click('#tab-siting');
+  assert.match(await page.textContent('#s-scope'), /临沂市.*未建会/);
+  await page.fill('#s-radius', '3'); // 20 km: Linyi's driver homes already reach both parks
+  const filteredP = page.waitForResponse((r) => r.url().endsWith('/api/v1/siting') && r.request().method() === 'POST');
+  await page.click('#s-run');
+  const filtered = await filteredP;
+  assert.equal(filtered.status(), 200);
+  const fsent = JSON.parse(filtered.request().postData());
+  assert.equal(fsent.city, '临沂市');
+  assert.deepEqual(fsent.union_status, ['none']);
+  const fanswer = await filtered.json();
+  const linyiNone = (await apiJSON(`/api/v1/coverage/parks?city=${encodeURIComponent('临沂市')}&union_status=none&limit=1`)).body;
+  assert.equal(fanswer.demand_points, linyiNone.numberMatched, 'demand = the filtered parks');
+  const names = await page.$$eval('#siting-list li.site .site-name', (els) => els.map((e) => e.textContent));
+  assert.ok(names.length > 0, 'sites proposed in Linyi');
   await context.close();
 });
 
@@ -369,6 +443,11 @@ test('3. phone: 360 px coverage mode, English', { timeout: TEST_TIMEOUT }, async
   const sheet = await page.locator('#planner').boundingBox();
   assert.ok(sheet.y > 150 && sheet.y + sheet.height <= 741, `planner is a bottom sheet (${JSON.stringify(sheet)})`);
   assert.ok(await page.locator('#gap-table tbody tr').count() > 0, 'table rows on a phone');
+  const phoneFit = await page.evaluate(() => ({
+    table: document.getElementById('gap-table').scrollWidth,
+    wrap: document.querySelector('#pane-gaps .table-wrap').clientWidth,
+  }));
+  assert.ok(phoneFit.table <= phoneFit.wrap, `the gap table fits a phone (${phoneFit.table} > ${phoneFit.wrap} px)`);
   await page.tap('#tab-filters');
   await check('filters');
   await page.tap('#tab-siting');
@@ -433,6 +512,38 @@ test('4. printable report', { timeout: TEST_TIMEOUT }, async () => {
   assert.ok(img.w > 300 && img.h > 200, `image size ${img.w}×${img.h}`);
   assert.ok(img.coloured > 200, `parks drawn in the image (${img.coloured} coloured pixels)`);
   assert.equal(img.live, false, 'the live map was replaced by the image');
+
+  // The hexagons are filled by value and the facilities are drawn (the hex layer was white outlines under the
+  // parks, and no facility was on the map): pixels of the hexagons' colours and of each layer's colour.
+  const drawn = await page.evaluate(() => {
+    const el = document.getElementById('map-img');
+    const c = document.createElement('canvas');
+    c.width = el.naturalWidth; c.height = el.naturalHeight;
+    const g = c.getContext('2d');
+    g.drawImage(el, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    const rgb = (hex) => { const n = parseInt(hex.slice(1), 16); return [n >> 16, (n >> 8) & 255, n & 255]; };
+    const bg = rgb('#eef0e8');
+    const r = window.__report;
+    // The ramp as painted: 85 % over the background.
+    const hex = (r.hexColours || []).map((h) => rgb(h).map((v, i) => Math.round(0.85 * v + 0.15 * bg[i])));
+    const layers = { driver_home: rgb('#1c64c8'), courier_station: rgb('#e8590c'), fitness_station: rgb('#0c8599') };
+    const near = (p, q, tol) => Math.abs(p[0] - q[0]) + Math.abs(p[1] - q[1]) + Math.abs(p[2] - q[2]) <= tol;
+    const out = { hex: 0, classes: new Set(), layers: { driver_home: 0, courier_station: 0, fitness_station: 0 } };
+    for (let i = 0; i < d.length; i += 4) {
+      const p = [d[i], d[i + 1], d[i + 2]];
+      hex.forEach((h, k) => { if (near(p, h, 12)) { out.hex++; out.classes.add(k); } });
+      for (const [l, q] of Object.entries(layers)) if (near(p, q, 30)) out.layers[l]++;
+    }
+    return { ...out, classes: out.classes.size, counts: r.facilityCounts, caption: document.getElementById('map-caption').textContent };
+  });
+  assert.ok(drawn.hex > 2000, `hexagons filled (${drawn.hex} pixels)`);
+  assert.ok(drawn.classes >= 3, `several classes of the ramp shown (${drawn.classes})`);
+  for (const [l, n] of Object.entries(drawn.layers)) {
+    assert.ok(drawn.counts && drawn.counts[l] > 0, `${l} fetched for the map`);
+    assert.ok(n >= 20, `${l} drawn (${n} pixels of its colour)`);
+  }
+  assert.match(drawn.caption, /司机之家.*工会驿站.*健身驿站/, 'the caption names the facility layers');
   await page.screenshot({ path: path.join(SHOTS, 'report.png'), fullPage: true });
 
   // Print: controls hidden, the table header repeats, rows are not split.

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod documented;
+
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -34,11 +36,23 @@ pub fn app() -> Router {
     router(state(), repo_path("web"))
 }
 
+/// Sends `req` to `app`; every answer is held to the OpenAPI document
+/// ([`documented::check`]).
 pub async fn send(app: Router, req: Request<Body>) -> (StatusCode, Response<Body>, Vec<u8>) {
+    let method = req.method().to_string();
+    let uri = req.uri().to_string();
     let response = app.oneshot(req).await.expect("infallible");
     let status = response.status();
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await.expect("body").to_bytes().to_vec();
+    if !parts.headers.contains_key("content-encoding") {
+        let content_type = parts
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        documented::check(&method, &uri, status.as_u16(), content_type, &bytes);
+    }
     (status, Response::from_parts(parts, Body::empty()), bytes)
 }
 

@@ -2,13 +2,16 @@
 //! a page at a time, and one feature.
 //!
 //! A request goes:
-//! 1. parse: `bbox`, `limit` (clamped to [`MAX_LIMIT`]), `offset`, `datetime`,
-//!    the queryables, `f`; every other parameter is refused, all problems at once;
-//! 2. select: the layer's features in index order (the R-tree for a `bbox`, plus
-//!    the park polygons it crosses), then the filters;
+//! 1. parse: `bbox` (in `bbox-crs`), `limit` (clamped to [`MAX_LIMIT`]),
+//!    `offset`, `datetime`, the queryables, a CQL2 `filter` ([`cql`]), `crs`,
+//!    `f`; every other parameter is refused, all problems at once;
+//! 2. select: the layer's features in index order (the R-tree for a `bbox`, or
+//!    for the box of the filter's spatial predicate, plus the park polygons it
+//!    crosses), then the filters;
 //! 3. page: `offset` and `limit` over the selection, with `numberMatched`;
 //! 4. write: GeoJSON straight from the records (the same features as
-//!    `/api/v1/layers`), or an HTML table of the same document.
+//!    `/api/v1/layers`), its axes swapped for a latitude-first `crs`, with a
+//!    `Content-Crs` header; or an HTML table of the same document.
 //!
 //! Index order is stable within a generation of the data, so following `next`
 //! visits every matching feature exactly once.
@@ -16,7 +19,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use geo::Intersects;
@@ -25,9 +28,11 @@ use super::super::AppState;
 use super::super::geojson::{self, FacilityExtra, NoExtra, WriteJson};
 use super::super::params::Params;
 use super::super::problem::ApiError;
+use super::cql;
+use super::crs::{self, Crs};
 use super::meta::{self, Meta, NO_DAY};
 use super::queryables::{self, Filter, Item};
-use super::{Base, CRS84, DEFAULT_LIMIT, Format, GEOJSON, HTML, JSON, Link, MAX_LIMIT, html};
+use super::{Base, DEFAULT_LIMIT, Format, GEOJSON, HTML, JSON, Link, MAX_LIMIT, html};
 use crate::geodata::FeatureRef;
 use crate::index::{Atlas, BBox};
 use crate::model::{Layer, LonLat};
@@ -112,8 +117,9 @@ fn datetime(p: &mut Params) -> Option<Span> {
 }
 
 /// Takes `bbox`: `minlon,minlat,maxlon,maxlat`, or six numbers with heights
-/// (ignored); CRS84; `minlon > maxlon` crosses the antimeridian.
-fn bbox(p: &mut Params) -> Option<BBox> {
+/// (ignored), in CRS84; in `minlat,minlon,maxlat,maxlon` order for a
+/// latitude-first `crs`; `minlon > maxlon` crosses the antimeridian.
+fn bbox(p: &mut Params, crs: Crs) -> Option<BBox> {
     let raw = p.raw("bbox")?;
     let nums: Vec<Option<f64>> = raw
         .split(',')
@@ -124,10 +130,19 @@ fn bbox(p: &mut Params) -> Option<BBox> {
         [Some(a), Some(b), Some(_), Some(c), Some(d), Some(_)] => Some((a, b, c, d)),
         _ => None,
     };
+    let corners = match corners {
+        Some((a, b, c, d)) if crs.lat_first() => Some((b, a, d, c)),
+        other => other,
+    };
     let Some((min_lon, min_lat, max_lon, max_lat)) = corners else {
+        let order = if crs.lat_first() {
+            "minlat,minlon,maxlat,maxlon (bbox-crs is latitude first)"
+        } else {
+            "minlon,minlat,maxlon,maxlat"
+        };
         p.problem(
             "bbox",
-            format!("'{raw}' is not four (or six) numbers minlon,minlat,maxlon,maxlat"),
+            format!("'{raw}' is not four (or six) numbers {order}"),
         );
         return None;
     };
@@ -148,26 +163,6 @@ fn bbox(p: &mut Params) -> Option<BBox> {
         max_lon,
         max_lat,
     })
-}
-
-/// `bbox-crs` and `crs` (Part 2) are accepted when they name CRS84, the only CRS here.
-fn crs(p: &mut Params) {
-    for name in ["bbox-crs", "crs"] {
-        if let Some(v) = p.raw(name) {
-            let v = v.trim().trim_start_matches('<').trim_end_matches('>');
-            let crs84 = [
-                CRS84,
-                "https://www.opengis.net/def/crs/OGC/1.3/CRS84",
-                "[OGC:CRS84]",
-            ];
-            if !crs84.contains(&v) {
-                p.problem(
-                    name,
-                    format!("'{v}' is not offered: this server serves {CRS84} only"),
-                );
-            }
-        }
-    }
 }
 
 /// Takes `limit`: at least 1; more than [`MAX_LIMIT`] is clamped to it.
@@ -235,12 +230,30 @@ struct Selection {
     bbox: Option<BBox>,
     when: Option<Span>,
     filters: Vec<Filter>,
+    cql: Option<cql::Filter>,
+}
+
+/// The geometry of feature `i` of `layer`, for a spatial predicate.
+fn geom<'a>(atlas: &Atlas, meta: &'a Meta, layer: Layer, i: u32) -> cql::Geom<'a> {
+    let position = if layer == Layer::Park {
+        if let Ok(k) = meta.polygons.binary_search_by_key(&i, |p| p.index) {
+            let p = &meta.polygons[k];
+            return cql::Geom::Shape(&p.shape, &p.bounds);
+        }
+        atlas.park(i).position
+    } else {
+        atlas.facility(i).position
+    };
+    cql::Geom::Point(geo::Point::new(position.lon(), position.lat()))
 }
 
 /// The features of `layer` the selection matches, in index order.
 fn select(atlas: &Atlas, meta: &Meta, layer: Layer, s: &Selection) -> Vec<u32> {
     let data = atlas.data();
-    let mut ids: Vec<u32> = match (&s.bbox, layer) {
+    let index_box = s
+        .bbox
+        .or_else(|| s.cql.as_ref().and_then(cql::Filter::index_box));
+    let mut ids: Vec<u32> = match (&index_box, layer) {
         (Some(b), _) => in_bbox(atlas, meta, layer, b),
         (None, Layer::Park) => (0..data.parks.len() as u32).collect(),
         (None, _) => data
@@ -251,7 +264,7 @@ fn select(atlas: &Atlas, meta: &Meta, layer: Layer, s: &Selection) -> Vec<u32> {
             .map(|(i, _)| i as u32)
             .collect(),
     };
-    if s.when.is_some() || !s.filters.is_empty() {
+    if s.when.is_some() || !s.filters.is_empty() || s.cql.is_some() {
         let (days, park) = if layer == Layer::Park {
             (&meta.park_days, true)
         } else {
@@ -264,20 +277,58 @@ fn select(atlas: &Atlas, meta: &Meta, layer: Layer, s: &Selection) -> Vec<u32> {
             } else {
                 Item::Facility(atlas.facility(i))
             };
-            s.when.is_none_or(|w| w.contains(day)) && s.filters.iter().all(|f| f.matches(item, day))
+            s.when.is_none_or(|w| w.contains(day))
+                && s.filters.iter().all(|f| f.matches(item, day))
+                && s.cql.as_ref().is_none_or(|c| {
+                    c.matches(&cql::Feature {
+                        item,
+                        day,
+                        geom: geom(atlas, meta, layer, i),
+                    })
+                })
         });
     }
     ids
 }
 
-/// Appends feature `i` of `layer` as GeoJSON.
-fn write_feature(atlas: &Atlas, layer: Layer, i: u32, out: &mut Vec<u8>) -> Result<(), ApiError> {
-    if layer == Layer::Park {
-        geojson::park(atlas.park(i), NoExtra {}).write_json(out)
+/// Appends feature `i` of `layer` as GeoJSON in `crs`; `scratch` is a buffer to
+/// reuse.
+fn write_feature(
+    atlas: &Atlas,
+    layer: Layer,
+    i: u32,
+    crs: Crs,
+    scratch: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Result<(), ApiError> {
+    let target = if crs.lat_first() {
+        scratch.clear();
+        &mut *scratch
     } else {
-        geojson::facility(atlas, atlas.facility(i), FacilityExtra::None).write_json(out)
+        &mut *out
+    };
+    if layer == Layer::Park {
+        geojson::park(atlas.park(i), NoExtra {}).write_json(target)
+    } else {
+        geojson::facility(atlas, atlas.facility(i), FacilityExtra::None).write_json(target)
     }
-    .map_err(ApiError::internal)
+    .map_err(ApiError::internal)?;
+    if crs.lat_first() {
+        crs::append_lat_first(scratch, out)?;
+    }
+    Ok(())
+}
+
+/// Adds `Content-Crs: <uri>` to an answer.
+fn content_crs(mut response: Response, crs: Crs) -> Response {
+    response.headers_mut().insert(
+        "content-crs",
+        HeaderValue::from_static(match crs {
+            Crs::Crs84 => "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>",
+            Crs::Cgcs2000 => "<http://www.opengis.net/def/crs/EPSG/0/4490>",
+        }),
+    );
+    response
 }
 
 /// The query string of an items URL: the request's own parameters with
@@ -318,12 +369,14 @@ pub async fn items(
         serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
     let mut p = Params::parse(query.as_deref())?;
     let f = super::format(&mut p, &headers);
+    let bbox_crs = crs::take(&mut p, "bbox-crs");
+    let out_crs = crs::take(&mut p, "crs");
     let selection = Selection {
-        bbox: bbox(&mut p),
+        bbox: bbox(&mut p, bbox_crs),
         when: datetime(&mut p),
         filters: queryables::filters(&mut p, layer),
+        cql: cql::take(&mut p, layer),
     };
-    crs(&mut p);
     let given_limit = pairs.iter().any(|(k, _)| k == "limit");
     let limit = limit(&mut p);
     let offset = p.integer("offset", 0..=usize::MAX >> 1, 0);
@@ -414,24 +467,23 @@ pub async fn items(
     out.extend_from_slice(br#","links":"#);
     out.extend_from_slice(&serde_json::to_vec(&links).map_err(ApiError::internal)?);
     out.extend_from_slice(br#","features":["#);
+    let mut scratch = Vec::new();
     for (k, i) in page.iter().enumerate() {
         if k > 0 {
             out.push(b',');
         }
-        write_feature(&atlas, layer, *i, &mut out)?;
+        write_feature(&atlas, layer, *i, out_crs, &mut scratch, &mut out)?;
     }
     out.extend_from_slice(b"]}");
-    match f {
-        Format::Json => Ok(super::respond(&state, GEOJSON, out)),
+    let response = match f {
+        Format::Json => super::respond(&state, GEOJSON, out),
         Format::Html => {
             let doc: serde_json::Value =
                 serde_json::from_slice(&out).map_err(ApiError::internal)?;
-            Ok(super::respond_html(
-                &state,
-                html::items(&base, layer, offset, &doc),
-            ))
+            super::respond_html(&state, html::items(&base, layer, offset, &doc))
         }
-    }
+    };
+    Ok(content_crs(response, out_crs))
 }
 
 /// `GET /ogc/collections/{layer}/items/{id}`: one feature of that layer.
@@ -446,8 +498,9 @@ pub async fn item(
     let base = Base::of(&headers)?;
     let mut p = Params::parse(query.as_deref())?;
     let f = super::format(&mut p, &headers);
+    let out_crs = crs::take(&mut p, "crs");
     p.finish()?;
-    let index = match atlas.data().get(&id) {
+    let index = match atlas.get(&id) {
         Some(FeatureRef::Facility(i)) if atlas.facility(i).layer == layer => i,
         Some(FeatureRef::Park(i)) if layer == Layer::Park => i,
         _ => {
@@ -469,7 +522,7 @@ pub async fn item(
         ),
     ];
     let mut out = Vec::with_capacity(2048);
-    write_feature(&atlas, layer, index, &mut out)?;
+    write_feature(&atlas, layer, index, out_crs, &mut Vec::new(), &mut out)?;
     // The feature is one JSON object: open it again to add its links.
     if out.pop() != Some(b'}') {
         return Err(ApiError::Internal("a feature did not end with '}'".into()));
@@ -477,14 +530,15 @@ pub async fn item(
     out.extend_from_slice(br#","links":"#);
     out.extend_from_slice(&serde_json::to_vec(&links).map_err(ApiError::internal)?);
     out.push(b'}');
-    match f {
-        Format::Json => Ok(super::respond(&state, GEOJSON, out)),
+    let response = match f {
+        Format::Json => super::respond(&state, GEOJSON, out),
         Format::Html => {
             let doc: serde_json::Value =
                 serde_json::from_slice(&out).map_err(ApiError::internal)?;
-            Ok(super::respond_html(&state, html::item(&base, layer, &doc)))
+            super::respond_html(&state, html::item(&base, layer, &doc))
         }
-    }
+    };
+    Ok(content_crs(response, out_crs))
 }
 
 /// `s` as one URL path segment: unreserved characters kept, every other byte
@@ -578,7 +632,7 @@ mod tests {
     fn bbox_takes_four_or_six_numbers() {
         let take = |q: &str| {
             let mut p = Params::parse(Some(q)).unwrap();
-            let b = bbox(&mut p);
+            let b = bbox(&mut p, Crs::Crs84);
             p.finish().map(|()| b).map_err(|_| ())
         };
         assert!(matches!(take("bbox=118,34,119,35"), Ok(Some(_))));

@@ -10,18 +10,21 @@ use serde_json::{Value, json};
 use super::super::AppState;
 use super::super::params::Params;
 use super::super::problem::ApiError;
+use super::crs::Crs;
 use super::{
-    Base, CRS84, Format, GEOJSON, HTML, JSON, Link, OPENAPI_JSON, SCHEMA_JSON, html, meta,
+    Base, CRS84, Format, GEOJSON, HTML, JSON, Link, OPENAPI_JSON, SCHEMA_JSON, cql, html, meta,
 };
 use crate::index::Atlas;
 use crate::model::Layer;
 
-/// The conformance classes this server passes.
-pub const CONFORMS_TO: [&str; 4] = [
+/// The conformance classes of Part 1 and Part 2 this server passes (Part 3
+/// and CQL2: [`super::cql::CLASSES`]).
+pub const CONFORMS_TO: [&str; 5] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ];
 
 /// The title of the service.
@@ -135,7 +138,7 @@ pub async fn conformance(
     let base = Base::of(&headers)?;
     let f = only_f(query.as_deref(), &headers)?;
     let doc = json!({
-        "conformsTo": CONFORMS_TO,
+        "conformsTo": CONFORMS_TO.iter().chain(&cql::CLASSES).collect::<Vec<_>>(),
         "links": super::self_links(&base, "/conformance", f, JSON),
     });
     match f {
@@ -152,7 +155,9 @@ fn collection_doc(atlas: &Arc<Atlas>, base: &Base, layer: Layer, f: Format) -> V
     let mut links: Vec<Link> = super::self_links(base, &path, f, JSON).into();
     links.extend([
         Link::new(
-            base.ogc_f(&format!("{path}/items"), Format::Json),
+            // No query: GDAL 3.6 appends `/{id}` to this link to fetch one
+            // feature, and `Accept` gives it GeoJSON.
+            base.ogc(&format!("{path}/items")),
             "items",
             GEOJSON,
             "要素 (GeoJSON) / The features as GeoJSON",
@@ -204,7 +209,8 @@ fn collection_doc(atlas: &Arc<Atlas>, base: &Base, layer: Layer, f: Format) -> V
         "description": description(layer),
         "extent": extent,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": Crs::ALL.map(Crs::uri),
+        "storageCrs": CRS84,
         "links": links,
     })
 }

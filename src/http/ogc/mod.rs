@@ -10,8 +10,9 @@
 //! - `GET /ogc/collections/{layer}/items/{id}`: one feature.
 //! - `GET /ogc/collections/{layer}/queryables`: the filterable properties, as a
 //!   JSON Schema.
-//! - `GET /api/openapi.json`: the OpenAPI 3.0 document of these paths
-//!   (`/ogc/api`: the same, or its HTML rendering).
+//! - `GET /ogc/api`: the OpenAPI 3.0 document of these paths, or its HTML
+//!   rendering (the service's whole 3.1 document, `/api/openapi.json`, merges them
+//!   in: see [`document`]).
 //!
 //! Every resource is JSON or HTML: `f=json|html` decides, else the `Accept`
 //! header (a browser gets HTML; GDAL and QGIS ask for JSON). Links are absolute,
@@ -20,9 +21,12 @@
 //!
 //! Layout: [`landing`] (landing page, conformance, collections), [`items`]
 //! (selection, paging, features), [`queryables`] (the filter parameters and
-//! their schema), [`openapi`], [`html`] (every page), [`meta`] (what each data
+//! their schema), [`cql`] (CQL2 filters, Part 3), [`crs`] (CRS84 and
+//! CGCS2000, Part 2), [`openapi`], [`html`] (every page), [`meta`] (what each data
 //! generation computes once: dates as day numbers, park polygons).
 
+mod cql;
+mod crs;
 mod html;
 mod items;
 mod landing;
@@ -48,13 +52,21 @@ pub const DEFAULT_LIMIT: usize = 10_000;
 /// The largest page of `items`; a larger `limit` is clamped to it, not refused.
 pub const MAX_LIMIT: usize = 100_000;
 
-/// The only CRS served: WGS-84 longitude, latitude.
+/// The default and storage CRS: WGS-84 longitude, latitude.
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 const JSON: &str = "application/json";
 const GEOJSON: &str = "application/geo+json";
 const HTML: &str = "text/html";
 const SCHEMA_JSON: &str = "application/schema+json";
 const OPENAPI_JSON: &str = "application/vnd.oai.openapi+json;version=3.0";
+
+/// The service's address as seen by the client of `headers`, and the OGC paths'
+/// OpenAPI document (for the service's whole document, `super::openapi`).
+pub(super) fn document(headers: &HeaderMap) -> Result<(String, serde_json::Value), ApiError> {
+    let base = Base::of(headers)?;
+    let doc = openapi::openapi(&base);
+    Ok((base.0, doc))
+}
 
 /// The routes, to be merged into the app's router.
 pub(super) fn router() -> Router<Arc<AppState>> {
@@ -71,7 +83,6 @@ pub(super) fn router() -> Router<Arc<AppState>> {
             "/ogc/collections/{layer}/queryables",
             get(queryables::queryables),
         )
-        .route("/api/openapi.json", get(openapi::document))
 }
 
 /// The representation asked for.
@@ -192,9 +203,10 @@ impl Base {
         format!("{}{sep}f={}", self.ogc(path), f.param())
     }
 
-    /// The URL of the OpenAPI document.
+    /// The URL of the OpenAPI 3.0 document of these paths (the service's whole 3.1
+    /// document, `/api/openapi.json`, includes them too).
     fn openapi(&self) -> String {
-        format!("{}/api/openapi.json", self.0)
+        format!("{}/ogc/api", self.0)
     }
 }
 
@@ -338,7 +350,7 @@ mod tests {
         h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
         assert_eq!(
             Base::of(&h).unwrap().openapi(),
-            "https://example.org:8080/api/openapi.json"
+            "https://example.org:8080/ogc/api"
         );
         h.insert(header::HOST, HeaderValue::from_static("evil\"host"));
         assert!(Base::of(&h).is_err());

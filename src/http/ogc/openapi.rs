@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use super::super::AppState;
 use super::super::params::Params;
 use super::super::problem::ApiError;
+use super::crs::EPSG_4490;
 use super::landing::{TITLE, description};
 use super::{
     Base, CRS84, DEFAULT_LIMIT, Format, GEOJSON, JSON, MAX_LIMIT, OPENAPI_JSON, SCHEMA_JSON, html,
@@ -138,6 +139,9 @@ pub fn openapi(base: &Base) -> Value {
             r("parameters/bbox-crs"),
             r("parameters/crs"),
             r("parameters/datetime"),
+            r("parameters/filter"),
+            r("parameters/filter-lang"),
+            r("parameters/filter-crs"),
             r("parameters/limit"),
             r("parameters/offset"),
             f(),
@@ -168,23 +172,24 @@ pub fn openapi(base: &Base) -> Value {
             get(
                 format!("getFeature_{id}"),
                 format!("{name}: 单个要素 / one feature"),
-                vec![r("parameters/featureId"), f()],
+                vec![r("parameters/featureId"), r("parameters/crs"), f()],
                 GEOJSON,
                 r("schemas/featureGeoJSON"),
                 true,
             ),
         );
-        paths.insert(
-            format!("/collections/{id}/queryables"),
-            get(
-                format!("getQueryables_{id}"),
-                format!("{name}: 可查询属性 / queryables"),
-                vec![f()],
-                SCHEMA_JSON,
-                json!({"type": "object"}),
-                false,
-            ),
+        let mut queryables = get(
+            format!("getQueryables_{id}"),
+            format!("{name}: 可查询属性 / queryables"),
+            vec![f()],
+            SCHEMA_JSON,
+            json!({"type": "object"}),
+            false,
         );
+        // The same schema for a client that accepts JSON but not JSON Schema by name.
+        queryables["get"]["responses"]["200"]["content"][JSON] =
+            json!({"schema": {"type": "object"}});
+        paths.insert(format!("/collections/{id}/queryables"), queryables);
     }
     let query = |name: &str, description: &str, schema: Value| {
         json!({
@@ -224,10 +229,27 @@ pub fn openapi(base: &Base) -> Value {
                     minlon,minlat,maxlon,maxlat (or six numbers with heights, ignored), CRS84; \
                     minlon > maxlon crosses the antimeridian.",
                     json!({"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}})),
-                "bbox-crs": query("bbox-crs", "The CRS of bbox: CRS84 only.",
-                    json!({"type": "string", "format": "uri", "enum": [CRS84]})),
-                "crs": query("crs", "The CRS of the answer: CRS84 only.",
-                    json!({"type": "string", "format": "uri", "enum": [CRS84]})),
+                "bbox-crs": query("bbox-crs", "bbox 的坐标系 / The CRS of bbox: CRS84 \
+                    (the default: minlon,minlat,maxlon,maxlat) or EPSG:4490 (CGCS2000, \
+                    latitude first: minlat,minlon,maxlat,maxlon).",
+                    json!({"type": "string", "format": "uri", "enum": [CRS84, EPSG_4490], "default": CRS84})),
+                "crs": query("crs", "输出坐标系 / The CRS of the answer's geometries: CRS84 \
+                    (the default: longitude, latitude) or EPSG:4490 (CGCS2000: latitude, \
+                    longitude; the same numbers to about a centimetre, axes swapped). \
+                    The answer's Content-Crs header names it.",
+                    json!({"type": "string", "format": "uri", "enum": [CRS84, EPSG_4490], "default": CRS84})),
+                "filter": query("filter", "CQL2 过滤条件 / A CQL2 filter on the collection's \
+                    queryables (see its queryables): =, <>, <, <=, >, >=, IS [NOT] NULL, AND, \
+                    OR, NOT with string, number, boolean and DATE('…') literals, and \
+                    S_INTERSECTS(geometry, BBOX(…) | POINT(…) | POLYGON(…) | …). \
+                    Example: union_status = 'none' AND workers > 1000",
+                    json!({"type": "string"})),
+                "filter-lang": query("filter-lang", "filter 的编码 / The encoding of filter: \
+                    cql2-text (the default) or cql2-json.",
+                    json!({"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"})),
+                "filter-crs": query("filter-crs", "filter 中几何的坐标系 / The CRS of the \
+                    geometries in filter: CRS84 (the default) or EPSG:4490 (latitude first).",
+                    json!({"type": "string", "format": "uri", "enum": [CRS84, EPSG_4490], "default": CRS84})),
                 "datetime": query("datetime", "更新日期 / Only features whose `updated` day \
                     (China time) meets this instant or interval: 2024-01-01, \
                     2024-01-01T08:00:00Z, 2024-01-01/2024-06-30, ../2024-06-30, 2024-01-01/..",
@@ -339,17 +361,6 @@ pub fn openapi(base: &Base) -> Value {
             },
         },
     })
-}
-
-/// `GET /api/openapi.json`: the document.
-pub async fn document(
-    State(state): State<Arc<AppState>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let base = Base::of(&headers)?;
-    Params::parse(query.as_deref())?.finish()?;
-    super::respond_json(&state, OPENAPI_JSON, &openapi(&base))
 }
 
 /// `GET /ogc/api`: the document, or (`f=html`, or a browser) its HTML rendering.

@@ -345,7 +345,7 @@ fn grade_id(g: Grade) -> &'static str {
 
 impl<'a> Item<'a> {
     /// A property's value as text (null when absent or not text).
-    fn text(self, prop: Prop) -> Option<&'a str> {
+    pub(super) fn text(self, prop: Prop) -> Option<&'a str> {
         match (self, prop) {
             (Item::Facility(f), Prop::Layer) => Some(f.layer.id()),
             (Item::Park(_), Prop::Layer) => Some(Layer::Park.id()),
@@ -369,7 +369,8 @@ impl<'a> Item<'a> {
         }
     }
 
-    fn count(self, prop: Prop) -> Option<u32> {
+    /// A park's count (null when unknown, and for facilities).
+    pub(super) fn count(self, prop: Prop) -> Option<u32> {
         let Item::Park(p) = self else {
             return None;
         };
@@ -382,7 +383,8 @@ impl<'a> Item<'a> {
         }
     }
 
-    fn synthetic(self) -> bool {
+    /// Whether it is generated demo data.
+    pub(super) fn synthetic(self) -> bool {
         match self {
             Item::Facility(f) => f.provenance.synthetic,
             Item::Park(p) => p.provenance.synthetic,
@@ -486,19 +488,54 @@ pub fn filters(p: &mut Params, layer: Layer) -> Vec<Filter> {
 
 /// The queryables of `layer` as a JSON Schema (2020-12) whose `$id` is `id`.
 pub fn schema(layer: Layer, id: &str) -> Value {
-    let properties: Map<String, Value> =
+    let mut properties: Map<String, Value> =
         of(layer).map(|q| (q.name.to_owned(), q.schema())).collect();
+    // The geometry, for the CQL2 spatial predicate (not a query parameter).
+    properties.insert(
+        super::cql::GEOMETRY.to_owned(),
+        json!({
+            "title": "几何 / Geometry",
+            "format": if layer.is_facility() { "geometry-point" } else { "geometry-any" },
+            "x-ogc-role": "primary-geometry",
+        }),
+    );
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": id,
         "type": "object",
         "title": format!("{} {} · queryables / 可查询属性", layer.name_zh(), layer.name_en()),
-        "description": "Each property is also a query parameter of the items: \
-            equality; a comma-separated list of choices matches any of them; \
-            amenities must all be offered. 每个属性都可作为 items 的查询参数。",
+        "description": "Each property but the geometry is also a query parameter of \
+            the items: equality; a comma-separated list of choices matches any of them; \
+            amenities must all be offered. Every property can be used in a CQL2 filter \
+            (filter=…), the geometry with S_INTERSECTS. \
+            除几何外，每个属性都可作为 items 的查询参数；所有属性都可用于 CQL2 过滤 (filter)。",
         "properties": properties,
         "additionalProperties": false,
     })
+}
+
+/// `application/schema+json`, or `application/json` for a client that accepts
+/// JSON but not JSON Schema by name (GDAL asks for `application/geo+json,
+/// application/json` and refuses another type).
+fn schema_media(headers: &HeaderMap) -> &'static str {
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let named = |m: &str| {
+        accept.split(',').any(|r| {
+            r.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case(m)
+        })
+    };
+    if named("application/json") && !named(super::SCHEMA_JSON) && !named("*/*") {
+        super::JSON
+    } else {
+        super::SCHEMA_JSON
+    }
 }
 
 /// `GET /ogc/collections/{layer}/queryables`.
@@ -518,7 +555,7 @@ pub async fn queryables(
     let mut doc = schema(layer, &base.ogc(&path));
     doc["links"] = json!(super::self_links(&base, &path, f, super::SCHEMA_JSON));
     match f {
-        Format::Json => super::respond_json(&state, super::SCHEMA_JSON, &doc),
+        Format::Json => super::respond_json(&state, schema_media(&headers), &doc),
         Format::Html => Ok(super::respond_html(
             &state,
             html::queryables(&base, layer, &doc),
@@ -572,7 +609,10 @@ mod tests {
         for layer in Layer::ALL {
             let s = schema(layer, "x");
             for (name, prop) in s["properties"].as_object().unwrap() {
-                assert!(prop["type"].is_string(), "{layer} {name}");
+                assert!(
+                    prop["type"].is_string() || prop["format"].is_string(),
+                    "{layer} {name}"
+                );
             }
         }
         let s = schema(Layer::Park, "x");

@@ -13,11 +13,17 @@
 //! redis-load check --addr 127.0.0.1:6379 --key facility --points points.csv [--radii 10,40,…] [--k 5]
 //!     points.csv: "lon,lat" lines; prints "i<TAB>id:dist_m,id:dist_m,…" per point
 //! redis-load bench --addr 127.0.0.1:6379 --key facility [--radii …] [--k 5]
-//!     [--connections 64] [--threads 2] [--duration 20] [--seed 42]
+//!     [--connections 64] [--threads 2] [--duration 20] [--seed 42] [--points points.csv]
 //!     prints one line: requests= seconds= rps= p50_us= p90_us= p99_us= max_us= roundtrips_per_query= short=
 //! ```
+//!
+//! Without `--points`, `bench` draws each query point uniformly in China's bounding
+//! box (seeded per connection). With `--points` (the drivers' workload: the list that
+//! wrk and pgbench get too) connection i of C starts at line i·n/C of the list and
+//! takes the lines in turn, wrapping around.
 
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -43,12 +49,17 @@ struct Opts {
 
 fn parse_args() -> Result<Opts, String> {
     let mut args = std::env::args().skip(1);
-    let mode = args.next().ok_or("usage: redis-load check|bench [options]")?;
+    let mode = args
+        .next()
+        .ok_or("usage: redis-load check|bench [options]")?;
     let mut o = Opts {
         mode,
         addr: "127.0.0.1:6379".into(),
         key: "facility".into(),
-        radii: "5,10,20,40,80,160,320,640,1280,2560,5120,10240".split(',').map(str::to_owned).collect(),
+        radii: "5,10,20,40,80,160,320,640,1280,2560,5120,10240"
+            .split(',')
+            .map(str::to_owned)
+            .collect(),
         k: 5,
         points: None,
         connections: 64,
@@ -136,7 +147,10 @@ fn parse(b: &[u8]) -> io::Result<Option<(Value, usize)>> {
     };
     Ok(Some(match b[0] {
         b'+' => (Value::Simple, after),
-        b'-' => (Value::Error(String::from_utf8_lossy(line).into_owned()), after),
+        b'-' => (
+            Value::Error(String::from_utf8_lossy(line).into_owned()),
+            after,
+        ),
         b':' => (Value::Int, after),
         b'$' => {
             let n = int()?;
@@ -169,7 +183,11 @@ fn parse(b: &[u8]) -> io::Result<Option<(Value, usize)>> {
                 (Value::Array(Some(items)), pos)
             }
         }
-        c => return Err(io::Error::other(format!("unexpected RESP type byte {c:#x}"))),
+        c => {
+            return Err(io::Error::other(format!(
+                "unexpected RESP type byte {c:#x}"
+            )));
+        }
     }))
 }
 
@@ -183,14 +201,20 @@ impl Conn {
     async fn connect(addr: &str) -> io::Result<Conn> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        Ok(Conn { stream, buf: Vec::with_capacity(4096), cmd: Vec::with_capacity(256) })
+        Ok(Conn {
+            stream,
+            buf: Vec::with_capacity(4096),
+            cmd: Vec::with_capacity(256),
+        })
     }
 
     async fn request(&mut self, args: &[&[u8]]) -> io::Result<Value> {
         self.cmd.clear();
-        self.cmd.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+        self.cmd
+            .extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
         for a in args {
-            self.cmd.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            self.cmd
+                .extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
             self.cmd.extend_from_slice(a);
             self.cmd.extend_from_slice(b"\r\n");
         }
@@ -198,17 +222,20 @@ impl Conn {
         self.buf.clear();
         let mut chunk = [0u8; 16384];
         loop {
-            if !self.buf.is_empty() {
-                if let Some((v, used)) = parse(&self.buf)? {
-                    if used != self.buf.len() {
-                        return Err(io::Error::other("trailing bytes after a reply"));
-                    }
-                    return Ok(v);
+            if !self.buf.is_empty()
+                && let Some((v, used)) = parse(&self.buf)?
+            {
+                if used != self.buf.len() {
+                    return Err(io::Error::other("trailing bytes after a reply"));
                 }
+                return Ok(v);
             }
             let n = self.stream.read(&mut chunk).await?;
             if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "redis closed the connection"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "redis closed the connection",
+                ));
             }
             self.buf.extend_from_slice(&chunk[..n]);
         }
@@ -286,18 +313,42 @@ fn members(reply: Value) -> io::Result<Vec<(String, f64)>> {
 // ---------------------------------------------------------------------------
 // modes
 
-async fn check(o: &Opts) -> io::Result<()> {
-    let path = o.points.as_deref().ok_or_else(|| io::Error::other("check needs --points"))?;
+/// The "lon,lat" lines of a points file, as the strings sent to Redis.
+fn read_points(path: &str) -> io::Result<Vec<(String, String)>> {
     let text = std::fs::read_to_string(path)?;
+    let points = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let (lon, lat) = line
+                .split_once(',')
+                .ok_or_else(|| io::Error::other(format!("{path}: bad line {line:?}")))?;
+            for v in [lon, lat] {
+                v.trim()
+                    .parse::<f64>()
+                    .map_err(|e| io::Error::other(format!("{path}: bad number {v:?}: {e}")))?;
+            }
+            Ok((lon.trim().to_owned(), lat.trim().to_owned()))
+        })
+        .collect::<io::Result<Vec<_>>>()?;
+    if points.is_empty() {
+        return Err(io::Error::other(format!("{path}: no points")));
+    }
+    Ok(points)
+}
+
+async fn check(o: &Opts) -> io::Result<()> {
+    let path = o
+        .points
+        .as_deref()
+        .ok_or_else(|| io::Error::other("check needs --points"))?;
+    let points = read_points(path)?;
     let mut conn = Conn::connect(&o.addr).await?;
     let started = Instant::now();
     let mut out = String::new();
     let (mut trips_total, mut n) = (0u64, 0u64);
-    for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
-        let (lon, lat) = line
-            .split_once(',')
-            .ok_or_else(|| io::Error::other(format!("{path}: bad line {line:?}")))?;
-        let (found, trips) = conn.knn(&o.key, lon.trim(), lat.trim(), &o.radii, o.k).await?;
+    for (i, (lon, lat)) in points.iter().enumerate() {
+        let (found, trips) = conn.knn(&o.key, lon, lat, &o.radii, o.k).await?;
         trips_total += u64::from(trips);
         n += 1;
         let list: Vec<String> = found.iter().map(|(m, d)| format!("{m}:{d:.3}")).collect();
@@ -334,6 +385,12 @@ struct TaskResult {
 }
 
 async fn bench(o: &Opts) -> io::Result<()> {
+    let points = o
+        .points
+        .as_deref()
+        .map(read_points)
+        .transpose()?
+        .map(Arc::new);
     // Connect everything first, so that connecting is not part of the timed run.
     let mut conns = Vec::with_capacity(o.connections);
     for _ in 0..o.connections {
@@ -347,13 +404,25 @@ async fn bench(o: &Opts) -> io::Result<()> {
         let radii = o.radii.clone();
         let k = o.k;
         let mut rng = SplitMix(o.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
+        let points = points.clone();
+        let mut next = points.as_ref().map_or(0, |p| i * p.len() / o.connections);
         tasks.push(tokio::spawn(async move {
             // 1 µs .. 60 s, in nanoseconds, 3 significant figures.
-            let mut hist = Histogram::<u64>::new_with_bounds(1_000, 60_000_000_000, 3).expect("histogram");
+            let mut hist =
+                Histogram::<u64>::new_with_bounds(1_000, 60_000_000_000, 3).expect("histogram");
             let (mut trips, mut short) = (0u64, 0u64);
             while Instant::now() < deadline {
-                let lon = format!("{:.6}", LON.0 + rng.unit() * (LON.1 - LON.0));
-                let lat = format!("{:.6}", LAT.0 + rng.unit() * (LAT.1 - LAT.0));
+                let (lon, lat) = match &points {
+                    Some(p) => {
+                        let (lon, lat) = p[next].clone();
+                        next = (next + 1) % p.len();
+                        (lon, lat)
+                    }
+                    None => (
+                        format!("{:.6}", LON.0 + rng.unit() * (LON.1 - LON.0)),
+                        format!("{:.6}", LAT.0 + rng.unit() * (LAT.1 - LAT.0)),
+                    ),
+                };
                 let t0 = Instant::now();
                 let (found, t) = conn.knn(&key, &lon, &lat, &radii, k).await?;
                 let ns = t0.elapsed().as_nanos() as u64;
@@ -370,7 +439,8 @@ async fn bench(o: &Opts) -> io::Result<()> {
     let (mut trips, mut short) = (0u64, 0u64);
     for t in tasks {
         let r = t.await.map_err(io::Error::other)??;
-        hist.add(&r.hist).map_err(|e| io::Error::other(format!("{e:?}")))?;
+        hist.add(&r.hist)
+            .map_err(|e| io::Error::other(format!("{e:?}")))?;
         trips += r.trips;
         short += r.short;
     }

@@ -1,0 +1,298 @@
+//! The vector-tile routes: `/tiles/{layers}/{z}/{x}/{y}.mvt` and the TileJSON 3.0
+//! document `/tiles/{layers}.json`.
+//!
+//! `{layers}` is one layer id or a comma list of them (`driver_home,park`): one
+//! composite tile with an MVT layer per requested layer plus `clusters`, as Martin
+//! composes sources. Tiles carry a strong ETag made of the data's fingerprint and
+//! the tile's address, so a revalidation answers 304 without rendering; an empty
+//! tile is a 204. The compression layer gzips tiles for clients that ask.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::problem::{ApiError, InvalidParam};
+use crate::index::Atlas;
+use crate::model::{Layer, LayerSet, UnknownLayer};
+use crate::tiles::{
+    self, CLUSTER_KEYS, FACILITY_KEYS, MAX_ZOOM, MIN_ZOOM, PARK_KEYS, TileId, TileIndex,
+};
+
+/// The MVT media type.
+pub const MVT_TYPE: &str = "application/vnd.mapbox-vector-tile";
+
+/// The tile routes.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/tiles/{file}", get(tilejson))
+        .route("/tiles/{layers}/{z}/{x}/{y}", get(tile))
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+/// A comma list of layer ids, each known (404 otherwise: the tile set does not exist).
+fn parse_layers(text: &str) -> Result<LayerSet, ApiError> {
+    let mut set = LayerSet::default();
+    for part in text.split(',') {
+        let layer: Layer = part
+            .parse()
+            .map_err(|e: UnknownLayer| ApiError::NotFound(e.to_string()))?;
+        set.insert(layer);
+    }
+    Ok(set)
+}
+
+/// The canonical spelling of a layer set (display order), as used in URLs and ETags.
+fn layers_path(set: LayerSet) -> String {
+    set.iter().map(Layer::id).collect::<Vec<_>>().join(",")
+}
+
+/// `z`, `x` and `y.mvt`, checked against each other (400 with every fault listed).
+fn parse_tile(z: &str, x: &str, y: &str) -> Result<TileId, ApiError> {
+    let mut bad = Vec::new();
+    let z = match z.parse::<u8>() {
+        Ok(z) if (MIN_ZOOM..=MAX_ZOOM).contains(&z) => Some(z),
+        _ => {
+            bad.push(InvalidParam::new(
+                "z",
+                format!("'{z}' is not a zoom from {MIN_ZOOM} to {MAX_ZOOM}"),
+            ));
+            None
+        }
+    };
+    let mut coord = |name: &str, text: &str| match text.parse::<u32>() {
+        Ok(n) if z.is_none_or(|z| u64::from(n) < 1u64 << z) => Some(n),
+        Ok(_) => {
+            let max = z.map_or(0, |z| (1u64 << z) - 1);
+            bad.push(InvalidParam::new(
+                name,
+                format!("{text} is outside the zoom's tiles (0 to {max})"),
+            ));
+            None
+        }
+        Err(_) => {
+            bad.push(InvalidParam::new(
+                name,
+                format!("'{text}' is not a tile {name}"),
+            ));
+            None
+        }
+    };
+    let x = coord("x", x);
+    let y = match y.strip_suffix(".mvt") {
+        Some(y) => coord("y", y),
+        None => {
+            bad.push(InvalidParam::new(
+                "y",
+                format!("'{y}' should be the row followed by .mvt"),
+            ));
+            None
+        }
+    };
+    match (z, x, y) {
+        (Some(z), Some(x), Some(y)) if bad.is_empty() => {
+            TileId::new(z, x, y).ok_or_else(|| ApiError::param("z", "no such tile"))
+        }
+        _ => Err(ApiError::InvalidParams(bad)),
+    }
+}
+
+fn cache_control(state: &AppState) -> HeaderValue {
+    // With a registry the data changes under edits: revalidate (cheap, by ETag).
+    HeaderValue::from_static(if state.registry().is_some() {
+        "no-cache"
+    } else {
+        "public, max-age=300"
+    })
+}
+
+/// `GET /tiles/{layers}/{z}/{x}/{y}.mvt`: one vector tile.
+pub async fn tile(
+    State(state): State<Arc<AppState>>,
+    Path((layers, z, x, y)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let layers = parse_layers(&layers)?;
+    let tile = parse_tile(&z, &x, &y)?;
+    let atlas = state.atlas()?;
+    // The layers as a bit mask: an ETag holds no comma (If-None-Match lists tags with them).
+    let mask: u32 = layers.iter().map(|l| 1 << l as u32).sum();
+    let etag = format!(
+        "\"{:016x}-{mask:x}-{}-{}-{}\"",
+        atlas.fingerprint(),
+        tile.z,
+        tile.x,
+        tile.y
+    );
+    let etag = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
+    let cache = cache_control(&state);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|inm| {
+            inm.split(',')
+                .any(|t| t.trim() == "*" || t.trim().as_bytes() == etag.as_bytes())
+        })
+    {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag), (header::CACHE_CONTROL, cache)],
+        )
+            .into_response());
+    }
+    // The first tile of a generation builds its tile index (a fraction of a second
+    // for a million features): on the blocking pool, not on a request worker.
+    let index = match TileIndex::cached(&atlas) {
+        Some(index) => index,
+        None => {
+            let atlas = atlas.clone();
+            tokio::task::spawn_blocking(move || TileIndex::of(&atlas))
+                .await
+                .map_err(ApiError::internal)?
+        }
+    };
+    let rendered = tiles::render(&atlas, &index, layers, tile);
+    if rendered.is_empty() {
+        return Ok((
+            StatusCode::NO_CONTENT,
+            [(header::ETAG, etag), (header::CACHE_CONTROL, cache)],
+        )
+            .into_response());
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(MVT_TYPE)),
+            (header::ETAG, etag),
+            (header::CACHE_CONTROL, cache),
+        ],
+        rendered.bytes,
+    )
+        .into_response())
+}
+
+/// `GET /tiles/{layers}.json`: the TileJSON 3.0 document of a layer set, with the
+/// tile URL made absolute from the request's `Host`.
+pub async fn tilejson(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let Some(layers) = file.strip_suffix(".json") else {
+        return Err(ApiError::NotFound(format!(
+            "no tile set document '{file}': ask for /tiles/{{layers}}.json"
+        )));
+    };
+    let layers = parse_layers(layers)?;
+    let atlas = state.atlas()?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+        })
+        .ok_or_else(|| ApiError::param("Host", "a valid Host header is needed for tile URLs"))?;
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some("https") => "https",
+        _ => "http",
+    };
+    let path = layers_path(layers);
+    let url = format!("{scheme}://{host}/tiles/{path}/{{z}}/{{x}}/{{y}}.mvt");
+    let body = document(&atlas, layers, &path, url);
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body.to_string(),
+    )
+        .into_response())
+}
+
+fn document(atlas: &Atlas, layers: LayerSet, path: &str, url: String) -> Value {
+    let stats = atlas.layer_stats();
+    let mut bounds: Option<[f64; 4]> = None;
+    for s in stats.iter().filter(|s| layers.contains(s.layer)) {
+        if let Some(b) = s.bbox {
+            let u = bounds.get_or_insert([b.min_lon, b.min_lat, b.max_lon, b.max_lat]);
+            u[0] = u[0].min(b.min_lon);
+            u[1] = u[1].min(b.min_lat);
+            u[2] = u[2].max(b.max_lon);
+            u[3] = u[3].max(b.max_lat);
+        }
+    }
+    let bounds = bounds.unwrap_or([-180.0, -85.051_128_78, 180.0, 85.051_128_78]);
+    let center = [
+        (bounds[0] + bounds[2]) / 2.0,
+        (bounds[1] + bounds[3]) / 2.0,
+        4.0,
+    ];
+    let fields = |keys: &[&str], kinds: &[(&str, &str)]| -> Value {
+        keys.iter()
+            .map(|k| {
+                let kind = kinds
+                    .iter()
+                    .find(|(n, _)| n == k)
+                    .map_or("String", |(_, t)| t);
+                ((*k).to_owned(), Value::from(kind))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let mut vector_layers: Vec<Value> = layers
+        .iter()
+        .map(|l| {
+            let keys = if l.is_facility() {
+                FACILITY_KEYS
+            } else {
+                PARK_KEYS
+            };
+            json!({
+                "id": l.id(),
+                "description": format!("{} ({})", l.name_zh(), l.name_en()),
+                "minzoom": MIN_ZOOM,
+                "maxzoom": MAX_ZOOM,
+                "fields": fields(keys, &[("amenities", "Number"), ("synthetic", "Boolean")]),
+            })
+        })
+        .collect();
+    let mut cluster_keys: Vec<&str> = vec![CLUSTER_KEYS[0]];
+    cluster_keys.extend(layers.iter().map(Layer::id));
+    vector_layers.push(json!({
+        "id": tiles::CLUSTERS_LAYER,
+        "description": "dense cells of the tile: point_count and a count per layer",
+        "minzoom": MIN_ZOOM,
+        "maxzoom": MAX_ZOOM - 1,
+        "fields": fields(&cluster_keys, &cluster_keys.iter().map(|k| (*k, "Number")).collect::<Vec<_>>()),
+    }));
+    json!({
+        "tilejson": "3.0.0",
+        "name": format!("waystation {path}"),
+        "scheme": "xyz",
+        "tiles": [url],
+        "minzoom": MIN_ZOOM,
+        "maxzoom": MAX_ZOOM,
+        "bounds": bounds,
+        "center": center,
+        "vector_layers": vector_layers,
+        "amenity_bits": tiles::amenity_bits(),
+        "clustering": {
+            "grid": tiles::GRID,
+            "cell_max": tiles::CELL_MAX,
+            "last_clustered_zoom": MAX_ZOOM - 1,
+        },
+    })
+}
