@@ -117,7 +117,10 @@ fn every_registered_route_is_documented() {
             }
         }
     }
-    assert!(undocumented.is_empty(), "routes not in the document: {undocumented:?}");
+    assert!(
+        undocumented.is_empty(),
+        "routes not in the document: {undocumented:?}"
+    );
 }
 
 /// Whether the documented path `doc` covers the registered `route`: the same
@@ -127,13 +130,9 @@ fn same_template(doc: &str, route: &str) -> bool {
     let param = |s: &str| s.starts_with('{');
     let (d, r): (Vec<&str>, Vec<&str>) = (doc.split('/').collect(), route.split('/').collect());
     d.len() == r.len()
-        && d.iter().zip(&r).all(|(d, r)| {
-            if param(r) {
-                true
-            } else {
-                !param(d) && d == r
-            }
-        })
+        && d.iter()
+            .zip(&r)
+            .all(|(d, r)| if param(r) { true } else { !param(d) && d == r })
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -165,5 +164,8 @@ async fn the_docs_page_is_served_from_here() {
     assert!(!html.contains("http://") && !html.contains("https://"));
     let (_, _, js) = common::get("/api-docs.js").await;
     let js = String::from_utf8(js).expect("utf-8");
-    assert!(js.contains("validatorUrl: null"), "no call to validator.swagger.io");
+    assert!(
+        js.contains("validatorUrl: null"),
+        "no call to validator.swagger.io"
+    );
 }

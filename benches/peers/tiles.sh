@@ -14,7 +14,9 @@
 # 3. One seeded list of TILES tiles: a random facility, a random zoom 6-14, the
 #    tile holding it. Correctness first: for the first CHECK tiles, the feature
 #    count of Martin's tile equals waystation's single features plus its clusters'
-#    point_count (waystation clusters dense cells below zoom 16; Martin does not).
+#    point_count (waystation clusters dense cells below zoom 16; Martin does not),
+#    except for facilities within metres of a tile edge, which Martin can put in
+#    both tiles (see the check in tiles.py).
 # 4. Load: wrk over the list, each server alone on the machine, no gzip asked.
 #
 # Environment (all optional): FACILITIES=1000000 TILES=20000 CHECK=1000 DURATION=20
@@ -187,17 +189,50 @@ if cmd == "list":
             x, y = tile_of(lon, lat, z)
             f.write(f"{z}/{x}/{y}\n")
 elif cmd == "check":
-    ws, martin, tiles, n = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
-    bad, total, feats = 0, 0, 0
+    # Martin's tile also holds points just outside it: PostGIS's `&&` compares
+    # single-precision boxes (about a metre at Web-Mercator magnitudes) and is closed,
+    # and ST_AsMVTGeom keeps a point that snaps onto the edge. waystation gives every
+    # point to exactly one tile (half-open, as the pyramid is). So a tile passes when
+    # the counts are equal, or when Martin's surplus is at most the facilities lying
+    # within DELTA (about 4 m) of the tile's edges.
+    import bisect
+    ws, martin, tiles, n, csv_path = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
+    DELTA = 1e-7  # of the Mercator square's side
+    pts = []
+    for r in csv.reader(open(csv_path)):
+        lon, lat = float(r[1]), max(-85.0511287798, min(85.0511287798, float(r[2])))
+        pts.append(((lon + 180.0) / 360.0, (1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0))
+    by_x = sorted(pts)
+    xs = [p[0] for p in by_x]
+    by_y = sorted(pts, key=lambda p: p[1])
+    ys = [p[1] for p in by_y]
+    def near_edges(z, x, y):
+        n = 1 << z
+        x0, x1, y0, y1 = x / n, (x + 1) / n, y / n, (y + 1) / n
+        k = 0
+        for e in (x0, x1):
+            for px, py in by_x[bisect.bisect_left(xs, e - DELTA):bisect.bisect_right(xs, e + DELTA)]:
+                k += y0 - DELTA <= py <= y1 + DELTA
+        for e in (y0, y1):
+            for px, py in by_y[bisect.bisect_left(ys, e - DELTA):bisect.bisect_right(ys, e + DELTA)]:
+                k += x0 - DELTA <= px <= x1 + DELTA
+        return k
+    bad, total, feats, exact, near = 0, 0, 0, 0, 0
     for line in open(tiles).read().split()[:n]:
         a = count(fetch(ws.replace("{zxy}", line)))
         b = count(fetch(martin.replace("{zxy}", line)))
         total += 1; feats += b
-        if a != b:
+        if a == b:
+            exact += 1
+            continue
+        edge = near_edges(*map(int, line.split("/")))
+        if 0 <= b - a <= edge:
+            near += 1
+        else:
             bad += 1
             if bad <= 10:
-                print(f"MISMATCH {line}: waystation {a}, martin {b}", file=sys.stderr)
-    print(f"CHECK tiles={total} features={feats} mismatches={bad}")
+                print(f"MISMATCH {line}: waystation {a}, martin {b}, {edge} near its edges", file=sys.stderr)
+    print(f"CHECK tiles={total} features={feats} equal={exact} edge_surplus_only={near} mismatches={bad}")
     sys.exit(1 if bad else 0)
 PY
 
@@ -295,7 +330,7 @@ done
 WS_URL="http://127.0.0.1:$WS_PORT/tiles/$WS_LAYERS/{zxy}.mvt"
 MARTIN_URL="http://127.0.0.1:$MARTIN_PORT/facility_tiles/{zxy}"
 log "correctness: feature counts of the first $CHECK tiles"
-CHECK_LINE=$(python3 "$WORK/tiles.py" check "$WS_URL" "$MARTIN_URL" "$WORK/tiles.txt" "$CHECK") ||
+CHECK_LINE=$(python3 "$WORK/tiles.py" check "$WS_URL" "$MARTIN_URL" "$WORK/tiles.txt" "$CHECK" "$WORK/facilities.csv") ||
   die "feature counts differ: $CHECK_LINE"
 log "$CHECK_LINE"
 
@@ -331,7 +366,9 @@ on PostgreSQL 15 / PostGIS $POSTGIS_VERSION (Web-Mercator column, GiST index, ta
 clustered on it, buffer 0, tile cache off, only \`id\` as a property); waystation
 \`/tiles/$WS_LAYERS\` with all its attributes and its clusters.
 Correctness first: $(sed 's/^CHECK //' <<<"$CHECK_LINE") (Martin's feature count =
-waystation's single features + its clusters' point_count).
+waystation's single features + its clusters' point_count; where not, Martin's surplus is
+at most the facilities within ~4 m of the tile's edges, which PostGIS's single-precision
+\`&&\` lets into both tiles).
 
 | server | tiles/s | p50 µs | p99 µs | requests |
 |---|---|---|---|---|

@@ -25,8 +25,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::params::Params;
-use super::schema;
 use super::problem::{ApiError, InvalidParam};
+use super::schema;
 use super::{AppState, MAX_FEATURE_BYTES, MAX_IMPORT_BYTES};
 use crate::import::{self, Format, InputCrs, Options};
 use crate::model::Layer;
@@ -157,14 +157,9 @@ pub(super) async fn authenticate(
     }
 }
 
-/// Writes only from the page's own origin: a browser sends `Origin`, and it must
-/// name the host the request was sent to. Tools that send no `Origin` pass.
-pub(super) fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
-    origin_allowed(headers, &[])
-}
-
-/// [`same_origin`], or one of the configured `write_origins` (exact
-/// `scheme://host[:port]`).
+/// Writes only from the page's own origin, or one of the configured `write_origins`
+/// (exact `scheme://host[:port]`): a browser sends `Origin`, and it must name the host
+/// the request was sent to or a listed one. Tools that send no `Origin` pass.
 pub(super) fn origin_allowed(headers: &HeaderMap, also: &[String]) -> Result<(), ApiError> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return Ok(());
@@ -459,6 +454,8 @@ pub async fn import(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult {
+    // Who asks first: a stranger learns nothing from the parameters' problems.
+    let (registry, editor) = writer(&state, &headers, &client).await?;
     let mut p = Params::parse(query.as_deref())?;
     let layer: Option<Layer> = p.parsed(
         "layer",
@@ -507,7 +504,6 @@ pub async fn import(
             "import parameters missing without a problem",
         ));
     };
-    let (registry, editor) = writer(&state, &headers, &client).await?;
     let (body, file_name, format) = match boundary {
         Some(boundary) => {
             let (bytes, part_name, part_type) = file_part(body, boundary).await?;

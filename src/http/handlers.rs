@@ -8,15 +8,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use utoipa::IntoParams;
 use serde::Serialize;
 use serde_json::json;
+use utoipa::IntoParams;
 
 use super::AppState;
 use super::geojson::{self, FacilityExtra, NoExtra};
 use super::params::{FromParams, Params, Query};
-use super::schema;
 use super::problem::ApiError;
+use super::schema;
 use crate::geodata::FeatureRef;
 use crate::geodata::cities::CITIES;
 use crate::geodata::coords::nav_links;

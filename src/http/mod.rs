@@ -296,13 +296,13 @@ fn edit_routes() -> OpenApiRouter<Arc<AppState>> {
 /// of their throughput).
 fn analyses() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
-        .routes(routes!(coverage::parks))
-        .routes(routes!(coverage::grid))
-        .routes(routes!(coverage::catchments))
-        .routes(routes!(coverage::summary))
+        .routes(routes!(coverage::parks::parks))
+        .routes(routes!(coverage::grid::grid))
+        .routes(routes!(coverage::catchments::catchments))
+        .routes(routes!(coverage::summary::summary))
         .merge(
             OpenApiRouter::new()
-                .routes(routes!(coverage::siting))
+                .routes(routes!(coverage::siting::siting))
                 .layer(DefaultBodyLimit::max(MAX_SITING_BYTES)),
         )
         .routes(routes!(along::along))

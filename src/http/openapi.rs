@@ -24,6 +24,7 @@ use utoipa::OpenApi;
 use super::AppState;
 use super::params::Params;
 use super::problem::ApiError;
+use crate::model::{Amenity, Layer, UnionStatus};
 
 /// The media type of the document.
 const OPENAPI_JSON: &str = "application/vnd.oai.openapi+json;version=3.1";
@@ -81,13 +82,10 @@ pub fn routes(doc: utoipa::openapi::OpenApi) -> Router<Arc<AppState>> {
     Router::new()
         .route(
             "/api/openapi.json",
-            get(
-                move |RawQuery(query): RawQuery,
-                      headers: HeaderMap| {
-                    let doc = doc.clone();
-                    async move { document(&doc, query.as_deref(), &headers) }
-                },
-            ),
+            get(move |RawQuery(query): RawQuery, headers: HeaderMap| {
+                let doc = doc.clone();
+                async move { document(&doc, query.as_deref(), &headers) }
+            }),
         )
         .route(
             "/api/docs",
@@ -119,6 +117,7 @@ fn document(
 /// bug (one would hide the other): refused.
 fn merge(mut doc: Value, server: &str, ogc: &Value) -> Result<Value, ApiError> {
     doc["servers"] = json!([{ "url": server }]);
+    tighten_parameters(&mut doc);
     for name in super::schema::CLOSED {
         if let Some(schema) = doc["components"]["schemas"].get_mut(*name) {
             schema["additionalProperties"] = Value::Bool(false);
@@ -129,7 +128,11 @@ fn merge(mut doc: Value, server: &str, ogc: &Value) -> Result<Value, ApiError> {
         .ok_or_else(|| ApiError::internal("the document has no paths"))?;
     for (path, item) in ogc["paths"].as_object().into_iter().flatten() {
         let mut item = item.clone();
-        for op in item.as_object_mut().into_iter().flat_map(|m| m.values_mut()) {
+        for op in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|m| m.values_mut())
+        {
             if let Some(op) = op.as_object_mut() {
                 op.insert("tags".into(), json!(["ogc"]));
             }
@@ -160,4 +163,57 @@ fn merge(mut doc: Value, server: &str, ogc: &Value) -> Result<Value, ApiError> {
         }
     }
     Ok(doc)
+}
+
+/// Query parameters as strict as the parsing behind them: every text parameter
+/// non-empty (an empty value is refused, not defaulted), comma lists of layers and
+/// amenities spelled from the model's own values, `bbox` four numbers.
+fn tighten_parameters(doc: &mut Value) {
+    let one_of = |values: Vec<&str>| {
+        let alt = values.join("|");
+        format!("^({alt})(,({alt}))*$")
+    };
+    let facility_layers = one_of(
+        Layer::ALL
+            .iter()
+            .filter(|l| l.is_facility())
+            .map(|l| l.id())
+            .collect(),
+    );
+    let amenities = one_of(Amenity::ALL.iter().map(|a| a.id()).collect());
+    let statuses = one_of(UnionStatus::ALL.iter().map(|s| s.id()).collect());
+    let number = r"-?[0-9]+(\.[0-9]+)?";
+    let bbox = format!("^{number}(,{number}){{3}}$");
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+        for op in operation.values_mut() {
+            let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for param in params.iter_mut().filter(|p| p["in"] == "query") {
+                let name = param["name"].as_str().unwrap_or("").to_owned();
+                let schema = &mut param["schema"];
+                if !schema["type"].as_str().is_some_and(|t| t == "string")
+                    && !schema["type"]
+                        .as_array()
+                        .is_some_and(|t| t.iter().any(|t| t == "string"))
+                {
+                    continue;
+                }
+                schema["minLength"] = json!(1);
+                let pattern = match name.as_str() {
+                    "layers" => Some(facility_layers.clone()),
+                    "amenities" => Some(amenities.clone()),
+                    "union_status" => Some(statuses.clone()),
+                    "bbox" => Some(bbox.clone()),
+                    _ => None,
+                };
+                if let Some(pattern) = pattern {
+                    schema["pattern"] = json!(pattern);
+                }
+            }
+        }
+    }
 }

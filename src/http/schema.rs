@@ -422,6 +422,59 @@ pub struct AlongAnswer {
     features: Vec<FacilityFeature>,
 }
 
+/// A problem report about a station, as JSON.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ReportRequest {
+    /// What is wrong.
+    #[schema(schema_with = report_kind)]
+    kind: String,
+    /// In the sender's words (at most 500 characters).
+    #[schema(max_length = 500)]
+    note: Option<String>,
+}
+
+fn report_kind() -> Schema {
+    strings(crate::store::ReportKind::ALL.iter().map(|k| k.id())).into()
+}
+
+/// What `POST /api/v1/siting` takes.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SitingRequest {
+    /// The kind of facility to place.
+    #[schema(schema_with = facility_layer)]
+    layer: String,
+    /// How many sites (default 10).
+    #[schema(minimum = 1, maximum = 500)]
+    p: Option<u32>,
+    /// A site's service radius, metres (default: the layer's).
+    #[schema(exclusive_minimum = 0.0, maximum = 500_000.0)]
+    radius_m: Option<f64>,
+    /// What to cover: `workers` (default), `ununionised_workers` or `parks`.
+    #[schema(pattern = "^(workers|ununionised_workers|parks)$")]
+    weight: Option<String>,
+    /// Only demand inside `[minlon, minlat, maxlon, maxlat]`.
+    #[schema(min_items = 4, max_items = 4)]
+    bbox: Option<Vec<f64>>,
+    /// Only parks of this city.
+    #[schema(min_length = 1)]
+    city: Option<String>,
+    /// Only parks of this district.
+    #[schema(min_length = 1)]
+    district: Option<String>,
+    /// Only parks with these union statuses (a list, or `"none,partial"`).
+    #[schema(value_type = Object)]
+    union_status: Option<serde_json::Value>,
+    /// Only parks with at least this many workers.
+    #[schema(minimum = 0)]
+    min_workers: Option<u32>,
+    /// Where sites may go: `"parks"` (default: at the parks), `{"h3": res}` (H3 cell
+    /// centres, res 4–8), or a GeoJSON FeatureCollection of points (up to 200,000).
+    #[schema(value_type = Object)]
+    candidates: Option<serde_json::Value>,
+}
+
 /// A link.
 #[derive(ToSchema)]
 #[allow(dead_code)]

@@ -1328,7 +1328,7 @@ fn too_many_reports(retry_after_s: u64) -> Response {
 #[utoipa::path(post, path = "/features/{id}/reports", tag = "stations",
     summary = "Reports a problem with a station (anyone; 5 an hour from one address)",
     params(("id" = String, Path, description = "the feature's id")),
-    request_body(content = super::schema::Object, description = "`{\"kind\": \"closed|wrong_hours|wrong_place|other\", \"note\": \"…\"}`, or the station page's form", content_type = "application/json"),
+    request_body(content = super::schema::ReportRequest, description = "the report (or the station page's form, `application/x-www-form-urlencoded`)", content_type = "application/json"),
     responses(
         (status = 201, description = "`{\"report\": …}`", body = super::schema::Object),
         (status = 303, description = "from the page's form: back to the station page"),
@@ -1346,7 +1346,7 @@ pub async fn report(
     body: Body,
 ) -> Result<Response, ApiError> {
     let registry = edits::registry(&state)?;
-    edits::same_origin(&headers)?;
+    edits::origin_allowed(&headers, &state.options().write_origins)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

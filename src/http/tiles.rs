@@ -190,6 +190,12 @@ pub async fn tilejson(
     };
     let layers = parse_layers(layers)?;
     let atlas = state.atlas()?;
+    // A client reads this document just before its first tiles: build the tile index
+    // of this generation now, in the background, if nobody has.
+    if TileIndex::cached(&atlas).is_none() {
+        let atlas = atlas.clone();
+        tokio::task::spawn_blocking(move || TileIndex::of(&atlas));
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())

@@ -44,11 +44,7 @@ impl Delta {
 
     /// The delta `data` over `base`, with these base indexes dead (any order,
     /// duplicates allowed).
-    pub fn new(
-        data: Dataset,
-        mut dead_facilities: Vec<u32>,
-        mut dead_parks: Vec<u32>,
-    ) -> Self {
+    pub fn new(data: Dataset, mut dead_facilities: Vec<u32>, mut dead_parks: Vec<u32>) -> Self {
         dead_facilities.sort_unstable();
         dead_facilities.dedup();
         dead_parks.sort_unstable();
@@ -106,7 +102,7 @@ pub(super) fn base_of(dead: &[u32], l: u32) -> u32 {
             hi = mid;
         }
     }
-    l + lo as u32 - u32::from(lo > 0 && l > 5)
+    l + lo as u32
 }
 
 /// The base indexes `found` (ascending) that are not dead, as generation indexes.

@@ -29,9 +29,9 @@ use chrono::{DateTime, Utc};
 use rstar::primitives::GeomWithData;
 use rstar::{AABB, RTree};
 
+use self::delta::Delta;
 pub use self::packed::Walk;
 use self::packed::{PackedTree, Want};
-use self::delta::Delta;
 use crate::geodata::{Change, Dataset, FeatureRef, LoadError};
 use crate::model::hours::{HoursId, Schedules};
 use crate::model::{AmenitySet, Facility, Layer, LayerSet, LonLat, Park};
@@ -318,11 +318,7 @@ impl Atlas {
                     (a, b) => a.or(b),
                 }
             };
-            LayerStats {
-                layer,
-                count,
-                bbox,
-            }
+            LayerStats { layer, count, bbox }
         });
         Atlas {
             base: self.base.clone(),
@@ -396,9 +392,9 @@ impl Atlas {
             None => {}
         }
         match self.base.data.get(id)? {
-            FeatureRef::Facility(b) if !delta::is_dead(&d.dead_facilities, b) => Some(
-                FeatureRef::Facility(delta::live_of(&d.dead_facilities, b)),
-            ),
+            FeatureRef::Facility(b) if !delta::is_dead(&d.dead_facilities, b) => {
+                Some(FeatureRef::Facility(delta::live_of(&d.dead_facilities, b)))
+            }
             FeatureRef::Park(b) if !delta::is_dead(&d.dead_parks, b) => {
                 Some(FeatureRef::Park(delta::live_of(&d.dead_parks, b)))
             }
@@ -510,11 +506,7 @@ impl Atlas {
                 if delta::is_dead(dead, item.id) {
                     return Walk::Continue;
                 }
-                let walk = visit(
-                    delta::live_of(dead, item.id),
-                    d2,
-                    hours[item.id as usize],
-                );
+                let walk = visit(delta::live_of(dead, item.id), d2, hours[item.id as usize]);
                 stopped = matches!(walk, Walk::Stop);
                 walk
             });
@@ -658,13 +650,9 @@ impl Atlas {
         xyz: [f64; 3],
         mut visit: impl FnMut(u32, f64) -> Walk,
     ) {
-        self.walk(
-            xyz,
-            Want::layer(layer),
-            f64::INFINITY,
-            None,
-            |i, d2, _| visit(i, d2),
-        );
+        self.walk(xyz, Want::layer(layer), f64::INFINITY, None, |i, d2, _| {
+            visit(i, d2)
+        });
     }
 
     /// How many facilities of `layer` lie within the squared chord `max_chord2` of `xyz`
@@ -677,8 +665,7 @@ impl Atlas {
             return in_base;
         }
         let within = |f: &Facility| {
-            f.layer == layer
-                && sphere::chord2(&xyz, &sphere::unit_vector(f.position)) <= max_chord2
+            f.layer == layer && sphere::chord2(&xyz, &sphere::unit_vector(f.position)) <= max_chord2
         };
         let dead = (d.dead_facilities.iter())
             .filter(|&&b| within(&self.base.data.facilities[b as usize]))

@@ -155,9 +155,7 @@ pub(crate) fn assert_same(atlas: &Atlas, q: &NearestQuery, hits: &[Hit], expecte
         assert!(seen.insert(h.facility), "{id} twice\ngot {got:?}");
         assert!(q.layers.contains(f.layer), "{id}: layer {:?}", f.layer);
         assert!(f.amenities.contains_all(q.amenities), "{id}: amenities");
-        let open = f
-            .hours
-            .and_then(|h| atlas.schedules().is_open(h, q.at));
+        let open = f.hours.and_then(|h| atlas.schedules().is_open(h, q.at));
         assert_eq!(h.open, open, "{id}: open");
         assert!(!q.open_now || open == Some(true), "{id} is not open");
         let d = sphere::haversine_m(q.origin, f.position);
@@ -296,7 +294,12 @@ fn op() -> impl Strategy<Value = Op> {
 /// A generation over a random base with random batches of edits in its delta, and
 /// the same data indexed from scratch: what the fold of the edits must give.
 fn edited() -> impl Strategy<Value = (Atlas, Atlas)> {
-    let facility_raw = (position(), 0..3usize, 0u32..(1 << 5), prop::option::of(0..3usize));
+    let facility_raw = (
+        position(),
+        0..3usize,
+        0u32..(1 << 5),
+        prop::option::of(0..3usize),
+    );
     (
         prop::collection::vec(facility_raw, 0..100),
         prop::collection::vec(position(), 0..20),
@@ -314,12 +317,16 @@ fn edited() -> impl Strategy<Value = (Atlas, Atlas)> {
                     .collect();
                 facility(n, Layer::FACILITIES[l], p, amenities, h.map(|h| hours[h]))
             };
-            let park = |n: usize, p: LonLat| crate::coverage::test_data::park(n, p, Some(100), None);
+            let park =
+                |n: usize, p: LonLat| crate::coverage::test_data::park(n, p, Some(100), None);
             let mut all_f: Vec<Facility> = (base_f.into_iter().enumerate())
                 .map(|(n, (p, l, bits, h))| make(n, p, l, bits, h))
                 .collect();
-            let mut all_p: Vec<Park> =
-                base_p.into_iter().enumerate().map(|(n, p)| park(n, p)).collect();
+            let mut all_p: Vec<Park> = base_p
+                .into_iter()
+                .enumerate()
+                .map(|(n, p)| park(n, p))
+                .collect();
             let mut atlas = Atlas::new(Dataset::from_parts(
                 all_f.clone(),
                 all_p.clone(),

@@ -64,17 +64,27 @@ pub enum UnionStatus {
     Full,
 }
 
+impl UnionStatus {
+    /// Every status.
+    pub const ALL: [UnionStatus; 3] = [Self::None, Self::Partial, Self::Full];
+
+    /// The name in the data and the API.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Partial => "partial",
+            Self::Full => "full",
+        }
+    }
+}
+
 impl FromStr for UnionStatus {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "none" => Ok(Self::None),
-            "partial" => Ok(Self::Partial),
-            "full" => Ok(Self::Full),
-            other => Err(format!(
-                "unknown union_status '{other}' (none, partial, full)"
-            )),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|u| u.id() == s)
+            .ok_or_else(|| format!("unknown union_status '{s}' (none, partial, full)"))
     }
 }
 

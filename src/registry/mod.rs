@@ -86,6 +86,21 @@ impl Registry {
         generation: i64,
         calendar_dir: &Path,
     ) -> Arc<Self> {
+        let delta_max = std::env::var("WAYSTATION_DELTA_MAX")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DELTA_MAX);
+        Self::start(store, published, generation, calendar_dir, delta_max)
+    }
+
+    /// [`Registry::new`] with the delta size that starts a rebuild.
+    fn start(
+        store: Store,
+        published: Published,
+        generation: i64,
+        calendar_dir: &Path,
+        delta_max: usize,
+    ) -> Arc<Self> {
         let (tx, rx) = mpsc::channel::<Message>();
         let published_generation = Arc::new(AtomicI64::new(generation));
         let expected_generation = Arc::new(AtomicI64::new(generation));
@@ -95,10 +110,7 @@ impl Registry {
             calendar_dir: calendar_dir.to_owned(),
             generation: published_generation.clone(),
             tx: tx.clone(),
-            delta_max: std::env::var("WAYSTATION_DELTA_MAX")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(DELTA_MAX),
+            delta_max,
         };
         std::thread::Builder::new()
             .name("publisher".into())
@@ -457,6 +469,88 @@ impl From<StoreError> for EditError {
             StoreError::NotFound(m) => EditError::NotFound(m),
             StoreError::Conflict(m) => EditError::Conflict(m),
             other => EditError::Store(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Layer;
+    use crate::store::Op;
+
+    const BASE: usize = 100_000;
+
+    fn put(i: usize) -> Write {
+        let id = format!("cs-rebuild-{i}");
+        let body = serde_json::json!({"type": "Feature", "id": id,
+            "geometry": {"type": "Point", "coordinates": [116.0 + i as f64 * 0.01, 39.9]},
+            "properties": {"id": id, "layer": "courier_station", "name": format!("驿站{i}"),
+                "source": "test", "position_accuracy": "surveyed", "synthetic": false}});
+        Write::Put {
+            id,
+            layer: Layer::CourierStation,
+            body: body.to_string(),
+            expect: None,
+            op: Op::Create,
+        }
+    }
+
+    /// With a delta limit of 5, forty creates and ten deletes fold into new bases in
+    /// the background while the writes go on (the changes published during a
+    /// rebuild replayed onto it), and none is lost: each write is served when its
+    /// commit returns, and at the end the delta is small again and every feature
+    /// is where the writes put it.
+    #[test]
+    fn rebuilds_fold_the_delta_and_lose_no_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let seed = dir.path().join("seed");
+        std::fs::create_dir_all(&seed).unwrap();
+        let (store, _, _, generation) = open(&dir.path().join("t.db"), &seed).unwrap();
+        // A base large enough that a rebuild takes a while (in a debug build), so
+        // that writes land while it runs and must be replayed onto it.
+        let base: Vec<_> = (0..BASE)
+            .map(|i| {
+                let p = crate::model::LonLat::new(
+                    100.0 + (i % 400) as f64 * 0.05,
+                    30.0 + (i / 400) as f64 * 0.02,
+                );
+                crate::coverage::test_data::facility(i, Layer::DriverHome, p.unwrap())
+            })
+            .collect();
+        let schedules =
+            crate::model::hours::Schedules::new(crate::model::hours::Calendar::bundled());
+        let data = crate::geodata::Dataset::from_parts(base, Vec::new(), schedules);
+        let published = Published::default();
+        published.store(Some(Arc::new(Atlas::new(data))));
+        let registry = Registry::start(store, published, generation, &seed, 5);
+        for i in 0..40 {
+            registry.commit("test", None, &[put(i)]).unwrap();
+            let atlas = registry.atlas().unwrap();
+            assert!(atlas.get(&format!("cs-rebuild-{i}")).is_some(), "write {i}");
+        }
+        let deletes: Vec<Write> = (0..10)
+            .map(|i| Write::Delete {
+                id: format!("cs-rebuild-{}", i * 4),
+                expect: None,
+                op: Op::Delete,
+            })
+            .collect();
+        registry.commit("test", None, &deletes).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while registry.atlas().unwrap().delta_size() >= 5 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let atlas = registry.atlas().unwrap();
+        assert!(atlas.delta_size() < 5, "delta of {}", atlas.delta_size());
+        assert_eq!(atlas.facility_count(), BASE + 30);
+        for i in 0..40 {
+            let id = format!("cs-rebuild-{i}");
+            let found = atlas.get(&id);
+            assert_eq!(found.is_some(), i % 4 != 0, "{id}");
+            if let Some(crate::geodata::FeatureRef::Facility(f)) = found {
+                assert_eq!(atlas.facility(f).id(), id);
+            }
         }
     }
 }

@@ -2,11 +2,13 @@
 //! collections for QGIS, GDAL/OGR and any other client of the standard.
 //!
 //! - `GET /ogc`: the landing page; `/ogc/conformance`: the classes this server
-//!   passes (core, GeoJSON, HTML, OpenAPI 3.0).
+//!   passes (Part 1 core, GeoJSON, HTML, OpenAPI 3.0; Part 2 CRS; Part 3 and
+//!   CQL2: see [`cql::CLASSES`]).
 //! - `GET /ogc/collections`, `/ogc/collections/{layer}`: each layer with its
 //!   titles, spatial extent (CRS84) and temporal extent (the `updated` dates).
 //! - `GET /ogc/collections/{layer}/items`: a page of GeoJSON features, filtered
-//!   by `bbox`, `datetime` and the queryables, with `next` / `prev` links.
+//!   by `bbox`, `datetime`, the queryables and a CQL2 `filter` (Part 3), in
+//!   CRS84 or EPSG:4490 (`crs`, Part 2), with `next` / `prev` links.
 //! - `GET /ogc/collections/{layer}/items/{id}`: one feature.
 //! - `GET /ogc/collections/{layer}/queryables`: the filterable properties, as a
 //!   JSON Schema.
