@@ -94,13 +94,17 @@ fn brute_force(data: &Dataset, layers: &[Layer], t: TileId) -> Vec<Truth> {
     out
 }
 
+/// A feature drawn singly: id, pixel, properties.
+type SingleFeature = (String, (u32, u32), BTreeMap<String, Value>);
+/// A cluster: pixel, point_count, count per layer.
+type ClusterFeature = ((u32, u32), u64, BTreeMap<String, u64>);
+
 /// A decoded tile: single features per layer and the clusters.
 #[derive(Debug, Default)]
 struct Decoded {
-    /// layer → (id, x, y, properties)
-    singles: BTreeMap<String, Vec<(String, (u32, u32), BTreeMap<String, Value>)>>,
-    /// (x, y, point_count, per-layer counts)
-    clusters: Vec<((u32, u32), u64, BTreeMap<String, u64>)>,
+    /// layer → its single features
+    singles: BTreeMap<String, Vec<SingleFeature>>,
+    clusters: Vec<ClusterFeature>,
 }
 
 impl Decoded {

@@ -977,8 +977,8 @@ function onMapClick(e) {
   feats.sort((a, b) => d(a) - d(b));
   const f = feats[0];
   if (f && f.sourceLayer === 'clusters') {
-    // A server cluster is one cell, 1/8 of its tile's side: three zooms in split it.
-    map.easeTo({ center: f.geometry.coordinates, zoom: Math.min(Math.floor(map.getZoom()) + 3, 17), padding: viewPadding() });
+    // A server cluster is one cell, 1/4 of its tile's side: two zooms in split it.
+    map.easeTo({ center: f.geometry.coordinates, zoom: Math.min(Math.floor(map.getZoom()) + 2, 17), padding: viewPadding() });
     return;
   }
   if (f && f.sourceLayer && f.properties.id != null) {

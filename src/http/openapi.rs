@@ -166,20 +166,21 @@ fn merge(mut doc: Value, server: &str, ogc: &Value) -> Result<Value, ApiError> {
 }
 
 /// Query parameters as strict as the parsing behind them: every text parameter
-/// non-empty (an empty value is refused, not defaulted), comma lists of layers and
-/// amenities spelled from the model's own values, `bbox` four numbers.
+/// non-empty (an empty value is refused, not defaulted); in `/api/v1`, layers,
+/// amenities and union statuses spelled from the model's own values and `bbox` four
+/// numbers.
 fn tighten_parameters(doc: &mut Value) {
     let one_of = |values: Vec<&str>| {
         let alt = values.join("|");
         format!("^({alt})(,({alt}))*$")
     };
-    let facility_layers = one_of(
-        Layer::ALL
-            .iter()
-            .filter(|l| l.is_facility())
-            .map(|l| l.id())
-            .collect(),
-    );
+    let facility_ids: Vec<&str> = Layer::ALL
+        .iter()
+        .filter(|l| l.is_facility())
+        .map(|l| l.id())
+        .collect();
+    let facility_layers = one_of(facility_ids.clone());
+    let facility_layers_one = format!("^({})$", facility_ids.join("|"));
     let amenities = one_of(Amenity::ALL.iter().map(|a| a.id()).collect());
     let statuses = one_of(UnionStatus::ALL.iter().map(|s| s.id()).collect());
     let number = r"-?[0-9]+(\.[0-9]+)?";
@@ -187,7 +188,18 @@ fn tighten_parameters(doc: &mut Value) {
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };
-    for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+    for (path, operation) in paths.iter_mut() {
+        // The OGC paths keep their own document's rules (a `layer` there is a
+        // property filter); ours name layers, amenities and statuses by the model.
+        let ours = path.starts_with("/api/v1/");
+        let layer = if path.starts_with("/api/v1/coverage/") {
+            Some(facility_layers_one.clone())
+        } else {
+            None
+        };
+        let Some(operation) = operation.as_object_mut() else {
+            continue;
+        };
         for op in operation.values_mut() {
             let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
                 continue;
@@ -195,16 +207,20 @@ fn tighten_parameters(doc: &mut Value) {
             for param in params.iter_mut().filter(|p| p["in"] == "query") {
                 let name = param["name"].as_str().unwrap_or("").to_owned();
                 let schema = &mut param["schema"];
-                if !schema["type"].as_str().is_some_and(|t| t == "string")
-                    && !schema["type"]
+                let text = schema["type"] == "string"
+                    || schema["type"]
                         .as_array()
-                        .is_some_and(|t| t.iter().any(|t| t == "string"))
-                {
+                        .is_some_and(|t| t.iter().any(|t| t == "string"));
+                if !text {
                     continue;
                 }
                 schema["minLength"] = json!(1);
+                if !ours {
+                    continue;
+                }
                 let pattern = match name.as_str() {
                     "layers" => Some(facility_layers.clone()),
+                    "layer" => layer.clone(),
                     "amenities" => Some(amenities.clone()),
                     "union_status" => Some(statuses.clone()),
                     "bbox" => Some(bbox.clone()),

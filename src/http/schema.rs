@@ -164,7 +164,12 @@ pub struct NavLinks {
 }
 
 /// The schemas whose objects may hold no member they do not describe.
-pub const CLOSED: &[&str] = &["FacilityProperties"];
+pub const CLOSED: &[&str] = &[
+    "FacilityProperties",
+    "ReportRequest",
+    "SitingRequest",
+    "AlongRequest",
+];
 
 /// A facility's properties: its own, its provenance, and what a query adds.
 #[derive(ToSchema)]
@@ -374,7 +379,7 @@ pub struct AlongRequest {
     /// The route: a GeoJSON LineString or MultiLineString, an encoded polyline
     /// (precision 5 or 6), or Amap's and Baidu's `"lon,lat;lon,lat;…"`. At most
     /// 100,000 vertices and 10,000 km.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = route)]
     route: serde_json::Value,
     /// The route's coordinate system: `wgs84` (default), `gcj02` (Amap), `bd09` (Baidu).
     #[schema(pattern = "^(wgs84|cgcs2000|gcj02|bd09)$")]
@@ -401,6 +406,26 @@ pub struct AlongRequest {
     /// At most this many facilities, in route order.
     #[schema(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+}
+
+fn route() -> Schema {
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .description(Some("an encoded polyline, or \"lon,lat;lon,lat;…\"")),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property("type", strings(["LineString", "MultiLineString"]))
+                .required("type")
+                .property("coordinates", ArrayBuilder::new().min_items(Some(2)))
+                .required("coordinates")
+                .description(Some("a GeoJSON LineString or MultiLineString")),
+        )
+        .into()
 }
 
 fn facility_layers() -> Schema {

@@ -10,7 +10,7 @@
 
 use super::packed::Item;
 use super::{layer_bit, sphere};
-use crate::geodata::Dataset;
+use crate::geodata::{Dataset, FeatureRef};
 
 /// Features written since the base and tombstones over it.
 #[derive(Debug)]
@@ -75,6 +75,44 @@ impl Delta {
             + self.data.parks.len()
             + self.dead_facilities.len()
             + self.dead_parks.len()
+    }
+}
+
+/// The records of `all` whose indexes are not in the ascending `dead`, in order.
+pub(super) fn live<'a, T>(all: &'a [T], dead: &'a [u32]) -> impl Iterator<Item = &'a T> + 'a {
+    let mut d = 0;
+    all.iter().enumerate().filter_map(move |(i, x)| {
+        if d < dead.len() && dead[d] as usize == i {
+            d += 1;
+            None
+        } else {
+            Some(x)
+        }
+    })
+}
+
+/// Finds `id` in `delta` over a lower layer with `facilities` and `parks` live
+/// records (`lower` looks it up there): the index it has seen through the delta.
+pub(super) fn get(
+    delta: &Delta,
+    facilities: u32,
+    parks: u32,
+    id: &str,
+    lower: impl FnOnce() -> Option<FeatureRef>,
+) -> Option<FeatureRef> {
+    match delta.data.get(id) {
+        Some(FeatureRef::Facility(j)) => return Some(FeatureRef::Facility(facilities + j)),
+        Some(FeatureRef::Park(j)) => return Some(FeatureRef::Park(parks + j)),
+        None => {}
+    }
+    match lower()? {
+        FeatureRef::Facility(b) if !is_dead(&delta.dead_facilities, b) => {
+            Some(FeatureRef::Facility(live_of(&delta.dead_facilities, b)))
+        }
+        FeatureRef::Park(b) if !is_dead(&delta.dead_parks, b) => {
+            Some(FeatureRef::Park(live_of(&delta.dead_parks, b)))
+        }
+        _ => None,
     }
 }
 

@@ -291,8 +291,9 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// A generation over a random base with random batches of edits in its delta, and
-/// the same data indexed from scratch: what the fold of the edits must give.
+/// A generation over a random base with random batches of edits in its delta (some
+/// folded into rebuilt bases on the way), and the same data indexed from scratch:
+/// what the fold of the edits must give.
 fn edited() -> impl Strategy<Value = (Atlas, Atlas)> {
     let facility_raw = (
         position(),
@@ -303,7 +304,7 @@ fn edited() -> impl Strategy<Value = (Atlas, Atlas)> {
     (
         prop::collection::vec(facility_raw, 0..100),
         prop::collection::vec(position(), 0..20),
-        prop::collection::vec(prop::collection::vec(op(), 0..25), 1..4),
+        prop::collection::vec((prop::collection::vec(op(), 0..25), any::<bool>()), 1..5),
     )
         .prop_map(|(base_f, base_p, batches)| {
             let mut schedules = Schedules::new(Calendar::bundled());
@@ -333,7 +334,7 @@ fn edited() -> impl Strategy<Value = (Atlas, Atlas)> {
                 schedules.clone(),
             ));
             let (mut delta_f, mut delta_p) = (Vec::<Facility>::new(), Vec::<Park>::new());
-            for batch in batches {
+            for (batch, rebuild) in batches {
                 let mut touched = Vec::new();
                 for op in batch {
                     let id = match &op {
@@ -360,6 +361,12 @@ fn edited() -> impl Strategy<Value = (Atlas, Atlas)> {
                 }
                 let data = Dataset::from_parts(delta_f.clone(), delta_p.clone(), schedules.clone());
                 atlas = atlas.with_delta(data, touched.iter().map(String::as_str));
+                if rebuild {
+                    // New trees over the same records: the delta starts again empty.
+                    atlas = atlas.rebuilt();
+                    delta_f.clear();
+                    delta_p.clear();
+                }
             }
             let fresh = Atlas::new(Dataset::from_parts(all_f, all_p, schedules));
             (atlas, fresh)

@@ -397,7 +397,7 @@ impl Publisher {
                 let started = std::time::Instant::now();
                 let atlas = current.rebuilt();
                 drop(current);
-                tracing::debug!(
+                tracing::info!(
                     ms = started.elapsed().as_secs_f64() * 1e3,
                     "rebuilt the base"
                 );

@@ -4,7 +4,7 @@
 //!
 //! On a Z-order curve every tile of every zoom is one contiguous run, so a tile is
 //! found by two binary searches, and each of its clustering cells (a tile of zoom
-//! z+3) is a run inside it: a cell's count is the length of its run and its
+//! z+2) is a run inside it: a cell's count is the length of its run and its
 //! mean position comes from the prefix sums, without visiting its features. Only
 //! the features drawn singly are read one by one. A low-zoom tile over a million
 //! facilities costs a few thousand binary-search steps instead of a million.

@@ -11,7 +11,7 @@
 //!    (features sorted along a Z-order curve of their Mercator position), so every
 //!    feature is in exactly one tile per zoom (edges are half-open);
 //! 2. cluster: below [`MAX_ZOOM`] the tile is cut into [`GRID`]×[`GRID`] cells
-//!    (each cell is one tile of zoom z+3, 64 px on a 512 px tile); a cell holding
+//!    (each cell is one tile of zoom z+2, 128 px on a 512 px tile); a cell holding
 //!    more than [`CELL_MAX`] feature of the requested layers becomes one cluster
 //!    at their mean position, carrying `point_count` and a count per layer (keys
 //!    named after the layers). A cell with a single feature keeps it, so sparse
@@ -43,8 +43,9 @@ pub const MIN_ZOOM: u8 = 0;
 /// The highest zoom served; clustering stops here.
 pub const MAX_ZOOM: u8 = 16;
 /// Cells per side of a tile for clustering, as a power of two: a cell is a tile of
-/// zoom z+3, 64 px on a 512 px tile (about MapLibre's own cluster radius of 50 px).
-pub const GRID_BITS: u8 = 3;
+/// zoom z+2, 128 px on a 512 px tile (close to what MapLibre's own clustering with a
+/// 48 px radius merges, so a city is one cluster per layer at low zoom).
+pub const GRID_BITS: u8 = 2;
 /// Cells per side of a tile for clustering.
 pub const GRID: u32 = 1 << GRID_BITS;
 /// A cell with more features than this becomes a cluster (so two features that

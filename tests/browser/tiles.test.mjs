@@ -61,7 +61,7 @@ before(async () => {
     }
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    server = spawn(bin, ['serve', '--data', dir, '--bind', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+    server = spawn(bin, ['serve', '--data', dir, '--bind', `127.0.0.1:${port}`, '--web', path.join(ROOT, 'web')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   }
   await waitReady(base, 180_000);
   const layers = await fetch(`${base}/api/v1/layers`).then((r) => r.json());

@@ -4,14 +4,17 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use serde::Serialize;
+use utoipa::IntoParams;
 
-use super::super::params::Params;
+use super::super::params::{FromParams, Params, Query};
 use super::super::problem::ApiError;
 use super::super::{AppState, geojson};
 use super::{ApiResult, MAX_CATCHMENT_FACILITIES, blocking, body, layer, one, polygon, radius};
 use crate::coverage::catchments::{self, Catchment};
+use crate::coverage::{FacilityLayer, Radius};
+use crate::index::BBox;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -44,16 +47,40 @@ struct CatchmentProps<'a> {
     synthetic: bool,
 }
 
+/// The query of `GET /api/v1/coverage/catchments`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CatchmentsQuery {
+    /// A facility layer (default courier_station).
+    #[param(value_type = Option<String>)]
+    layer: FacilityLayer,
+    /// Only the facilities inside `minlon,minlat,maxlon,maxlat`.
+    #[param(value_type = Option<String>)]
+    bbox: Option<BBox>,
+    /// The radius, metres (default: the layer's service radius).
+    #[param(value_type = Option<f64>, exclusive_minimum = 0.0, maximum = 500_000.0)]
+    radius_m: Option<Radius>,
+    /// `ring`, `voronoi` or `both` (default).
+    #[param(value_type = Option<String>, pattern = "^(ring|voronoi|both)$")]
+    kind: Kind,
+}
+
+impl FromParams for CatchmentsQuery {
+    fn from_params(p: &mut Params) -> Option<Self> {
+        Some(CatchmentsQuery {
+            layer: layer(p, "layer"),
+            bbox: p.bbox("bbox"),
+            radius_m: radius(p, "radius_m"),
+            kind: one::<Kind>(p, "kind").unwrap_or(Kind::Both),
+        })
+    }
+}
+
 /// `GET /api/v1/coverage/catchments?layer=&bbox=&radius_m=&kind=`: each facility's
 /// radius ring and its Voronoi cell clipped to the radius.
 #[utoipa::path(get, path = "/coverage/catchments", tag = "coverage",
     summary = "Each facility's radius ring and its Voronoi cell clipped to the radius",
-    params(
-        ("layer" = Option<String>, Query, description = "a facility layer (default driver_home)"),
-        ("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat"),
-        ("radius_m" = Option<f64>, Query, description = "the radius, metres (default: the layer's)", exclusive_minimum = 0.0, maximum = 500000.0),
-        ("kind" = Option<String>, Query, description = "ring, voronoi or both (default)", pattern = "^(ring|voronoi|both)$"),
-    ),
+    params(CatchmentsQuery),
     responses(
         (status = 200, description = "rings and cells as GeoJSON polygons", body = crate::http::schema::Object, content_type = "application/geo+json"),
         (status = 422, description = "too many facilities in the box", body = crate::http::schema::Problem, content_type = "application/problem+json"),
@@ -61,15 +88,16 @@ struct CatchmentProps<'a> {
     ))]
 pub async fn catchments(
     State(state): State<Arc<AppState>>,
-    RawQuery(query): RawQuery,
+    Query(q): Query<CatchmentsQuery>,
 ) -> ApiResult {
     let atlas = state.atlas()?;
-    let mut p = Params::parse(query.as_deref())?;
-    let layer = layer(&mut p, "layer");
-    let bbox = p.bbox("bbox");
-    let r = radius(&mut p, "radius_m").unwrap_or(state.options().radii[layer]);
-    let kind = one::<Kind>(&mut p, "kind").unwrap_or(Kind::Both);
-    p.finish()?;
+    let CatchmentsQuery {
+        layer,
+        bbox,
+        radius_m,
+        kind,
+    } = q;
+    let r = radius_m.unwrap_or(state.options().radii[layer]);
 
     let ids = match &bbox {
         Some(b) => atlas.in_bbox(layer.layer(), b),

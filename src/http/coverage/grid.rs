@@ -3,15 +3,17 @@
 
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use serde::Serialize;
+use utoipa::IntoParams;
 
-use super::super::params::Params;
+use super::super::params::{FromParams, Params, Query};
 use super::super::problem::ApiError;
 use super::super::{AppState, geojson};
 use super::{ApiResult, MAX_GRID_CELLS, blocking, body, layer, metres, polygon, round};
 use crate::coverage::FacilityLayer;
 use crate::coverage::grid::{self, GridCell, GridResolution};
+use crate::index::BBox;
 
 #[derive(Serialize)]
 struct CellProps<'a> {
@@ -29,37 +31,54 @@ struct CellProps<'a> {
     nearest_m: Option<u64>,
 }
 
+/// The query of `GET /api/v1/coverage/grid`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GridQuery {
+    /// The H3 resolution.
+    #[param(value_type = Option<u8>, minimum = 4, maximum = 8, default = 6)]
+    res: GridResolution,
+    /// Only what lies inside `minlon,minlat,maxlon,maxlat`.
+    #[param(value_type = Option<String>)]
+    bbox: Option<BBox>,
+    /// The facility layer distances are measured to (default courier_station).
+    #[param(value_type = Option<String>)]
+    layer: FacilityLayer,
+}
+
+impl FromParams for GridQuery {
+    fn from_params(p: &mut Params) -> Option<Self> {
+        let res = match p.parsed::<i64>("res", "a whole number") {
+            None if p.has_problem("res") => None,
+            None => GridResolution::new(6).ok(),
+            Some(r) => GridResolution::new(r)
+                .map_err(|e| p.problem("res", e.to_string()))
+                .ok(),
+        };
+        let bbox = p.bbox("bbox");
+        let layer = layer(p, "layer");
+        Some(GridQuery {
+            res: res?,
+            bbox,
+            layer,
+        })
+    }
+}
+
 /// `GET /api/v1/coverage/grid?res=&bbox=&layer=`: H3 cells with what is in them.
 #[utoipa::path(get, path = "/coverage/grid", tag = "coverage",
     summary = "H3 cells with their parks, workers, facilities and distance to a layer",
-    params(
-        ("res" = Option<u8>, Query, description = "H3 resolution (default 6)", minimum = 4, maximum = 8),
-        ("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat"),
-        ("layer" = Option<String>, Query, description = "the facility layer distances are measured to (default driver_home)"),
-    ),
+    params(GridQuery),
     responses(
         (status = 200, description = "the non-empty cells as GeoJSON polygons", body = crate::http::schema::Object, content_type = "application/geo+json"),
         (status = 422, description = "the answer would hold too many cells (the count is named)", body = crate::http::schema::Problem, content_type = "application/problem+json"),
         crate::http::schema::ReadErrors,
     ))]
-pub async fn grid(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> ApiResult {
+pub async fn grid(
+    State(state): State<Arc<AppState>>,
+    Query(GridQuery { res, bbox, layer }): Query<GridQuery>,
+) -> ApiResult {
     let atlas = state.atlas()?;
-    let mut p = Params::parse(query.as_deref())?;
-    let res = match p.parsed::<i64>("res", "a whole number") {
-        None => GridResolution::new(6).ok(),
-        Some(r) => match GridResolution::new(r) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                p.problem("res", e.to_string());
-                None
-            }
-        },
-    };
-    let bbox = p.bbox("bbox");
-    let layer = layer(&mut p, "layer");
-    p.finish()?;
-    let res = res.ok_or_else(|| ApiError::internal("resolution missing without a problem"))?;
-
     blocking(move || {
         let cells =
             grid::grid(&atlas, res, bbox.as_ref(), layer, MAX_GRID_CELLS).map_err(|cells| {

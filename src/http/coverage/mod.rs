@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use super::params::Params;
 use super::problem::ApiError;
-use crate::coverage::{FacilityLayer, ParkFilter, Radii, Radius, export};
+use crate::coverage::{FacilityLayer, ParkFilter, PerLayer, Radii, Radius, export};
 use crate::model::UnionStatus;
 
 /// The most parks one coverage response may hold.
@@ -110,7 +110,7 @@ fn radius(p: &mut Params, name: &str) -> Option<Radius> {
     }
 }
 
-/// The parameters [`radii`] and [`park_filter`] take, for the OpenAPI document.
+/// The parameters [`ParkScope`] takes, for the OpenAPI document.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
@@ -125,7 +125,7 @@ pub struct ParkFilterParams {
     #[param(exclusive_minimum = 0.0, maximum = 500_000.0)]
     radius_fitness_station: Option<f64>,
     /// Only parks with at least this many workers.
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 4_294_967_295_u64)]
     min_workers: Option<u32>,
     /// A comma list of union statuses: `none`, `partial`, `full`.
     #[param(example = "none,partial")]
@@ -138,38 +138,54 @@ pub struct ParkFilterParams {
     district: Option<String>,
 }
 
-/// Takes `radius_driver_home`, `radius_courier_station`, `radius_fitness_station`;
-/// the deployment's radii (`radius_m` in `waystation.toml`) for the others.
-fn radii(p: &mut Params, defaults: Radii) -> Radii {
-    let mut r = defaults;
-    for l in FacilityLayer::ALL {
-        if let Some(v) = radius(p, &format!("radius_{}", l.id())) {
-            r[l] = v;
-        }
-    }
-    r
+/// Which parks an answer is about and the radii it measures with: the part of the
+/// `/coverage/parks` and `/coverage/summary` queries documented by
+/// [`ParkFilterParams`].
+pub struct ParkScope {
+    /// `radius_driver_home`, `radius_courier_station`, `radius_fitness_station`, when given.
+    radii: PerLayer<Option<Radius>>,
+    /// `union_status`, `min_workers`, `bbox`, `city`, `district`.
+    filter: ParkFilter,
 }
 
-/// Takes the park filters: `union_status`, `min_workers`, `bbox`, `city`, `district`.
-fn park_filter(p: &mut Params) -> ParkFilter {
-    let min_workers = p
-        .parsed::<i64>("min_workers", "a whole number")
-        .and_then(|v| match u32::try_from(v) {
-            Ok(v) => Some(v),
-            Err(_) => {
-                p.problem(
-                    "min_workers",
-                    format!("must be between 0 and {}, got {v}", u32::MAX),
-                );
-                None
+impl ParkScope {
+    fn take(p: &mut Params) -> Self {
+        let mut radii = PerLayer::<Option<Radius>>::default();
+        for l in FacilityLayer::ALL {
+            radii[l] = radius(p, &format!("radius_{}", l.id()));
+        }
+        let min_workers = p
+            .parsed::<i64>("min_workers", "a whole number")
+            .and_then(|v| match u32::try_from(v) {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    p.problem(
+                        "min_workers",
+                        format!("must be between 0 and {}, got {v}", u32::MAX),
+                    );
+                    None
+                }
+            });
+        let filter = ParkFilter {
+            union_status: p.list::<UnionStatus>("union_status"),
+            min_workers,
+            bbox: p.bbox("bbox"),
+            city: p.raw("city").map(|s| s.trim().to_owned()),
+            district: p.raw("district").map(|s| s.trim().to_owned()),
+        };
+        ParkScope { radii, filter }
+    }
+
+    /// The radii asked for, the deployment's (`radius_m` in `waystation.toml`) for the
+    /// others.
+    fn radii(&self, defaults: Radii) -> Radii {
+        let mut r = defaults;
+        for l in FacilityLayer::ALL {
+            if let Some(v) = self.radii[l] {
+                r[l] = v;
             }
-        });
-    ParkFilter {
-        union_status: p.list::<UnionStatus>("union_status"),
-        min_workers,
-        bbox: p.bbox("bbox"),
-        city: p.raw("city").map(|s| s.trim().to_owned()),
-        district: p.raw("district").map(|s| s.trim().to_owned()),
+        }
+        r
     }
 }
 

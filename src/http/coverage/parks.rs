@@ -4,15 +4,16 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use serde::Serialize;
+use utoipa::IntoParams;
 
-use super::super::params::Params;
+use super::super::params::{FromParams, Params, Query};
 use super::super::problem::ApiError;
 use super::super::{AppState, geojson};
 use super::{
-    ApiResult, DEFAULT_PARK_ROWS, MAX_PARK_ROWS, ParkFilterParams, blocking, body, download,
-    metres, one, park_filter, radii, round,
+    ApiResult, DEFAULT_PARK_ROWS, MAX_PARK_ROWS, ParkFilterParams, ParkScope, blocking, body,
+    download, metres, one, round,
 };
 use crate::coverage::{self, Order, ParkCoverage, PerLayer, Radii, SortKey, export};
 
@@ -47,38 +48,73 @@ struct ParkExtra {
     gap_score: Option<f64>,
 }
 
+/// The query of `GET /api/v1/coverage/parks` (with [`ParkFilterParams`]).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ParksQuery {
+    #[param(ignore)]
+    scope: ParkScope,
+    /// gap_score (default), workers, ununionised_workers, enterprises,
+    /// ununionised_enterprises, name, id, nearest_<layer>.
+    #[param(value_type = Option<String>, pattern = "^(gap_score|workers|ununionised_workers|enterprises|ununionised_enterprises|name|id|nearest_(driver_home|courier_station|fitness_station))$")]
+    sort: SortKey,
+    /// `asc` or `desc` (default: the sort key's natural order).
+    #[param(value_type = Option<String>, pattern = "^(asc|desc)$")]
+    order: Order,
+    /// `geojson` (default), `csv` or `xlsx` (with an about sheet recording the query).
+    #[param(value_type = Option<String>, pattern = "^(geojson|csv|xlsx)$")]
+    format: Format,
+    /// At most this many parks (default 1,000 as GeoJSON, all up to 100,000 as files).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100_000)]
+    limit: usize,
+    /// Skip this many first (paging).
+    #[param(value_type = Option<u32>, minimum = 0)]
+    offset: usize,
+}
+
+impl FromParams for ParksQuery {
+    fn from_params(p: &mut Params) -> Option<Self> {
+        let scope = ParkScope::take(p);
+        let sort = one::<SortKey>(p, "sort").unwrap_or(SortKey::GapScore);
+        let order = one::<Order>(p, "order").unwrap_or(sort.default_order());
+        let format = one::<Format>(p, "format").unwrap_or(Format::GeoJson);
+        let default_limit = if format == Format::GeoJson {
+            DEFAULT_PARK_ROWS
+        } else {
+            MAX_PARK_ROWS
+        };
+        Some(ParksQuery {
+            scope,
+            sort,
+            order,
+            format,
+            limit: p.integer("limit", 1..=MAX_PARK_ROWS, default_limit),
+            offset: p.integer("offset", 0..=usize::MAX >> 1, 0),
+        })
+    }
+}
+
 /// `GET /api/v1/coverage/parks`: every park with its distance to the nearest facility
 /// of each layer, the facilities within each layer's radius, and the gap score.
 #[utoipa::path(get, path = "/coverage/parks", tag = "coverage",
     summary = "Every park with its distance to each kind of facility and its gap score",
-    params(ParkFilterParams,
-        ("sort" = Option<String>, Query, description = "gap_score (default), workers, ununionised_workers, enterprises, ununionised_enterprises, name, id, nearest_<layer>"),
-        ("order" = Option<String>, Query, description = "asc or desc (default: the sort key's natural order)", pattern = "^(asc|desc)$"),
-        ("format" = Option<String>, Query, description = "geojson (default), csv or xlsx (with an about sheet recording the query)", pattern = "^(geojson|csv|xlsx)$"),
-        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100000),
-        ("offset" = Option<u32>, Query, minimum = 0),
-    ),
+    params(ParkFilterParams, ParksQuery),
     responses(
         (status = 200, description = "the parks ranked (GeoJSON; or CSV, XLSX as asked)", body = crate::http::schema::FeatureCollection, content_type = "application/geo+json"),
         (status = 422, description = "too expensive", body = crate::http::schema::Problem, content_type = "application/problem+json"),
         crate::http::schema::ReadErrors,
     ))]
-pub async fn parks(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> ApiResult {
+pub async fn parks(State(state): State<Arc<AppState>>, Query(q): Query<ParksQuery>) -> ApiResult {
     let atlas = state.atlas()?;
-    let mut p = Params::parse(query.as_deref())?;
-    let radii = radii(&mut p, state.options().radii);
-    let filter = park_filter(&mut p);
-    let key = one::<SortKey>(&mut p, "sort").unwrap_or(SortKey::GapScore);
-    let order = one::<Order>(&mut p, "order").unwrap_or(key.default_order());
-    let format = one::<Format>(&mut p, "format").unwrap_or(Format::GeoJson);
-    let default_limit = if format == Format::GeoJson {
-        DEFAULT_PARK_ROWS
-    } else {
-        MAX_PARK_ROWS
-    };
-    let limit = p.integer("limit", 1..=MAX_PARK_ROWS, default_limit);
-    let offset = p.integer("offset", 0..=usize::MAX >> 1, 0);
-    p.finish()?;
+    let radii = q.scope.radii(state.options().radii);
+    let ParksQuery {
+        scope: ParkScope { filter, .. },
+        sort: key,
+        order,
+        format,
+        limit,
+        offset,
+    } = q;
 
     blocking(move || {
         let scope = export::Scope {

@@ -3,15 +3,14 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
 
 use super::super::AppState;
-use super::super::params::Params;
+use super::super::params::{FromParams, Params, Query};
 use super::super::problem::ApiError;
-use super::{
-    ApiResult, ParkFilterParams, blocking, body, download, one, park_filter, radii, round,
-};
+use super::{ApiResult, ParkFilterParams, ParkScope, blocking, body, download, one, round};
 use crate::coverage::summary::{self, Group, GroupBy};
 use crate::coverage::{self, FacilityLayer, PerLayer};
 
@@ -102,25 +101,50 @@ fn summary_csv(groups: &[&Group]) -> Result<Vec<u8>, csv::Error> {
     Ok(out)
 }
 
+/// The query of `GET /api/v1/coverage/summary` (with [`ParkFilterParams`]).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SummaryQuery {
+    #[param(ignore)]
+    scope: ParkScope,
+    /// `city` (default), `district` or `all`.
+    #[param(value_type = Option<String>, pattern = "^(city|district|all)$")]
+    group_by: GroupBy,
+    /// `json` (default) or `csv`.
+    #[param(value_type = Option<String>, pattern = "^(json|csv)$")]
+    format: SummaryFormat,
+}
+
+impl FromParams for SummaryQuery {
+    fn from_params(p: &mut Params) -> Option<Self> {
+        let group_by = one::<GroupBy>(p, "group_by").unwrap_or(GroupBy::City);
+        Some(SummaryQuery {
+            scope: ParkScope::take(p),
+            group_by,
+            format: one::<SummaryFormat>(p, "format").unwrap_or(SummaryFormat::Json),
+        })
+    }
+}
+
 /// `GET /api/v1/coverage/summary?group_by=city|district|all`: totals and shares.
 #[utoipa::path(get, path = "/coverage/summary", tag = "coverage",
     summary = "Totals and shares of covered parks and workers per city or district",
-    params(ParkFilterParams,
-        ("group_by" = Option<String>, Query, description = "city (default), district or all", pattern = "^(city|district|all)$"),
-        ("format" = Option<String>, Query, description = "json (default) or csv", pattern = "^(json|csv)$"),
-    ),
+    params(ParkFilterParams, SummaryQuery),
     responses(
         (status = 200, description = "the groups with their totals", body = crate::http::schema::Object),
         crate::http::schema::ReadErrors,
     ))]
-pub async fn summary(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> ApiResult {
+pub async fn summary(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<SummaryQuery>,
+) -> ApiResult {
     let atlas = state.atlas()?;
-    let mut p = Params::parse(query.as_deref())?;
-    let group_by = one::<GroupBy>(&mut p, "group_by").unwrap_or(GroupBy::City);
-    let radii = radii(&mut p, state.options().radii);
-    let filter = park_filter(&mut p);
-    let format = one::<SummaryFormat>(&mut p, "format").unwrap_or(SummaryFormat::Json);
-    p.finish()?;
+    let radii = q.scope.radii(state.options().radii);
+    let SummaryQuery {
+        scope: ParkScope { filter, .. },
+        group_by,
+        format,
+    } = q;
 
     blocking(move || {
         let rows = coverage::parks(&atlas, &filter, &radii);

@@ -262,6 +262,10 @@ pub fn take(p: &mut Params, layer: Layer) -> Option<Filter> {
     if p.has_problem("filter-lang") {
         return None;
     }
+    if let Some(reason) = too_deep(&raw) {
+        p.problem("filter", reason);
+        return None;
+    }
     let parsed = if json {
         cql2::parse_json(&raw).map_err(|e| format!("is not valid cql2-json: {e}"))
     } else {
@@ -274,6 +278,65 @@ pub fn take(p: &mut Params, layer: Layer) -> Option<Filter> {
             p.problem("filter", reason);
             None
         }
+    }
+}
+
+/// The deepest nesting of brackets a filter may have.
+const MAX_NESTING: usize = 64;
+/// The most `AND`, `OR` and `NOT` a filter may have.
+const MAX_LOGICAL: usize = 256;
+
+/// Why a filter is refused before parsing, if it is: the parsers and the
+/// compiler recurse once per level of nesting and per logical operator, and a
+/// thread's stack must not overflow on a hostile query (it would abort the
+/// server, not fail the request).
+fn too_deep(text: &str) -> Option<String> {
+    let (mut depth, mut deepest, mut logical) = (0usize, 0usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut word = String::new();
+    let end_word = |word: &mut String, logical: &mut usize| {
+        if ["and", "or", "not"]
+            .iter()
+            .any(|w| word.eq_ignore_ascii_case(w))
+        {
+            *logical += 1;
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if let Some(q) = quote {
+            // A doubled quote closes and opens again: the same count.
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        if c.is_ascii_alphabetic() {
+            word.push(c);
+            continue;
+        }
+        end_word(&mut word, &mut logical);
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '(' | '[' | '{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    end_word(&mut word, &mut logical);
+    if deepest > MAX_NESTING {
+        Some(format!(
+            "nests {deepest} levels of brackets: at most {MAX_NESTING} are taken"
+        ))
+    } else if logical > MAX_LOGICAL {
+        Some(format!(
+            "has {logical} AND, OR and NOT: at most {MAX_LOGICAL} are taken"
+        ))
+    } else {
+        None
     }
 }
 
@@ -736,6 +799,62 @@ mod tests {
                 .unwrap_err()
                 .starts_with("filter-lang: ")
         );
+    }
+
+    /// Deep nesting is refused before it reaches the (recursive) parsers; what
+    /// is taken parses on a thread with the 2 MiB stack of a tokio worker.
+    #[test]
+    fn deep_filters_are_refused_and_the_rest_fits_a_worker_stack() {
+        let run = |f: String, json: bool| {
+            std::thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn(move || {
+                    let mut q = form_urlencoded::Serializer::new(String::new());
+                    q.append_pair("filter", &f);
+                    if json {
+                        q.append_pair("filter-lang", "cql2-json");
+                    }
+                    compiled(&q.finish(), Layer::Park)
+                })
+                .unwrap()
+                .join()
+                .unwrap()
+        };
+        let n = MAX_NESTING;
+        for within in [
+            format!(
+                "{}workers > 1 AND city = 'a ( (('{}",
+                "(".repeat(n),
+                ")".repeat(n)
+            ),
+            format!("{}workers > 1{}", "NOT (".repeat(n), ")".repeat(n)),
+        ] {
+            let r = run(within, false);
+            assert!(r.is_ok(), "{:?}", r.err());
+        }
+        let chain = vec!["workers > 1"; MAX_LOGICAL + 1].join(" AND ");
+        assert!(run(chain.clone(), false).is_ok());
+        let chain = vec!["workers > 1"; MAX_LOGICAL + 2].join(" OR ");
+        assert!(run(chain, false).unwrap_err().contains("at most"));
+        for f in [
+            format!("{}true{}", "(".repeat(n + 1), ")".repeat(n + 1)),
+            format!("{}true{}", "(".repeat(20_000), ")".repeat(20_000)),
+            format!("{}true", "NOT ".repeat(20_000)),
+        ] {
+            assert!(run(f, false).unwrap_err().contains("at most"));
+        }
+        let deep_json = format!(
+            "{}true{}",
+            r#"{"op":"not","args":["#.repeat(5000),
+            "]}".repeat(5000)
+        );
+        assert!(run(deep_json, true).is_err());
+        let json_within = format!(
+            "{}true{}",
+            r#"{"op":"not","args":["#.repeat(30),
+            "]}".repeat(30)
+        );
+        assert!(run(json_within, true).is_ok());
     }
 
     #[test]
