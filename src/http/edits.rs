@@ -346,6 +346,7 @@ pub async fn delete(
     params(("id" = String, Path, description = "the feature's id")),
     responses(
         (status = 200, description = "`{\"history\": [entries]}`", body = schema::Object),
+        (status = 404, description = "no feature with this id was ever stored", body = schema::Problem, content_type = "application/problem+json"),
         schema::TokenErrors,
     ))]
 pub async fn history(

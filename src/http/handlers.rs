@@ -110,7 +110,7 @@ pub struct LayerQuery {
     #[param(minimum = 1, maximum = 200_000, default = 200_000)]
     limit: usize,
     /// Skip this many features first (paging).
-    #[param(minimum = 0, default = 0)]
+    #[param(value_type = Option<u64>, minimum = 0, default = 0)]
     offset: usize,
 }
 

@@ -168,7 +168,7 @@ fn merge(mut doc: Value, server: &str, ogc: &Value) -> Result<Value, ApiError> {
 /// Query parameters as strict as the parsing behind them: every text parameter
 /// non-empty (an empty value is refused, not defaulted); in `/api/v1`, layers,
 /// amenities and union statuses spelled from the model's own values and `bbox` four
-/// numbers.
+/// numbers in range.
 fn tighten_parameters(doc: &mut Value) {
     let one_of = |values: Vec<&str>| {
         let alt = values.join("|");
@@ -183,8 +183,10 @@ fn tighten_parameters(doc: &mut Value) {
     let facility_layers_one = format!("^({})$", facility_ids.join("|"));
     let amenities = one_of(Amenity::ALL.iter().map(|a| a.id()).collect());
     let statuses = one_of(UnionStatus::ALL.iter().map(|s| s.id()).collect());
-    let number = r"-?[0-9]+(\.[0-9]+)?";
-    let bbox = format!("^{number}(,{number}){{3}}$");
+    // Degrees in range: longitude -180..180, latitude -90..90.
+    let lon = r"-?(180(\.0+)?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]+)?)";
+    let lat = r"-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?)";
+    let bbox = format!("^{lon},{lat},{lon},{lat}$");
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };

@@ -68,7 +68,7 @@ pub struct ParksQuery {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100_000)]
     limit: usize,
     /// Skip this many first (paging).
-    #[param(value_type = Option<u32>, minimum = 0)]
+    #[param(value_type = Option<u64>, minimum = 0)]
     offset: usize,
 }
 
