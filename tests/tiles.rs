@@ -9,11 +9,9 @@ use std::sync::{Arc, OnceLock};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
 use mvt_reader::Reader;
 use mvt_reader::feature::Value;
 use proptest::prelude::*;
-use tower::ServiceExt;
 use waystation::geodata::{self, Dataset, generate::GenOptions};
 use waystation::http::{AppState, Basemap, router};
 use waystation::index::Atlas;
@@ -161,36 +159,9 @@ fn decode(bytes: Vec<u8>) -> Decoded {
     out
 }
 
-/// Sends `req` to `app` and collects the answer (tiles are binary: no OpenAPI
-/// check of the body here).
-async fn send(
-    app: Router,
-    req: Request<Body>,
-) -> (StatusCode, axum::http::Response<Body>, Vec<u8>) {
-    let response = app.oneshot(req).await.expect("infallible");
-    let status = response.status();
-    let (parts, body) = response.into_parts();
-    let bytes = body.collect().await.expect("body").to_bytes().to_vec();
-    (
-        status,
-        axum::http::Response::from_parts(parts, Body::empty()),
-        bytes,
-    )
-}
-
-async fn get(uri: &str) -> (StatusCode, axum::http::Response<Body>, Vec<u8>) {
-    send(
-        common::app(),
-        Request::get(uri).body(Body::empty()).expect("request"),
-    )
-    .await
-}
-
-/// A JSON answer, parsed here (no schema check: that is the API tests' job).
-async fn get_json(uri: &str) -> (StatusCode, serde_json::Value) {
-    let (status, _, body) = get(uri).await;
-    (status, serde_json::from_slice(&body).expect("JSON"))
-}
+// Every answer goes through `common::send`, which holds it to the OpenAPI document
+// (status documented; a JSON body matches its schema; tiles are binary).
+use common::{get, get_json, send};
 
 async fn tile_bytes(app: Router, path: &str) -> (StatusCode, Vec<u8>) {
     let req = Request::get(path).body(Body::empty()).unwrap();

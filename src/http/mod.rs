@@ -177,6 +177,7 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
         .routes(routes!(handlers::healthz))
         .routes(routes!(handlers::readyz))
         .routes(routes!(metrics::metrics))
+        .merge(tiles::router())
         .split_for_parts();
     let doc = openapi::ApiDoc::openapi()
         .nest("/api/v1", api_doc)
@@ -202,7 +203,6 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
         )
         .merge(station::pages())
         .merge(ogc::router())
-        .merge(tiles::router())
         .nest("/api/v1", api)
         // The page's files revalidate (Last-Modified → 304): a new release shows at once.
         .fallback_service(

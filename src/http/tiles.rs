@@ -9,12 +9,12 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::problem::{ApiError, InvalidParam};
@@ -27,11 +27,11 @@ use crate::tiles::{
 /// The MVT media type.
 pub const MVT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 
-/// The tile routes.
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/tiles/{file}", get(tilejson))
-        .route("/tiles/{layers}/{z}/{x}/{y}", get(tile))
+/// The tile routes (documented in the OpenAPI document by their handlers).
+pub fn router() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(tilejson))
+        .routes(routes!(tile))
 }
 
 type ApiResult = Result<Response, ApiError>;
@@ -113,6 +113,24 @@ fn cache_control(state: &AppState) -> HeaderValue {
 }
 
 /// `GET /tiles/{layers}/{z}/{x}/{y}.mvt`: one vector tile.
+#[utoipa::path(get, path = "/tiles/{layers}/{z}/{x}/{y}", tag = "tiles",
+    summary = "A Mapbox vector tile (`/tiles/{layers}/{z}/{x}/{y}.mvt`)",
+    description = "One composite tile of the comma-listed layers, zoom 0–16. Points are clustered below zoom 16 (a cluster keeps `point_count` and the count per layer); parks carry their union status. Strong ETag (304 on If-None-Match), gzip when accepted.",
+    params(
+        ("layers" = String, Path, description = "a comma list of layer ids", example = "driver_home,courier_station"),
+        ("z" = u8, Path, description = "zoom", minimum = 0, maximum = 16),
+        ("x" = u32, Path, description = "column"),
+        ("y" = String, Path, description = "row, with `.mvt`", example = "0.mvt"),
+        ("If-None-Match" = Option<String>, Header, description = "the ETag of a copy held"),
+    ),
+    responses(
+        (status = 200, description = "the tile", body = crate::http::schema::Binary, content_type = "application/vnd.mapbox-vector-tile"),
+        (status = 204, description = "the tile is empty"),
+        (status = 304, description = "not modified"),
+        (status = 400, description = "a bad z, x or y", body = crate::http::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "an unknown layer", body = crate::http::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "the data is still loading", body = crate::http::schema::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn tile(
     State(state): State<Arc<AppState>>,
     Path((layers, z, x, y)): Path<(String, String, String, String)>,
@@ -178,6 +196,14 @@ pub async fn tile(
 
 /// `GET /tiles/{layers}.json`: the TileJSON 3.0 document of a layer set, with the
 /// tile URL made absolute from the request's `Host`.
+#[utoipa::path(get, path = "/tiles/{file}", tag = "tiles",
+    summary = "The TileJSON 3.0 document of a layer set (`/tiles/{layers}.json`)",
+    params(("file" = String, Path, description = "a comma list of layer ids and `.json`", example = "driver_home,park.json")),
+    responses(
+        (status = 200, description = "TileJSON 3.0 with the vector layers and absolute tile URLs", body = crate::http::schema::Object),
+        (status = 404, description = "an unknown layer, or not `.json`", body = crate::http::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "the data is still loading", body = crate::http::schema::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn tilejson(
     State(state): State<Arc<AppState>>,
     Path(file): Path<String>,
