@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use waystation::geodata::{self, Dataset, generate::GenOptions};
 use waystation::http::{AppState, Basemap, router};
 use waystation::index::Atlas;
-use waystation::model::{Layer, LonLat};
+use waystation::model::{Layer, LonLat, UnionStatus};
 use waystation::tiles::{CELL_MAX, GRID, MAX_ZOOM, TileId, tile_of};
 
 /// A generated set dense enough to cluster, loaded once for the binary.
@@ -47,6 +47,8 @@ struct Truth {
     id: String,
     layer: Layer,
     px: (u32, u32),
+    /// A park without a union.
+    no_union: bool,
 }
 
 /// Where a point falls in a tile, computed here from the Mercator formulas (not
@@ -75,6 +77,7 @@ fn brute_force(data: &Dataset, layers: &[Layer], t: TileId) -> Vec<Truth> {
                 id: f.id().to_owned(),
                 layer: f.layer,
                 px,
+                no_union: false,
             });
         }
     }
@@ -85,6 +88,7 @@ fn brute_force(data: &Dataset, layers: &[Layer], t: TileId) -> Vec<Truth> {
                     id: p.id.to_string(),
                     layer: Layer::Park,
                     px,
+                    no_union: p.union_status == Some(UnionStatus::None),
                 });
             }
         }
@@ -204,6 +208,9 @@ fn check(decoded: &Decoded, truth: &[Truth], z: u8) {
             let mut per_layer = BTreeMap::new();
             for t in ts {
                 *per_layer.entry(t.layer.id().to_owned()).or_insert(0) += 1;
+                if t.no_union {
+                    *per_layer.entry("no_union".to_owned()).or_insert(0) += 1;
+                }
             }
             (ts.len() as u64, per_layer)
         })
@@ -346,7 +353,11 @@ proptest! {
             prop_assert_eq!(status, StatusCode::OK);
             let decoded = decode(body);
             prop_assert_eq!(decoded.represented(), truth.len() as u64);
-            let per_layer_sum: u64 = decoded.clusters.iter().map(|c| c.2.values().sum::<u64>()).sum();
+            let per_layer_sum: u64 = decoded
+                .clusters
+                .iter()
+                .flat_map(|c| c.2.iter().filter(|(k, _)| *k != "no_union").map(|(_, v)| *v))
+                .sum();
             prop_assert_eq!(per_layer_sum, decoded.clusters.iter().map(|c| c.1).sum::<u64>());
         }
     }

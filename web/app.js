@@ -459,10 +459,12 @@ function addLayerToMap(layer, idx) {
       'circle-opacity': CLUSTER_OPACITY,
       'circle-radius': ['step', ['get', 'point_count'], 11, 10, 13, 100, 16, 1000, 19],
       'circle-translate': clusterOffset(id),
-      'circle-stroke-color': isPark && !tiled
-        ? ['case', ['>', ['get', 'no_union'], 0], UNION_COLOURS.none, '#ffffff']
+      // Park clusters hiding a park without a union get its colour (the server's
+      // tiles and the page's own GeoJSON clusters both count them as `no_union`).
+      'circle-stroke-color': isPark
+        ? ['case', ['>', ['coalesce', ['get', 'no_union'], 0], 0], UNION_COLOURS.none, '#ffffff']
         : '#ffffff',
-      'circle-stroke-width': isPark && !tiled ? ['case', ['>', ['get', 'no_union'], 0], 3, 2] : 2,
+      'circle-stroke-width': isPark ? ['case', ['>', ['coalesce', ['get', 'no_union'], 0], 0], 3, 2] : 2,
     },
   });
   map.addLayer({

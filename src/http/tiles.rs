@@ -303,9 +303,12 @@ fn document(atlas: &Atlas, layers: LayerSet, path: &str, url: String) -> Value {
         .collect();
     let mut cluster_keys: Vec<&str> = vec![CLUSTER_KEYS[0]];
     cluster_keys.extend(layers.iter().map(Layer::id));
+    if layers.contains(Layer::Park) {
+        cluster_keys.push("no_union");
+    }
     vector_layers.push(json!({
         "id": tiles::CLUSTERS_LAYER,
-        "description": "dense cells of the tile: point_count and a count per layer",
+        "description": "dense cells of the tile: point_count, a count per layer, no_union (parks without a union)",
         "minzoom": MIN_ZOOM,
         "maxzoom": MAX_ZOOM - 1,
         "fields": fields(&cluster_keys, &cluster_keys.iter().map(|k| (*k, "Number")).collect::<Vec<_>>()),

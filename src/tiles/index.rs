@@ -9,6 +9,9 @@
 //! the features drawn singly are read one by one. A low-zoom tile over a million
 //! facilities costs a few thousand binary-search steps instead of a million.
 //!
+//! A park cluster also counts its parks without a union (a prefix count likewise),
+//! so the map can mark the clusters that hide a gap.
+//!
 //! Positions are kept as 32-bit fixed-point fractions of the Mercator square
 //! (about 1 cm at the equator); the tile of a point at zoom z is the top z bits of
 //! each coordinate, and its pixel (extent 4096) the next 12.
@@ -20,7 +23,7 @@ use rayon::prelude::*;
 use super::GRID_BITS;
 use super::mercator::{TileId, world};
 use crate::index::Atlas;
-use crate::model::{Layer, LayerSet};
+use crate::model::{Layer, LayerSet, UnionStatus};
 
 /// One layer's features along the curve.
 #[derive(Debug, Default)]
@@ -35,6 +38,8 @@ struct LayerRun {
     /// Prefix sums of `xs` and `ys` (one longer: `sum[i]` is the sum before `i`).
     sum_x: Vec<u64>,
     sum_y: Vec<u64>,
+    /// Prefix counts of the flagged features (parks without a union), likewise.
+    sum_flag: Vec<u32>,
 }
 
 /// A feature of a tile drawn singly: layer, index, pixel.
@@ -53,6 +58,8 @@ pub(super) struct Cluster {
     pub y: u32,
     pub count: usize,
     pub per_layer: [usize; 4],
+    /// Parks without a union (`union_status` none) among them.
+    pub no_union: usize,
 }
 
 type Cache = Vec<(Weak<Atlas>, Arc<TileIndex>)>;
@@ -108,7 +115,7 @@ fn key_range(z: u8, x: u32, y: u32) -> (u64, Option<u64>) {
 }
 
 impl LayerRun {
-    fn build(mut items: Vec<(u64, u32, u32, u32)>) -> Self {
+    fn build(mut items: Vec<(u64, u32, u32, u32, bool)>) -> Self {
         items.par_sort_unstable_by_key(|i| (i.0, i.1));
         let n = items.len();
         let mut run = LayerRun {
@@ -118,19 +125,23 @@ impl LayerRun {
             ys: Vec::with_capacity(n),
             sum_x: Vec::with_capacity(n + 1),
             sum_y: Vec::with_capacity(n + 1),
+            sum_flag: Vec::with_capacity(n + 1),
         };
-        let (mut sx, mut sy) = (0u64, 0u64);
+        let (mut sx, mut sy, mut sf) = (0u64, 0u64, 0u32);
         run.sum_x.push(0);
         run.sum_y.push(0);
-        for (key, id, x, y) in items {
+        run.sum_flag.push(0);
+        for (key, id, x, y, flag) in items {
             run.keys.push(key);
             run.ids.push(id);
             run.xs.push(x);
             run.ys.push(y);
             sx += u64::from(x);
             sy += u64::from(y);
+            sf += u32::from(flag);
             run.sum_x.push(sx);
             run.sum_y.push(sy);
+            run.sum_flag.push(sf);
         }
         run
     }
@@ -150,18 +161,19 @@ impl TileIndex {
     /// Builds the index of a generation (each layer sorted in parallel).
     pub fn new(atlas: &Atlas) -> Self {
         let layers = Layer::ALL.map(|layer| {
-            let items: Vec<(u64, u32, u32, u32)> = atlas
+            let items: Vec<(u64, u32, u32, u32, bool)> = atlas
                 .all_in_layer(layer)
                 .into_par_iter()
                 .map(|i| {
-                    let p = if layer.is_facility() {
-                        atlas.facility(i).position
+                    let (p, flag) = if layer.is_facility() {
+                        (atlas.facility(i).position, false)
                     } else {
-                        atlas.park(i).position
+                        let park = atlas.park(i);
+                        (park.position, park.union_status == Some(UnionStatus::None))
                     };
                     let (wx, wy) = world(p);
                     let (x, y) = (fixed(wx), fixed(wy));
-                    (morton(x, y), i, x, y)
+                    (morton(x, y), i, x, y, flag)
                 })
                 .collect();
             LayerRun::build(items)
@@ -269,10 +281,12 @@ impl TileIndex {
             }
             let (mut sx, mut sy) = (0u64, 0u64);
             let mut per_layer = [0usize; 4];
+            let mut no_union = 0;
             for (l, (s, e)) in wanted.iter().zip(&cell) {
                 let run = &self.layers[*l as usize];
                 sx += run.sum_x[*e] - run.sum_x[*s];
                 sy += run.sum_y[*e] - run.sum_y[*s];
+                no_union += (run.sum_flag[*e] - run.sum_flag[*s]) as usize;
                 per_layer[*l as usize] = e - s;
             }
             let n = count as u64;
@@ -282,6 +296,7 @@ impl TileIndex {
                 y,
                 count,
                 per_layer,
+                no_union,
             });
         }
         (singles, clusters)

@@ -72,14 +72,16 @@ pub const PARK_KEYS: &[&str] = &[
     "synthetic",
     "position_accuracy",
 ];
-/// The attributes of clusters, in key order: the total, then one count per layer
-/// (a layer not requested or absent from the cell is left out).
+/// The attributes of clusters, in key order: the total, one count per layer (a
+/// layer not requested or absent from the cell is left out), and the parks without
+/// a union among them (left out when none).
 pub const CLUSTER_KEYS: &[&str] = &[
     "point_count",
     "driver_home",
     "courier_station",
     "fitness_station",
     "park",
+    "no_union",
 ];
 
 /// A rendered tile and what it holds.
@@ -136,6 +138,9 @@ pub fn render(atlas: &Atlas, index: &TileIndex, layers: LayerSet, tile: TileId) 
             if n > 0 {
                 attrs.push((1 + layer as usize, Value::Uint(n as u64), true));
             }
+        }
+        if c.no_union > 0 {
+            attrs.push((1 + Layer::ALL.len(), Value::Uint(c.no_union as u64), true));
         }
         w.point(None, c.x, c.y, &attrs);
         out.represented += c.count;
