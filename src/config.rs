@@ -139,21 +139,32 @@ impl Default for RadiusSettings {
     }
 }
 
-/// Limits on what a request may send. (The bodies' limits — 1 MiB a feature, 50 MiB
-/// an import, 32 MiB a siting request — and the 10 failed sign-ins a minute per
-/// address are fixed in `crate::http`.)
+/// Limits on what a request may send (the defaults are `crate::http::ServeOptions`'s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// The longest request target (path and query string) answered, bytes; longer
     /// ones get 414. At most 65 534 (the HTTP stack's own ceiling), e.g. `8192`.
     pub max_uri_bytes: usize,
+    /// The largest feature an edit may send, bytes (413 past it), e.g. `1048576`.
+    pub max_feature_bytes: usize,
+    /// The largest file an import may send, bytes, e.g. `52428800`.
+    pub max_import_bytes: usize,
+    /// The largest siting request, bytes (200,000 candidate points fit in 32 MiB).
+    pub max_siting_bytes: usize,
+    /// Failed sign-ins allowed from one address a minute before 429, e.g. `10`.
+    pub failed_sign_ins_per_minute: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let http = crate::http::ServeOptions::default();
         Limits {
-            max_uri_bytes: crate::http::DEFAULT_MAX_URI_BYTES,
+            max_uri_bytes: http.max_uri_bytes,
+            max_feature_bytes: http.max_feature_bytes,
+            max_import_bytes: http.max_import_bytes,
+            max_siting_bytes: http.max_siting_bytes,
+            failed_sign_ins_per_minute: http.failed_sign_ins_per_minute,
         }
     }
 }
@@ -185,6 +196,10 @@ const KEYS: &[(&str, EnvKind)] = &[
     ("radius_m.courier_station", EnvKind::Value),
     ("radius_m.fitness_station", EnvKind::Value),
     ("limits.max_uri_bytes", EnvKind::Value),
+    ("limits.max_feature_bytes", EnvKind::Value),
+    ("limits.max_import_bytes", EnvKind::Value),
+    ("limits.max_siting_bytes", EnvKind::Value),
+    ("limits.failed_sign_ins_per_minute", EnvKind::Value),
 ];
 
 /// The environment variable of a dotted key: `radius_m.driver_home` →
@@ -310,6 +325,19 @@ impl Settings {
                 "limits.max_uri_bytes: must be between 1 and {URI_CEILING}, got {}",
                 self.limits.max_uri_bytes
             ));
+        }
+        for (key, value) in [
+            ("max_feature_bytes", self.limits.max_feature_bytes),
+            ("max_import_bytes", self.limits.max_import_bytes),
+            ("max_siting_bytes", self.limits.max_siting_bytes),
+            (
+                "failed_sign_ins_per_minute",
+                self.limits.failed_sign_ins_per_minute as usize,
+            ),
+        ] {
+            if value == 0 {
+                return Err(format!("limits.{key}: must be more than 0"));
+            }
         }
         Ok(())
     }

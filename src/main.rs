@@ -325,6 +325,10 @@ fn serve(settings: Settings) -> Result<(), String> {
         radii: settings.radii()?,
         write_origins: settings.write_origins.clone(),
         max_uri_bytes: settings.limits.max_uri_bytes,
+        max_feature_bytes: settings.limits.max_feature_bytes,
+        max_import_bytes: settings.limits.max_import_bytes,
+        max_siting_bytes: settings.limits.max_siting_bytes,
+        failed_sign_ins_per_minute: settings.limits.failed_sign_ins_per_minute,
     };
     // Blocking-pool threads end 1 s after their last task (tokio's default is 10 s):
     // the allocator returns a thread's freed memory to the system when the thread

@@ -330,7 +330,7 @@ async fn every_error_is_problem_json() {
         let name = q.split('=').next().unwrap();
         assert_eq!(v["invalid-params"][0]["name"], name, "{q}: {v}");
     }
-    let big = vec![b' '; waystation::http::MAX_SITING_BYTES + 1];
+    let big = vec![b' '; waystation::http::ServeOptions::default().max_siting_bytes + 1];
     let req = Request::post("/api/v1/siting")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(big))

@@ -168,13 +168,20 @@ fn serve_refuses_a_bad_file() {
 
 /// A GET over a socket: status and body.
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    http(port, "GET", path, "")
+}
+
+/// A request over a socket (a JSON body when not empty): status and body.
+fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .ok()?;
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .ok()?;
     let mut raw = String::new();
@@ -185,8 +192,9 @@ fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
 }
 
 /// `serve` takes its settings from the file in the working directory and the
-/// environment: it listens where the file says, and the coverage analyses use the
-/// configured radii (the environment's beating the file's).
+/// environment: it listens where the file says, the coverage analyses use the
+/// configured radii (the environment's beating the file's), and the body limits
+/// are the file's.
 #[test]
 fn serve_uses_the_file_and_the_environment() {
     let dir = tempfile::tempdir().unwrap();
@@ -200,7 +208,8 @@ fn serve_uses_the_file_and_the_environment() {
         dir.path().join("waystation.toml"),
         format!(
             "bind = \"127.0.0.1:{port}\"\ndata = \"{manifest}/geodata\"\nweb = \"{manifest}/web\"\n\
-             [radius_m]\ncourier_station = 1234\nfitness_station = 4321\n"
+             [radius_m]\ncourier_station = 1234\nfitness_station = 4321\n\
+             [limits]\nmax_siting_bytes = 1000\n"
         ),
     )
     .unwrap();
@@ -228,8 +237,17 @@ fn serve_uses_the_file_and_the_environment() {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
+    // The file's body limit: a siting request past 1,000 bytes is refused.
+    let big = format!(
+        "{{\"layer\": \"driver_home\", \"city\": \"{}\"}}",
+        "x".repeat(1200)
+    );
+    let too_large = http(port, "POST", "/api/v1/siting", &big);
     let _ = child.kill();
     let _ = child.wait();
+    let (status, problem) = too_large.expect("an answer");
+    assert_eq!(status, 413, "{problem}");
+    assert!(problem.contains("1000 bytes"), "{problem}");
     let v: serde_json::Value = serde_json::from_str(&summary).unwrap();
     assert_eq!(v["radius_m"]["courier_station"], 1234.0, "{summary}");
     assert_eq!(v["radius_m"]["fitness_station"], 2500.0, "{summary}");

@@ -256,7 +256,7 @@ async fn invalid_features_name_each_field() {
     .await;
     assert_eq!(status, StatusCode::CONFLICT);
     // Past the body limit: 413, as problem+json.
-    let big = "x".repeat(waystation::http::MAX_FEATURE_BYTES + 1);
+    let big = "x".repeat(waystation::http::ServeOptions::default().max_feature_bytes + 1);
     let (status, headers, _) = call(
         &f.app,
         Request::post("/api/v1/features")

@@ -24,10 +24,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::AppState;
 use super::params::Params;
 use super::problem::{ApiError, InvalidParam};
 use super::schema;
-use super::{AppState, MAX_FEATURE_BYTES, MAX_IMPORT_BYTES};
 use crate::import::{self, Format, InputCrs, Options};
 use crate::model::Layer;
 use crate::registry::{EditError, Editor, ImportRequest, Registry, etag};
@@ -35,9 +35,7 @@ use crate::store::{Role, Stored};
 
 type ApiResult = Result<Response, ApiError>;
 
-/// Failed authentications allowed from one address per window before 429.
-const MAX_FAILURES: u32 = 10;
-/// The window of [`MAX_FAILURES`].
+/// The window of `failed_sign_ins_per_minute` (see `ServeOptions`).
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 /// Failed authentications by client address.
@@ -45,11 +43,11 @@ const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 pub struct Failures(Mutex<HashMap<IpAddr, (u32, Instant)>>);
 
 impl Failures {
-    fn blocked(&self, ip: IpAddr) -> Option<u64> {
+    fn blocked(&self, ip: IpAddr, max_failures: u32) -> Option<u64> {
         let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let (count, since) = map.get(&ip)?;
         let left = FAILURE_WINDOW.checked_sub(since.elapsed())?;
-        (*count >= MAX_FAILURES).then(|| left.as_secs().max(1))
+        (*count >= max_failures).then(|| left.as_secs().max(1))
     }
 
     fn record(&self, ip: IpAddr) {
@@ -123,7 +121,9 @@ pub(super) async fn authenticate(
 ) -> Result<(Arc<Registry>, Editor), ApiError> {
     let registry = registry(state)?;
     if let Some(ip) = client.0
-        && let Some(secs) = state.failures.blocked(ip)
+        && let Some(secs) = state
+            .failures
+            .blocked(ip, state.options().failed_sign_ins_per_minute)
     {
         return Err(ApiError::TooManyRequests(secs));
     }
@@ -252,7 +252,7 @@ pub async fn create(
     body: Body,
 ) -> ApiResult {
     let (registry, editor) = writer(&state, &headers, &client).await?;
-    let feature = json_body(&read_body(body, MAX_FEATURE_BYTES).await?)?;
+    let feature = json_body(&read_body(body, state.options().max_feature_bytes).await?)?;
     let stored = blocking(move || registry.create(&editor, feature)).await?;
     stored_response(StatusCode::CREATED, &stored)
 }
@@ -274,7 +274,7 @@ pub async fn replace(
     body: Body,
 ) -> ApiResult {
     let (registry, editor) = writer(&state, &headers, &client).await?;
-    let feature = json_body(&read_body(body, MAX_FEATURE_BYTES).await?)?;
+    let feature = json_body(&read_body(body, state.options().max_feature_bytes).await?)?;
     let tag = if_match(&headers);
     let stored = blocking(move || registry.replace(&editor, &id, feature, tag.as_deref())).await?;
     stored_response(StatusCode::OK, &stored)
@@ -298,7 +298,7 @@ pub async fn patch(
     body: Body,
 ) -> ApiResult {
     let (registry, editor) = writer(&state, &headers, &client).await?;
-    let body = read_body(body, MAX_FEATURE_BYTES).await?;
+    let body = read_body(body, state.options().max_feature_bytes).await?;
     let kind = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -441,7 +441,7 @@ pub struct ImportParams {
 /// `file_name`); answers the import's summary and row report, 201 with `Location`.
 #[utoipa::path(post, path = "/imports", tag = "registry", security(("token" = [])),
     summary = "Imports a sheet (xlsx, csv) or a GeoJSON file",
-    description = "The file is the body (its type told by `Content-Type` or `file_name`) or the `file` part of a multipart form. Rows match existing features by id, else by the same layer and name within 100 m; the accepted rows are applied in one transaction. Up to 50 MB.",
+    description = "The file is the body (its type told by `Content-Type` or `file_name`) or the `file` part of a multipart form. Rows match existing features by id, else by the same layer and name within 100 m; the accepted rows are applied in one transaction. Up to `limits.max_import_bytes` (50 MiB by default).",
     params(ImportParams),
     request_body(content = schema::Binary, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     responses(
@@ -507,7 +507,8 @@ pub async fn import(
     };
     let (body, file_name, format) = match boundary {
         Some(boundary) => {
-            let (bytes, part_name, part_type) = file_part(body, boundary).await?;
+            let (bytes, part_name, part_type) =
+                file_part(body, boundary, state.options().max_import_bytes).await?;
             let file_name = file_name.or(part_name);
             let format = format_of(&part_type, file_name.as_deref())
                 .ok_or_else(|| ApiError::param("file", FORMAT_HINT))?;
@@ -517,7 +518,11 @@ pub async fn import(
             let Some(format) = format else {
                 return Err(ApiError::internal("format missing without a problem"));
             };
-            (read_body(body, MAX_IMPORT_BYTES).await?, file_name, format)
+            (
+                read_body(body, state.options().max_import_bytes).await?,
+                file_name,
+                format,
+            )
         }
     };
     let crs_label = query_value(query.as_deref(), "crs").unwrap_or_default();
@@ -569,13 +574,14 @@ const FORMAT_HINT: &str = "send the file as xlsx \
 async fn file_part(
     body: Body,
     boundary: String,
+    max_bytes: usize,
 ) -> Result<(Bytes, Option<String>, String), ApiError> {
     let limits = multer::Constraints::new()
-        .size_limit(multer::SizeLimit::new().whole_stream(MAX_IMPORT_BYTES as u64));
+        .size_limit(multer::SizeLimit::new().whole_stream(max_bytes as u64));
     let mut form = multer::Multipart::with_constraints(body.into_data_stream(), boundary, limits);
     let bad = |e: multer::Error| match e {
         multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
-            ApiError::PayloadTooLarge(MAX_IMPORT_BYTES)
+            ApiError::PayloadTooLarge(max_bytes)
         }
         other => ApiError::BadBody(format!("the multipart body cannot be read: {other}")),
     };

@@ -55,12 +55,6 @@ pub use problem::{ApiError, InvalidParam};
 use crate::index::Atlas;
 use crate::registry::{Published, Registry};
 
-/// The largest feature a write may send.
-pub const MAX_FEATURE_BYTES: usize = 1 << 20;
-/// The largest siting request (200,000 candidate points as GeoJSON fit).
-pub const MAX_SITING_BYTES: usize = 32 << 20;
-/// The largest file an import may send.
-pub const MAX_IMPORT_BYTES: usize = 50 << 20;
 /// The longest request target (path and query string) answered by default (414 past it).
 pub const DEFAULT_MAX_URI_BYTES: usize = 8 << 10;
 
@@ -74,6 +68,14 @@ pub struct ServeOptions {
     pub write_origins: Vec<String>,
     /// The longest request target answered, bytes.
     pub max_uri_bytes: usize,
+    /// The largest feature an edit may send, bytes.
+    pub max_feature_bytes: usize,
+    /// The largest file an import may send, bytes.
+    pub max_import_bytes: usize,
+    /// The largest siting request, bytes.
+    pub max_siting_bytes: usize,
+    /// Failed sign-ins allowed from one address a minute before 429.
+    pub failed_sign_ins_per_minute: u32,
 }
 
 impl Default for ServeOptions {
@@ -82,6 +84,10 @@ impl Default for ServeOptions {
             radii: crate::coverage::Radii::defaults(),
             write_origins: Vec::new(),
             max_uri_bytes: DEFAULT_MAX_URI_BYTES,
+            max_feature_bytes: 1 << 20,
+            max_import_bytes: 50 << 20,
+            max_siting_bytes: 32 << 20,
+            failed_sign_ins_per_minute: 10,
         }
     }
 }
@@ -169,7 +175,7 @@ impl AppState {
 
 /// Builds the application: API routes, web files from `web_dir`, and the middleware.
 pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
-    let (api, api_doc) = api_routes().split_for_parts();
+    let (api, api_doc) = api_routes(state.options()).split_for_parts();
     let api = api
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed);
@@ -261,7 +267,7 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
 }
 
 /// The `/api/v1` routes, each documented by its handler's `#[utoipa::path]`.
-fn api_routes() -> OpenApiRouter<Arc<AppState>> {
+fn api_routes(options: &ServeOptions) -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .routes(routes!(handlers::layers))
         .routes(routes!(handlers::layer))
@@ -271,7 +277,7 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(handlers::places))
         .routes(routes!(search::search))
         .routes(routes!(handlers::config))
-        .merge(analyses())
+        .merge(analyses(options.max_siting_bytes))
         .merge(station::api())
 }
 
@@ -294,7 +300,7 @@ fn edit_routes() -> OpenApiRouter<Arc<AppState>> {
 /// The coverage analyses and siting: the only routes that can take long, so the
 /// only ones behind a timeout (a timer per request costs the cheap routes a fifth
 /// of their throughput).
-fn analyses() -> OpenApiRouter<Arc<AppState>> {
+fn analyses(max_siting_bytes: usize) -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .routes(routes!(coverage::parks::parks))
         .routes(routes!(coverage::grid::grid))
@@ -303,7 +309,7 @@ fn analyses() -> OpenApiRouter<Arc<AppState>> {
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(coverage::siting::siting))
-                .layer(DefaultBodyLimit::max(MAX_SITING_BYTES)),
+                .layer(DefaultBodyLimit::max(max_siting_bytes)),
         )
         .routes(routes!(along::along))
         .layer(TimeoutLayer::with_status_code(

@@ -129,7 +129,8 @@ pub enum WriteErrors {
     /// `If-Match` named another version than the stored one.
     #[response(status = 412, content_type = "application/problem+json")]
     Stale(Problem),
-    /// The body is larger than the route accepts (1 MB for a feature).
+    /// The body is larger than the route accepts (`limits.max_feature_bytes`, 1 MiB by
+    /// default, for a feature; `limits.max_import_bytes` for an import).
     #[response(status = 413, content_type = "application/problem+json")]
     TooLarge(Problem),
     /// The feature breaks the data rules: each field at fault in `invalid-params`.

@@ -24,13 +24,13 @@ use crate::model::{LonLat, UnionStatus};
 /// our problem+json, naming `body`.
 pub struct JsonBody(pub Value);
 
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
+impl FromRequest<Arc<AppState>> for JsonBody {
     type Rejection = ApiError;
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         match Json::<Value>::from_request(req, state).await {
             Ok(Json(v)) => Ok(JsonBody(v)),
             Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::PayloadTooLarge(crate::http::MAX_SITING_BYTES))
+                Err(ApiError::PayloadTooLarge(state.options().max_siting_bytes))
             }
             Err(rejection) => Err(ApiError::param("body", rejection.body_text())),
         }
@@ -328,11 +328,11 @@ fn coverage_error(e: CoverageError) -> ApiError {
 /// `POST /api/v1/siting`: where the next `p` facilities of a layer should go.
 #[utoipa::path(post, path = "/siting", tag = "coverage",
     summary = "Where the next p facilities of a layer should go (maximal covering)",
-    description = "Maximal covering (greedy with lazy evaluation): the parks filtered as asked are the demand, weighted by workers or parks. Up to 32 MB.",
+    description = "Maximal covering (greedy with lazy evaluation): the parks filtered as asked are the demand, weighted by workers or parks. Up to `limits.max_siting_bytes` (32 MiB by default).",
     request_body(content = crate::http::schema::SitingRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "the chosen sites in order with what each adds", body = crate::http::schema::Object),
-        (status = 413, description = "a body over 32 MB", body = crate::http::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "a body over `limits.max_siting_bytes` (32 MiB by default)", body = crate::http::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "too many candidates or demand points", body = crate::http::schema::Problem, content_type = "application/problem+json"),
         crate::http::schema::ReadErrors,
     ))]
