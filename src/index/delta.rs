@@ -8,7 +8,7 @@
 //! records in base order, then the delta's. So `atlas.facility(i)` and
 //! `atlas.data().facilities[i]` agree, and consumers need not know about deltas.
 
-use super::packed::Item;
+use super::packed::{Item, PackedTree};
 use super::{layer_bit, sphere};
 use crate::geodata::{Dataset, FeatureRef};
 
@@ -25,6 +25,8 @@ pub(super) struct Delta {
     /// The delta's facilities as tree items (`id` = index into `data.facilities`),
     /// scanned by brute force beside the packed tree.
     pub items: Vec<Item>,
+    /// The same items in a packed tree of their own, for the nearest walks.
+    pub tree: PackedTree,
     /// Whether any change was folded in since the base (a delete of an unknown id
     /// included: the fingerprint moved).
     pub changed: bool,
@@ -38,6 +40,7 @@ impl Delta {
             dead_facilities: Vec::new(),
             dead_parks: Vec::new(),
             items: Vec::new(),
+            tree: PackedTree::default(),
             changed: false,
         }
     }
@@ -58,8 +61,9 @@ impl Delta {
                 id: i as u32,
                 mask: f.amenities.bits() | layer_bit(f.layer),
             })
-            .collect();
+            .collect::<Vec<_>>();
         Delta {
+            tree: PackedTree::new(items.clone()),
             data,
             dead_facilities,
             dead_parks,
