@@ -169,3 +169,47 @@ async fn the_docs_page_is_served_from_here() {
         "no call to validator.swagger.io"
     );
 }
+
+/// A GET without a query string is refused for exactly the query parameters the
+/// document marks required (and answered when it marks none).
+#[tokio::test]
+async fn required_parameters_are_the_ones_refused_when_missing() {
+    let doc = common::documented::document();
+    let mut checked = 0;
+    for (template, item) in doc["paths"].as_object().expect("paths") {
+        let Some(get) = item.get("get") else { continue };
+        if !template.starts_with("/api/v1/") {
+            continue;
+        }
+        let mut required: Vec<String> = get["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "query" && p["required"] == true)
+            .map(|p| p["name"].as_str().unwrap_or("").to_owned())
+            .collect();
+        required.sort();
+        let path = template
+            .replace("{layer}", "driver_home")
+            .replace("{id}", "dh-linyi-caiyuan");
+        let (status, _, body) = common::get(&path).await;
+        let mut refused: Vec<String> = if status == 400 {
+            let v: Value = serde_json::from_slice(&body).expect("problem+json");
+            v["invalid-params"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| p["name"].as_str().unwrap_or("").to_owned())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        refused.sort();
+        assert_eq!(
+            refused, required,
+            "GET {template} without a query ({status})"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} GET operations");
+}

@@ -424,7 +424,7 @@ pub struct ImportParams {
     #[param(value_type = String, pattern = "^(wgs84|cgcs2000|gcj02|bd09)$")]
     crs: String,
     /// Check and report only; write nothing.
-    #[param(default = false)]
+    #[param(value_type = Option<bool>, default = false)]
     dry_run: bool,
     /// Where the rows come from (kept as each feature's `source`).
     source: Option<String>,

@@ -107,7 +107,7 @@ pub struct LayerQuery {
     #[param(value_type = Option<String>, example = "118.2,35.0,118.5,35.2")]
     bbox: Option<BBox>,
     /// At most this many features (a layer answer holds at most 200,000).
-    #[param(minimum = 1, maximum = 200_000, default = 200_000)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200_000, default = 200_000)]
     limit: usize,
     /// Skip this many features first (paging).
     #[param(value_type = Option<u64>, minimum = 0, default = 0)]
@@ -251,7 +251,7 @@ pub struct NearestParams {
     #[allow(dead_code)]
     lat: f64,
     /// How many facilities, nearest first.
-    #[param(minimum = 1, maximum = 100, default = 5)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100, default = 5)]
     k: usize,
     /// A comma list of facility layers (default: all three).
     #[param(value_type = Option<String>, example = "driver_home,courier_station")]
@@ -260,7 +260,7 @@ pub struct NearestParams {
     #[param(value_type = Option<String>, example = "shower,truck_parking")]
     amenities: Vec<Amenity>,
     /// Only facilities open at `at` (default now).
-    #[param(default = false)]
+    #[param(value_type = Option<bool>, default = false)]
     open_now: bool,
     /// Only facilities within this many metres (geodesic).
     #[param(value_type = Option<f64>, exclusive_minimum = 0.0)]

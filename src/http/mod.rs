@@ -154,7 +154,8 @@ impl AppState {
 
     /// The deployment's radii, write origins and limits; call before [`router`].
     pub fn set_options(&self, options: ServeOptions) {
-        let _ = self.options.set(options);
+        let fresh = self.options.set(options).is_ok();
+        debug_assert!(fresh, "set_options after the options were read: ignored");
     }
 
     /// The deployment's options (the defaults unless set).

@@ -490,15 +490,58 @@ pub struct SitingRequest {
     #[schema(min_length = 1)]
     district: Option<String>,
     /// Only parks with these union statuses (a list, or `"none,partial"`).
-    #[schema(value_type = Object)]
+    #[schema(schema_with = union_statuses, required = false)]
     union_status: Option<serde_json::Value>,
     /// Only parks with at least this many workers.
     #[schema(minimum = 0)]
     min_workers: Option<u32>,
     /// Where sites may go: `"parks"` (default: at the parks), `{"h3": res}` (H3 cell
     /// centres, res 4–8), or a GeoJSON FeatureCollection of points (up to 200,000).
-    #[schema(value_type = Object)]
+    #[schema(schema_with = candidates, required = false)]
     candidates: Option<serde_json::Value>,
+}
+
+fn union_statuses() -> Schema {
+    let status = || strings(crate::model::UnionStatus::ALL.iter().map(|s| s.id()));
+    OneOfBuilder::new()
+        .item(ArrayBuilder::new().items(status()).min_items(Some(1)))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .description(Some("a comma list, e.g. \"none,partial\"")),
+        )
+        .into()
+}
+
+fn candidates() -> Schema {
+    OneOfBuilder::new()
+        .item(strings(["parks"]))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property(
+                    "h3",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(4))
+                        .maximum(Some(8)),
+                )
+                .required("h3")
+                .additional_properties(Some(
+                    utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+                )),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property("type", strings(["FeatureCollection"]))
+                .required("type")
+                .property("features", ArrayBuilder::new())
+                .required("features")
+                .description(Some("GeoJSON points, each kept with its id")),
+        )
+        .into()
 }
 
 /// A link.

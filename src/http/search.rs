@@ -53,7 +53,7 @@ pub struct SearchParams {
     #[param(value_type = Option<String>, example = "courier_station")]
     layers: LayerSet,
     /// At most this many facilities.
-    #[param(minimum = 1, maximum = 100, default = 20)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100, default = 20)]
     limit: usize,
     #[param(ignore)]
     origin: Option<LonLat>,

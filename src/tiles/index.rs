@@ -185,17 +185,23 @@ impl TileIndex {
     /// served (a few recent generations are remembered, so alternating servers in
     /// one process, as in the tests, do not rebuild each time).
     pub fn of(atlas: &Arc<Atlas>) -> Arc<TileIndex> {
-        // Held while building: concurrent first requests wait for one build.
-        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        // The lock is held for lookups and inserts only, never while building: the
+        // async workers' `cached` lookups must not wait for a build. Two first
+        // requests of a generation may both build; the first one stored wins.
+        let lock = || CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(index) = lookup(&mut lock(), atlas) {
+            return index;
+        }
+        let built = Arc::new(TileIndex::new(atlas));
+        let mut cache = lock();
         if let Some(index) = lookup(&mut cache, atlas) {
             return index;
         }
-        let index = Arc::new(TileIndex::new(atlas));
         if cache.len() >= 4 {
             cache.remove(0);
         }
-        cache.push((Arc::downgrade(atlas), index.clone()));
-        index
+        cache.push((Arc::downgrade(atlas), built.clone()));
+        built
     }
 
     /// The index of `atlas` when it is built already (a lookup that never builds).

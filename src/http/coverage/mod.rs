@@ -125,7 +125,7 @@ pub struct ParkFilterParams {
     #[param(exclusive_minimum = 0.0, maximum = 500_000.0)]
     radius_fitness_station: Option<f64>,
     /// Only parks with at least this many workers.
-    #[param(minimum = 0, maximum = 4_294_967_295_u64)]
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4_294_967_295_u64)]
     min_workers: Option<u32>,
     /// A comma list of union statuses: `none`, `partial`, `full`.
     #[param(example = "none,partial")]
