@@ -1,7 +1,8 @@
 //! Holds every answer the integration tests receive to the OpenAPI document: the
 //! route and method are documented, the status is one of the operation's, and a
 //! JSON body matches the documented schema (JSON Schema 2020-12, as OpenAPI 3.1
-//! says). `super::send` calls [`check`] on every answer.
+//! says). `super::send` calls [`check`] on every answer, and [`check_request`] on
+//! every JSON body the server accepted.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -190,6 +191,50 @@ pub fn check(method: &str, uri: &str, status: u16, content_type: &str, body: &[u
     assert!(
         errors.is_empty(),
         "{method} {path} {status}: the answer does not match its documented schema:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// Checks a JSON request body the server accepted against the operation's documented
+/// request body; panics naming what does not match.
+pub fn check_request(method: &str, uri: &str, content_type: &str, body: &[u8]) {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if body.is_empty() || !essence.ends_with("json") {
+        return;
+    }
+    let doc = document();
+    let path = uri.split('?').next().unwrap_or(uri);
+    let Some(template) = template_of(&doc, path) else {
+        return;
+    };
+    let method = method.to_ascii_lowercase();
+    let Some(content) = doc["paths"][template][&method]["requestBody"]["content"].as_object()
+    else {
+        panic!("{method} {template} accepted a {essence} body, but documents none");
+    };
+    let Some((media, _)) = content
+        .iter()
+        .find(|(m, _)| m.split(';').next().unwrap_or("").trim() == essence)
+    else {
+        // Another documented form of the body (e.g. a form post): not checked here.
+        return;
+    };
+    let instance: Value = serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("{method} {path}: the accepted body is not JSON: {e}"));
+    let pointer = format!(
+        "/paths/{}/{method}/requestBody/content/{}/schema",
+        pointer_escape(template),
+        pointer_escape(media)
+    );
+    let v = validator(&doc, &pointer);
+    let errors: Vec<String> = v
+        .iter_errors(&instance)
+        .take(5)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {path}: a body the server accepted does not match the documented request body:\n{}",
         errors.join("\n")
     );
 }

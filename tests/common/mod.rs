@@ -37,10 +37,20 @@ pub fn app() -> Router {
 }
 
 /// Sends `req` to `app`; every answer is held to the OpenAPI document
-/// ([`documented::check`]).
+/// ([`documented::check`]), and every JSON body the server accepted to the
+/// operation's documented request body ([`documented::check_request`]).
 pub async fn send(app: Router, req: Request<Body>) -> (StatusCode, Response<Body>, Vec<u8>) {
     let method = req.method().to_string();
     let uri = req.uri().to_string();
+    let (req_parts, req_body) = req.into_parts();
+    let sent = req_body.collect().await.expect("body").to_bytes();
+    let sent_type = req_parts
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let req = Request::from_parts(req_parts, Body::from(sent.clone()));
     let response = app.oneshot(req).await.expect("infallible");
     let status = response.status();
     let (parts, body) = response.into_parts();
@@ -52,6 +62,10 @@ pub async fn send(app: Router, req: Request<Body>) -> (StatusCode, Response<Body
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         documented::check(&method, &uri, status.as_u16(), content_type, &bytes);
+    }
+    if status.is_success() {
+        // A body the server took must be one the document allows.
+        documented::check_request(&method, &uri, &sent_type, &sent);
     }
     (status, Response::from_parts(parts, Body::empty()), bytes)
 }
