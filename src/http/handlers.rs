@@ -30,7 +30,7 @@ pub const MAX_K: usize = 100;
 
 type ApiResult = Result<Response, ApiError>;
 
-fn json_bytes(bytes: Vec<u8>, cache: &'static str) -> Response {
+pub(super) fn json_bytes(bytes: Vec<u8>, cache: &'static str) -> Response {
     (
         [
             (
@@ -46,7 +46,7 @@ fn json_bytes(bytes: Vec<u8>, cache: &'static str) -> Response {
 
 /// How long caches may keep an answer: `read_only` when the data cannot change,
 /// else revalidate every time (an edit must show at once).
-fn cache_for(state: &AppState, read_only: &'static str) -> &'static str {
+pub(super) fn cache_for(state: &AppState, read_only: &'static str) -> &'static str {
     if state.registry.get().is_some() {
         "no-cache"
     } else {

@@ -10,8 +10,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::Utc;
 use serde::Serialize;
 use utoipa::IntoParams;
@@ -128,22 +127,10 @@ pub async fn search(
     .await
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
-    let cache = if state.registry.get().is_some() {
-        "no-cache"
-    } else {
-        "public, max-age=60"
-    };
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/geo+json"),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-        ],
+    Ok(super::handlers::json_bytes(
         body,
-    )
-        .into_response())
+        super::handlers::cache_for(&state, "public, max-age=60"),
+    ))
 }
 
 /// `lon` and `lat`, both or neither.

@@ -167,10 +167,7 @@ pub fn check(method: &str, uri: &str, status: u16, content_type: &str, body: &[u
     let Some(content) = response.get("content").and_then(Value::as_object) else {
         panic!("{method} {template} {status}: a {essence} body, but no content is documented");
     };
-    let Some((media, _)) = content
-        .iter()
-        .find(|(m, _)| m.split(';').next().unwrap_or("").trim() == essence)
-    else {
+    let Some(media) = media_of(content, essence) else {
         panic!(
             "{method} {template} {status}: {essence} is not a documented content type ({:?})",
             content.keys().collect::<Vec<_>>()
@@ -179,18 +176,35 @@ pub fn check(method: &str, uri: &str, status: u16, content_type: &str, body: &[u
     if content[media].get("schema").is_none() {
         return;
     }
-    let instance: Value = serde_json::from_slice(body)
-        .unwrap_or_else(|e| panic!("{method} {path} {status}: {essence} body is not JSON: {e}"));
     let pointer = format!("{pointer}/content/{}/schema", pointer_escape(media));
-    let v = validator(&doc, &pointer);
-    let errors: Vec<String> = v
+    assert_matches(
+        &doc,
+        &pointer,
+        body,
+        &format!("{method} {path} {status}: the answer"),
+    );
+}
+
+/// The documented media type of `content` whose essence is `essence`.
+fn media_of<'a>(content: &'a serde_json::Map<String, Value>, essence: &str) -> Option<&'a str> {
+    content
+        .keys()
+        .find(|m| m.split(';').next().unwrap_or("").trim() == essence)
+        .map(String::as_str)
+}
+
+/// Panics naming `what` unless the JSON `body` matches the schema at `pointer`.
+fn assert_matches(doc: &Value, pointer: &str, body: &[u8], what: &str) {
+    let instance: Value =
+        serde_json::from_slice(body).unwrap_or_else(|e| panic!("{what} is not JSON: {e}"));
+    let errors: Vec<String> = validator(doc, pointer)
         .iter_errors(&instance)
         .take(5)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     assert!(
         errors.is_empty(),
-        "{method} {path} {status}: the answer does not match its documented schema:\n{}",
+        "{what} does not match its documented schema:\n{}",
         errors.join("\n")
     );
 }
@@ -212,29 +226,19 @@ pub fn check_request(method: &str, uri: &str, content_type: &str, body: &[u8]) {
     else {
         panic!("{method} {template} accepted a {essence} body, but documents none");
     };
-    let Some((media, _)) = content
-        .iter()
-        .find(|(m, _)| m.split(';').next().unwrap_or("").trim() == essence)
-    else {
+    let Some(media) = media_of(content, essence) else {
         // Another documented form of the body (e.g. a form post): not checked here.
         return;
     };
-    let instance: Value = serde_json::from_slice(body)
-        .unwrap_or_else(|e| panic!("{method} {path}: the accepted body is not JSON: {e}"));
     let pointer = format!(
         "/paths/{}/{method}/requestBody/content/{}/schema",
         pointer_escape(template),
         pointer_escape(media)
     );
-    let v = validator(&doc, &pointer);
-    let errors: Vec<String> = v
-        .iter_errors(&instance)
-        .take(5)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{method} {path}: a body the server accepted does not match the documented request body:\n{}",
-        errors.join("\n")
+    assert_matches(
+        &doc,
+        &pointer,
+        body,
+        &format!("{method} {path}: a request body the server accepted"),
     );
 }

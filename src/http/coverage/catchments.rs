@@ -11,7 +11,9 @@ use utoipa::IntoParams;
 use super::super::params::{FromParams, Params, Query};
 use super::super::problem::ApiError;
 use super::super::{AppState, geojson};
-use super::{ApiResult, MAX_CATCHMENT_FACILITIES, blocking, body, layer, one, polygon, radius};
+use super::{
+    ApiResult, MAX_CATCHMENT_FACILITIES, blocking, body, layer, one, polygon, radius, scope,
+};
 use crate::coverage::catchments::{self, Catchment};
 use crate::coverage::{FacilityLayer, Radius};
 use crate::index::BBox;
@@ -109,11 +111,7 @@ pub async fn catchments(
              {MAX_CATCHMENT_FACILITIES}: give a smaller bbox",
             ids.len(),
             layer.id(),
-            if bbox.is_some() {
-                "the bbox"
-            } else {
-                "the whole data (no bbox given)"
-            },
+            scope(bbox.as_ref()),
         )));
     }
 

@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 use super::super::params::{FromParams, Params, Query};
 use super::super::problem::ApiError;
 use super::super::{AppState, geojson};
-use super::{ApiResult, MAX_GRID_CELLS, blocking, body, layer, metres, polygon, round};
+use super::{ApiResult, MAX_GRID_CELLS, blocking, body, layer, metres, polygon, round, scope};
 use crate::coverage::FacilityLayer;
 use crate::coverage::grid::{self, GridCell, GridResolution};
 use crate::index::BBox;
@@ -86,11 +86,7 @@ pub async fn grid(
                 ApiError::TooExpensive(format!(
                     "{} holds {cells} non-empty H3 cells at res={}; one answer holds at most \
                      {MAX_GRID_CELLS}: give a smaller bbox or use res={coarser}",
-                    if bbox.is_some() {
-                        "the bbox"
-                    } else {
-                        "the whole data (no bbox given)"
-                    },
+                    scope(bbox.as_ref()),
                     res.number(),
                 ))
             })?;

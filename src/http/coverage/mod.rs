@@ -30,6 +30,7 @@ use serde::Serialize;
 use super::params::Params;
 use super::problem::ApiError;
 use crate::coverage::{FacilityLayer, ParkFilter, PerLayer, Radii, Radius, export};
+use crate::index::BBox;
 use crate::model::UnionStatus;
 
 /// The most parks one coverage response may hold.
@@ -186,6 +187,15 @@ impl ParkScope {
             }
         }
         r
+    }
+}
+
+/// What a request covers, for the "too expensive" answers.
+fn scope(bbox: Option<&BBox>) -> &'static str {
+    if bbox.is_some() {
+        "the bbox"
+    } else {
+        "the whole data (no bbox given)"
     }
 }
 
