@@ -6,9 +6,12 @@
 //! - [`facility`] and [`park`]: the two kinds of feature.
 //! - [`hours`]: opening hours and China's holiday calendar.
 //! - [`Shared`]: strings many records repeat, stored once.
+//! - [`field`]: input fields that keep every problem ([`Field`]), for validation
+//!   that names all fields at fault at once.
 
 mod amenity;
 mod facility;
+pub mod field;
 pub mod hours;
 mod layer;
 mod park;
@@ -17,6 +20,7 @@ mod shared;
 
 pub use amenity::{Amenity, AmenitySet, UnknownAmenity};
 pub use facility::{Facility, FacilityText, Grade, TextFields};
+pub use field::Field;
 pub use layer::{Layer, LayerSet, UnknownLayer};
 pub use park::{Park, ParkCounts, ParkType, UnionStatus};
 pub use position::{CoordError, LonLat, PositionAccuracy, Provenance};
