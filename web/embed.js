@@ -15,8 +15,8 @@
 // after the user drags or zooms it. Nothing is asked of any other host.
 
 import { EMBED_STRINGS, STRINGS } from './i18n.js';
+import { getJSON, pickLang, saveLang } from './common.js';
 
-const LANG_KEY = 'waystation.lang';
 const HEIGHT = { min: 200, max: 1200, initial: 480 };
 const ZOOM = { min: 2, max: 18 };
 const CITY_ZOOM = 10;
@@ -25,7 +25,7 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 
 const st = {
-  lang: pickLang(),
+  lang: pickLang(params, 'ui'),
   layers: [], // from /api/v1/layers: { id, name_zh, name_en }
   places: [], // from /api/v1/places: { name, name_en, lon, lat }
   chosen: new Set(),
@@ -40,17 +40,6 @@ const st = {
   frame: 0, // counts preview loads: a watcher of an older load stops
 };
 
-function pickLang() {
-  const q = (params.get('ui') || '').toLowerCase();
-  if (q.startsWith('en')) return 'en';
-  if (q.startsWith('zh')) return 'zh';
-  try {
-    const saved = localStorage.getItem(LANG_KEY);
-    if (saved === 'en' || saved === 'zh') return saved;
-  } catch { /* storage may be blocked */ }
-  return 'zh';
-}
-
 function t(key, ...args) {
   const table = EMBED_STRINGS[st.lang];
   const v = table[key] ?? EMBED_STRINGS.zh[key] ?? STRINGS[st.lang][key] ?? key;
@@ -59,16 +48,6 @@ function t(key, ...args) {
 
 const layerName = (l) => (st.lang === 'en' ? (l.name_en || l.name_zh || l.id) : (l.name_zh || l.name_en || l.id));
 const round = (x, places) => Number(x.toFixed(places));
-
-async function getJSON(path) {
-  const r = await fetch(path, { headers: { Accept: 'application/json' } });
-  if (!r.ok) {
-    let detail = `${r.status} ${r.statusText}`;
-    try { const b = await r.json(); detail = b.detail || b.title || detail; } catch { /* not JSON */ }
-    throw new Error(detail);
-  }
-  return r.json();
-}
 
 // --- the snippet --------------------------------------------------------------------
 
@@ -379,7 +358,7 @@ async function main() {
   $('preview').addEventListener('load', watchPreview);
   $('btn-lang').addEventListener('click', () => {
     st.lang = st.lang === 'zh' ? 'en' : 'zh';
-    try { localStorage.setItem(LANG_KEY, st.lang); } catch { /* ignore */ }
+    saveLang(st.lang);
     applyStatic();
     renderLayers();
     update({ reload: false });

@@ -14,6 +14,7 @@
 // Only this page's own origin is asked for anything.
 
 import { STRINGS, UNION_STATUS, LAYER_ONE, LAYER_SHORT } from './i18n.js';
+import { getJSON, pickLang, saveLang } from './common.js';
 
 const FACILITY_LAYERS = ['driver_home', 'courier_station', 'fitness_station'];
 const LAYER_COLOURS = { driver_home: '#1c64c8', courier_station: '#e8590c', fitness_station: '#0c8599' };
@@ -31,25 +32,13 @@ const H3_AREA_M2 = { 4: 1_770_347_654.49, 5: 252_903_858.18, 6: 36_129_062.16, 7
 const EARTH_R = 6_371_008.8;
 // Facilities per layer drawn on the map image (the whole country holds fewer).
 const MAX_FACILITIES = 50_000;
-const LANG_KEY = 'waystation.lang';
 const FILTER_KEYS = ['union_status', 'min_workers', 'city', 'district', 'bbox',
   ...FACILITY_LAYERS.map((l) => `radius_${l}`)];
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
 const data = { summary: null, top: null, parks: null, places: [], generated: new Date() };
-let lang = pickLang();
-
-function pickLang() {
-  const q = (params.get('lang') || '').toLowerCase();
-  if (q.startsWith('en')) return 'en';
-  if (q.startsWith('zh')) return 'zh';
-  try {
-    const saved = localStorage.getItem(LANG_KEY);
-    if (saved === 'en' || saved === 'zh') return saved;
-  } catch { /* ignore */ }
-  return 'zh';
-}
+let lang = pickLang(params);
 
 function t(key, ...args) {
   const v = STRINGS[lang][key] ?? STRINGS.zh[key] ?? key;
@@ -94,16 +83,6 @@ function filterQuery() {
 function radiusM(layer, summary) {
   const r = summary && summary.radius_m && summary.radius_m[layer];
   return r ?? { driver_home: 20000, courier_station: 3000, fitness_station: 5000 }[layer];
-}
-
-async function getJSON(path) {
-  const r = await fetch(path, { headers: { Accept: 'application/json' } });
-  if (!r.ok) {
-    let detail = `${r.status} ${r.statusText}`;
-    try { const b = await r.json(); detail = b.detail || b.title || detail; } catch { /* not JSON */ }
-    throw new Error(detail);
-  }
-  return r.json();
 }
 
 // --- rendering (all of it again on a language switch, except the map image) ---
@@ -516,7 +495,7 @@ async function main() {
 $('btn-print').addEventListener('click', () => window.print());
 $('btn-lang').addEventListener('click', () => {
   lang = lang === 'zh' ? 'en' : 'zh';
-  try { localStorage.setItem(LANG_KEY, lang); } catch { /* ignore */ }
+  saveLang(lang);
   if (params.has('lang')) {
     params.set('lang', lang);
     history.replaceState(null, '', `?${params}`);

@@ -48,12 +48,9 @@ KEEP_WORK=${KEEP_WORK:-0}
 SEED=42
 CHECK_POINTS=1000
 K=5
-PGBIN=/usr/lib/postgresql/15/bin
 REDIS_KEY=facility
-
-T0=$(date +%s)
-log() { printf '[%4ds] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
+# shellcheck source=benches/peers/lib.sh
+. "$HERE/lib.sh"
 declare -A RADII=([drivers]=$REDIS_RADII_DRIVERS [uniform]=$REDIS_RADII)
 case $WORKLOAD in
   both) WORKLOADS=(drivers uniform) ;;
@@ -73,80 +70,21 @@ command -v redis-cli >/dev/null || missing+=(redis-tools)
 dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || missing+=(postgresql-15-postgis-3)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v curl >/dev/null || missing+=(curl)
-if ((${#missing[@]})); then
-  log "installing ${missing[*]}"
-  SUDO=()
-  [[ $(id -u) == 0 ]] || SUDO=(sudo)
-  "${SUDO[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+install_missing "${missing[@]}"
 for tool in python3 cargo git; do command -v "$tool" >/dev/null || die "$tool not found"; done
 
-# The PostgreSQL cluster runs as a non-root user.
-if [[ $(id -u) == 0 ]]; then
-  PG_USER=postgres
-  id "$PG_USER" >/dev/null 2>&1 || die "no '$PG_USER' user to run PostgreSQL as"
-  as_pg() { runuser -u "$PG_USER" -- "$@"; }
-else
-  PG_USER=$(id -un)
-  as_pg() { "$@"; }
-fi
-
 # --- temp dir and cleanup -----------------------------------------------------
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/waystation-peers.XXXXXX")
-chmod 755 "$WORK"
-WS_PID='' REDIS_PID='' PG_STARTED=0
+make_work waystation-peers
 declare -A REDIS_CHECK_PID=()
-cleanup() {
-  local rc=$?
-  set +e
-  for pid in "${REDIS_CHECK_PID[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-  if [[ -n $WS_PID ]]; then kill "$WS_PID" 2>/dev/null; wait "$WS_PID" 2>/dev/null; fi
-  if [[ -n $REDIS_PID ]]; then kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; fi
-  if ((PG_STARTED)); then as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate -w stop >/dev/null 2>&1; fi
-  if ((rc != 0)); then
-    for f in waystation.log redis.log pgrun/pg.log; do
-      [[ -s $WORK/$f ]] && { echo "--- tail of $f" >&2; tail -n 15 "$WORK/$f" >&2; }
-    done
-  fi
-  if [[ $KEEP_WORK == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-read -r WS_PORT REDIS_PORT PG_PORT < <(python3 - <<'EOF'
-import socket
-socks = [socket.socket() for _ in range(3)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-EOF
-)
+FAILURE_LOGS=(waystation.log redis.log)
+read -r WS_PORT REDIS_PORT PG_PORT < <(free_ports 3)
 log "work dir $WORK; ports: waystation $WS_PORT, redis $REDIS_PORT, postgres $PG_PORT"
 
 # --- 1. build and data --------------------------------------------------------
-if [[ ${SKIP_BUILD:-0} == 1 ]]; then
-  log "SKIP_BUILD=1: using the waystation binary already built"
-else
-  log "cargo build --release (waystation)"
-  (cd "$ROOT" && cargo build --release --quiet)
-fi
-WS_BUILT=${CARGO_TARGET_DIR:-$ROOT/target}/release/waystation
-[[ -x $WS_BUILT ]] || die "no $WS_BUILT"
-# A copy, so that another build during the run cannot swap the binary under it.
-WS_BIN=$WORK/waystation
-cp "$WS_BUILT" "$WS_BIN"
+waystation_and_data
 log "cargo build --release (redis-load client)"
 cargo build --release --quiet --manifest-path "$HERE/redis-load/Cargo.toml" --target-dir "$HERE/redis-load/target"
 REDIS_LOAD=$HERE/redis-load/target/release/redis-load
-
-log "generating $FACILITIES facilities (seed $SEED)"
-"$WS_BIN" gen --facilities "$FACILITIES" --parks 1000 --seed "$SEED" --out "$WORK/data" >&2
-python3 "$HERE/peers.py" extract "$WORK/data" "$WORK/facilities.csv"
-N=$(wc -l <"$WORK/facilities.csv")
-((N == FACILITIES)) || die "extracted $N facilities, expected $FACILITIES"
 
 # The query points of each workload: points-$w.csv for the correctness check; the
 # drivers' load list drivers.csv (its first $CHECK_POINTS lines are the check's).
@@ -165,6 +103,7 @@ done
 start_waystation() { # log file
   (cd "$ROOT" && exec "$WS_BIN" serve --data "$WORK/data" --bind "127.0.0.1:$WS_PORT") >"$1" 2>&1 &
   WS_PID=$!
+  BG_PIDS+=("$WS_PID")
 }
 wait_ready() { # log file; prints the seconds since $WS_T0
   for _ in $(seq 6000); do
@@ -184,7 +123,7 @@ start_waystation "$WORK/waystation.log"
 log "starting redis-server"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
   --dir "$WORK" --logfile "$WORK/redis.log" &
-REDIS_PID=$!
+BG_PIDS+=($!)
 RCLI=(redis-cli -h 127.0.0.1 -p "$REDIS_PORT")
 for _ in $(seq 100); do [[ $("${RCLI[@]}" ping 2>/dev/null) == PONG ]] && break; sleep 0.1; done
 [[ $("${RCLI[@]}" ping) == PONG ]] || die "redis-server did not answer"
@@ -203,19 +142,10 @@ for w in "${WORKLOADS[@]}"; do
   "$REDIS_LOAD" check --addr "127.0.0.1:$REDIS_PORT" --key "$REDIS_KEY" --radii "${RADII[$w]}" --k "$K" \
     --points "$WORK/points-$w.csv" >"$WORK/redis-answers-$w.txt" 2>"$WORK/redis-check-$w.log" &
   REDIS_CHECK_PID[$w]=$!
+  BG_PIDS+=($!)
 done
 
-log "starting PostgreSQL (initdb as $PG_USER)"
-mkdir -p "$WORK/pg" "$WORK/pgrun"
-[[ $(id -u) == 0 ]] && chown "$PG_USER" "$WORK/pg" "$WORK/pgrun"
-as_pg "$PGBIN/initdb" -D "$WORK/pg" -U postgres -A trust -E UTF8 --no-sync >"$WORK/initdb.log" 2>&1 ||
-  die "initdb: $(tail -n 5 "$WORK/initdb.log")"
-PG_STARTED=1
-as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pgrun/pg.log" -w -t 120 -o "-p $PG_PORT -c listen_addresses=127.0.0.1 \
-  -k $WORK/pgrun -c shared_buffers=1GB -c effective_cache_size=4GB -c max_connections=50 \
-  -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_wal_size=4GB \
-  -c maintenance_work_mem=1GB -c jit=off" start >/dev/null
-PSQL=("$PGBIN/psql" -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
+start_postgres "$PG_PORT"
 "${PSQL[@]}" -q -v ON_ERROR_STOP=1 -f "$HERE/load.sql" <"$WORK/facilities.csv" >"$WORK/pg-load.log" 2>&1 ||
   die "loading PostGIS: $(tail -n 5 "$WORK/pg-load.log")"
 POSTGIS_VERSION=$("${PSQL[@]}" -At -c "SELECT postgis_lib_version()")

@@ -34,15 +34,13 @@ CONNECTIONS=${CONNECTIONS:-64}
 RECORD=${RECORD:-1}
 KEEP_WORK=${KEEP_WORK:-0}
 SEED=42
-PGBIN=/usr/lib/postgresql/15/bin
 MARTIN_VERSION=1.14.0
 MARTIN_ROOT=${MARTIN_ROOT:-$HOME/.cache/waystation-peers/martin}
 MARTIN=$MARTIN_ROOT/bin/martin
 WS_LAYERS=driver_home,courier_station,fitness_station
 
-T0=$(date +%s)
-log() { printf '[%4ds] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
+# shellcheck source=benches/peers/lib.sh
+. "$HERE/lib.sh"
 
 # --- prerequisites (as run.sh) -------------------------------------------------
 missing=()
@@ -50,57 +48,16 @@ missing=()
 dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || missing+=(postgresql-15-postgis-3)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v curl >/dev/null || missing+=(curl)
-if ((${#missing[@]})); then
-  log "installing ${missing[*]}"
-  SUDO=()
-  [[ $(id -u) == 0 ]] || SUDO=(sudo)
-  "${SUDO[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+install_missing "${missing[@]}"
 if [[ ! -x $MARTIN ]]; then
   log "building Martin $MARTIN_VERSION once into $MARTIN_ROOT (PostgreSQL source only; takes a while)"
   nice -n 19 cargo install martin --version "$MARTIN_VERSION" --locked --no-default-features --features postgres \
     --root "$MARTIN_ROOT" >&2
 fi
 MARTIN_V=$("$MARTIN" --version)
-if [[ $(id -u) == 0 ]]; then
-  PG_USER=postgres
-  id "$PG_USER" >/dev/null 2>&1 || die "no '$PG_USER' user to run PostgreSQL as"
-  as_pg() { runuser -u "$PG_USER" -- "$@"; }
-else
-  PG_USER=$(id -un)
-  as_pg() { "$@"; }
-fi
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/waystation-tiles.XXXXXX")
-chmod 755 "$WORK"
-WS_PID='' MARTIN_PID='' PG_STARTED=0
-cleanup() {
-  local rc=$?
-  set +e
-  if [[ -n $WS_PID ]]; then kill "$WS_PID" 2>/dev/null; wait "$WS_PID" 2>/dev/null; fi
-  if [[ -n $MARTIN_PID ]]; then kill "$MARTIN_PID" 2>/dev/null; wait "$MARTIN_PID" 2>/dev/null; fi
-  if ((PG_STARTED)); then as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate -w stop >/dev/null 2>&1; fi
-  if ((rc != 0)); then
-    for f in waystation.log martin.log pgrun/pg.log; do
-      [[ -s $WORK/$f ]] && { echo "--- tail of $f" >&2; tail -n 15 "$WORK/$f" >&2; }
-    done
-  fi
-  if [[ $KEEP_WORK == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-read -r WS_PORT MARTIN_PORT PG_PORT < <(python3 - <<'PY'
-import socket
-socks = [socket.socket() for _ in range(3)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-PY
-)
+make_work waystation-tiles
+FAILURE_LOGS=(waystation.log martin.log)
+read -r WS_PORT MARTIN_PORT PG_PORT < <(free_ports 3)
 log "work dir $WORK; ports: waystation $WS_PORT, martin $MARTIN_PORT, postgres $PG_PORT"
 
 # The tile list and the MVT feature count (a decoder of its own, not waystation's).
@@ -237,40 +194,17 @@ elif cmd == "check":
 PY
 
 # --- 1. build and data ---------------------------------------------------------
-if [[ ${SKIP_BUILD:-0} == 1 ]]; then
-  log "SKIP_BUILD=1: using the waystation binary already built"
-else
-  log "cargo build --release (waystation)"
-  (cd "$ROOT" && cargo build --release --quiet)
-fi
-WS_BUILT=${CARGO_TARGET_DIR:-$ROOT/target}/release/waystation
-[[ -x $WS_BUILT ]] || die "no $WS_BUILT"
-WS_BIN=$WORK/waystation
-cp "$WS_BUILT" "$WS_BIN"
-log "generating $FACILITIES facilities (seed $SEED)"
-"$WS_BIN" gen --facilities "$FACILITIES" --parks 1000 --seed "$SEED" --out "$WORK/data" >&2
-python3 "$HERE/peers.py" extract "$WORK/data" "$WORK/facilities.csv"
-N=$(wc -l <"$WORK/facilities.csv")
-((N == FACILITIES)) || die "extracted $N facilities, expected $FACILITIES"
+waystation_and_data
 python3 "$WORK/tiles.py" list "$WORK/facilities.csv" "$TILES" "$WORK/tiles.txt"
 log "$TILES tiles at zooms 6-14 around random facilities (seed $SEED)"
 
 log "starting waystation (loads in the background)"
 (cd "$ROOT" && exec "$WS_BIN" serve --data "$WORK/data" --bind "127.0.0.1:$WS_PORT") >"$WORK/waystation.log" 2>&1 &
 WS_PID=$!
+BG_PIDS+=("$WS_PID")
 
 # --- 2. PostGIS and Martin -------------------------------------------------------
-log "starting PostgreSQL (initdb as $PG_USER)"
-mkdir -p "$WORK/pg" "$WORK/pgrun"
-[[ $(id -u) == 0 ]] && chown "$PG_USER" "$WORK/pg" "$WORK/pgrun"
-as_pg "$PGBIN/initdb" -D "$WORK/pg" -U postgres -A trust -E UTF8 --no-sync >"$WORK/initdb.log" 2>&1 ||
-  die "initdb: $(tail -n 5 "$WORK/initdb.log")"
-PG_STARTED=1
-as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pgrun/pg.log" -w -t 120 -o "-p $PG_PORT -c listen_addresses=127.0.0.1 \
-  -k $WORK/pgrun -c shared_buffers=1GB -c effective_cache_size=4GB -c max_connections=50 \
-  -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_wal_size=4GB \
-  -c maintenance_work_mem=1GB -c jit=off" start >/dev/null
-PSQL=("$PGBIN/psql" -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
+start_postgres "$PG_PORT"
 "${PSQL[@]}" -q -v ON_ERROR_STOP=1 >"$WORK/pg-load.log" 2>&1 <<SQL || die "loading PostGIS: $(tail -n 5 "$WORK/pg-load.log")"
 CREATE EXTENSION IF NOT EXISTS postgis;
 CREATE UNLOGGED TABLE facility_raw (id text, lon float8, lat float8);
@@ -314,6 +248,7 @@ YAML
 log "starting $MARTIN_V"
 "$MARTIN" --config "$WORK/martin.yaml" >"$WORK/martin.log" 2>&1 &
 MARTIN_PID=$!
+BG_PIDS+=("$MARTIN_PID")
 for _ in $(seq 600); do
   [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MARTIN_PORT/health") == 200 ]] && break
   kill -0 "$MARTIN_PID" 2>/dev/null || die "martin exited: $(tail -n 5 "$WORK/martin.log")"
