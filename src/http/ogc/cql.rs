@@ -11,12 +11,13 @@
 //!
 //! What is offered ([`CLASSES`]): Basic CQL2 (`=`, `<>`, `<`, `<=`, `>`, `>=`
 //! between a queryable and a string, number, boolean or `DATE` literal;
-//! `IS [NOT] NULL`; `AND`, `OR`, `NOT`; `true`, `false`) and `S_INTERSECTS` of
-//! the `geometry` queryable with a `BBOX` or any geometry literal (points,
-//! lines, polygons, their multi forms and collections). Not offered, and
-//! refused: `LIKE`, `BETWEEN`, `IN`, `CASEI`, `ACCENTI`, the other spatial
-//! functions, temporal and array functions, arithmetic, property-to-property
-//! comparisons.
+//! `IS [NOT] NULL`; `AND`, `OR`, `NOT`; `true`, `false`), the advanced
+//! comparison operators (`[NOT] LIKE` with `%`, `_` and `\` escapes on text
+//! queryables, `[NOT] BETWEEN`, `[NOT] IN` of a list of literals), and
+//! `S_INTERSECTS` of the `geometry` queryable with a `BBOX` or any geometry
+//! literal (points, lines, polygons, their multi forms and collections). Not
+//! offered, and refused: `CASEI`, `ACCENTI`, the other spatial functions,
+//! temporal and array functions, arithmetic, property-to-property comparisons.
 //!
 //! A spatial predicate that is the filter, or a term of its top-level `AND`,
 //! gives the box the R-tree is searched with ([`Filter::index_box`]); the
@@ -36,12 +37,13 @@ use crate::index::BBox;
 use crate::model::Layer;
 
 /// The conformance classes of CQL2 and Part 3 that this module passes.
-pub const CLASSES: [&str; 8] = [
+pub const CLASSES: [&str; 9] = [
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     // The queryables resource and the queryables as query parameters.
@@ -130,6 +132,67 @@ impl Shape {
     }
 }
 
+/// A `LIKE` pattern: `%` any run of characters, `_` any one, a backslash the
+/// next character as itself.
+#[derive(Clone, Debug, PartialEq)]
+struct Pattern(Vec<Wild>);
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Wild {
+    Char(char),
+    One,
+    Any,
+}
+
+impl Pattern {
+    fn new(text: &str) -> Pattern {
+        let mut out = Vec::new();
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            out.push(match c {
+                '%' => Wild::Any,
+                '_' => Wild::One,
+                '\\' => Wild::Char(chars.next().unwrap_or('\\')),
+                c => Wild::Char(c),
+            });
+        }
+        Pattern(out)
+    }
+
+    /// Whether `text` matches the whole pattern (greedy with one backtrack point:
+    /// linear in practice, at most quadratic).
+    fn matches(&self, text: &str) -> bool {
+        let text: Vec<char> = text.chars().collect();
+        let (mut p, mut t) = (0, 0);
+        let mut star: Option<(usize, usize)> = None;
+        while t < text.len() {
+            match self.0.get(p) {
+                Some(Wild::Any) => {
+                    star = Some((p, t));
+                    p += 1;
+                }
+                Some(Wild::One) => {
+                    p += 1;
+                    t += 1;
+                }
+                Some(Wild::Char(c)) if *c == text[t] => {
+                    p += 1;
+                    t += 1;
+                }
+                _ => match star {
+                    Some((sp, st)) => {
+                        p = sp + 1;
+                        t = st + 1;
+                        star = Some((sp, st + 1));
+                    }
+                    None => return false,
+                },
+            }
+        }
+        self.0[p..].iter().all(|w| *w == Wild::Any)
+    }
+}
+
 /// A compiled condition.
 #[derive(Clone, Debug)]
 enum Node {
@@ -138,6 +201,7 @@ enum Node {
     Or(Vec<Node>),
     Not(Box<Node>),
     Compare(Prop, Op, Value),
+    Like(Prop, Pattern),
     IsNull(Prop, Kind),
     Intersects(Shape),
 }
@@ -203,6 +267,7 @@ impl Node {
                 };
                 Some(op.holds(ordering))
             }
+            Node::Like(prop, pattern) => Some(pattern.matches(f.item.text(*prop)?)),
             Node::IsNull(prop, kind) => Some(match kind {
                 Kind::Text | Kind::Choice(_) => f.item.text(*prop).is_none(),
                 Kind::Count => f.item.count(*prop).is_none(),
@@ -365,9 +430,6 @@ fn show(e: &Expr) -> String {
 fn not_offered(op: &str) -> Option<&'static str> {
     let lower = op.to_ascii_lowercase();
     Some(match lower.as_str() {
-        "like" | "between" | "in" => {
-            "advanced comparison operators (LIKE, BETWEEN, IN) are not offered"
-        }
         "casei" | "accenti" => "case- and accent-insensitive comparison is not offered",
         s if s.starts_with("s_") => "of the spatial functions only S_INTERSECTS is offered",
         s if s.starts_with("t_") => {
@@ -379,6 +441,14 @@ fn not_offered(op: &str) -> Option<&'static str> {
         "+" | "-" | "*" | "/" | "%" | "^" | "div" => "arithmetic is not offered",
         _ => return None,
     })
+}
+
+/// Why the function or operator `op` is refused.
+fn unknown_function(op: &str) -> String {
+    match not_offered(op) {
+        Some(why) => format!("'{op}': {why}"),
+        None => format!("'{op}' is not a function of this server"),
+    }
 }
 
 fn compile(e: Expr, cx: &Cx) -> Result<Node, String> {
@@ -419,15 +489,40 @@ fn compile(e: Expr, cx: &Cx) -> Result<Node, String> {
                     let [a, b] = two(args, "S_INTERSECTS")?;
                     intersects(a, b, cx)
                 }
+                "like" => {
+                    let [a, b] = two(args, "LIKE")?;
+                    like(a, b, cx)
+                }
+                "between" => {
+                    let n = args.len();
+                    let [a, low, high]: [Expr; 3] = args
+                        .try_into()
+                        .map_err(|_| format!("BETWEEN takes three operands, not {n}"))?;
+                    Ok(Node::And(vec![
+                        compare(a.clone(), Op::Ge, low, cx)?,
+                        compare(a, Op::Le, high, cx)?,
+                    ]))
+                }
+                "in" => {
+                    let [a, list] = two(args, "IN")?;
+                    let Expr::Array(items) = list else {
+                        return Err(format!("IN takes a list, not {}", show(&list)));
+                    };
+                    if items.is_empty() {
+                        return Err("IN needs at least one value".into());
+                    }
+                    let terms = items
+                        .into_iter()
+                        .map(|item| compare(a.clone(), Op::Eq, *item, cx))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(Node::Or(terms))
+                }
                 other => {
                     if let Some(o) = Op::parse(other) {
                         let [a, b] = two(args, other)?;
                         return compare(a, o, b, cx);
                     }
-                    Err(match not_offered(other) {
-                        Some(why) => format!("'{other}': {why}"),
-                        None => format!("'{other}' is not a function of this server"),
-                    })
+                    Err(unknown_function(other))
                 }
             }
         }
@@ -479,6 +574,12 @@ fn queryable(name: &str, layer: Layer) -> Result<Option<&'static Queryable>, Str
 
 /// `a op b`, one a queryable and the other a literal of its type.
 fn compare(a: Expr, op: Op, b: Expr, cx: &Cx) -> Result<Node, String> {
+    // A function as an operand (`CASEI(city) = 'x'`, `workers * 2 > 9`).
+    for e in [&a, &b] {
+        if let Expr::Operation { op, .. } = e {
+            return Err(unknown_function(op));
+        }
+    }
     let (name, op, literal) = match (a, b) {
         (Expr::Property { property: x }, Expr::Property { property: y }) => {
             return Err(format!(
@@ -535,6 +636,25 @@ fn compare(a: Expr, op: Op, b: Expr, cx: &Cx) -> Result<Node, String> {
         }
     };
     Ok(Node::Compare(q.prop, op, value))
+}
+
+/// `a LIKE b`: a text queryable and a string pattern.
+fn like(a: Expr, b: Expr, cx: &Cx) -> Result<Node, String> {
+    let (Expr::Property { property }, Expr::Literal(pattern)) = (&a, &b) else {
+        return Err(format!(
+            "LIKE takes a queryable and a string pattern, not {} and {}",
+            show(&a),
+            show(&b)
+        ));
+    };
+    match queryable(property, cx.layer)? {
+        Some(q) if matches!(q.kind, Kind::Text | Kind::Choice(_)) => {
+            Ok(Node::Like(q.prop, Pattern::new(pattern)))
+        }
+        _ => Err(format!(
+            "'{property}' is not text: LIKE compares text queryables with a pattern"
+        )),
+    }
 }
 
 fn day(s: &str) -> Result<i32, String> {
@@ -725,6 +845,12 @@ mod tests {
             "s_intersects(POLYGON((118 34, 119 34, 119 35, 118 34)), geometry)",
             "S_INTERSECTS(geometry, BBOX(170, -10, -170, 10))",
             "S_INTERSECTS(geometry, GEOMETRYCOLLECTION(POINT(7.02 49.92), POLYGON((0 0, 10 0, 10 10, 0 10, 0 0))))",
+            "city LIKE '临沂%'",
+            "name NOT LIKE '%园区'",
+            "workers BETWEEN 100 AND 1000",
+            "updated NOT BETWEEN DATE('2026-01-01') AND DATE('2026-06-30')",
+            "union_status IN ('none', 'partial')",
+            "city NOT IN ('临沂市')",
         ] {
             assert!(
                 text(ok, Layer::Park).is_ok(),
@@ -743,7 +869,11 @@ mod tests {
             ("updated = TIMESTAMP('2026-01-01T00:00:00Z')", "is a date"),
             ("workers = enterprises", "two properties"),
             ("1 = 1", "both literals"),
-            ("city LIKE 'x%'", "advanced comparison"),
+            ("workers LIKE '1%'", "is not text"),
+            ("city LIKE 3", "string pattern"),
+            ("workers BETWEEN 1 AND 'x'", "is a number"),
+            ("city IN ('a', 3)", "is a string"),
+            ("CASEI(city) = 'x'", "case- and accent-insensitive"),
             ("S_WITHIN(geometry, POINT(1 2))", "only S_INTERSECTS"),
             ("S_INTERSECTS(geometry, POINT(90 180))", "latitude"),
             ("S_INTERSECTS(geometry, BBOX(1, 5, 2, 4))", "north"),
@@ -757,6 +887,25 @@ mod tests {
         }
         let err = text("amenities = 'shower'", Layer::DriverHome).unwrap_err();
         assert!(err.contains("is an array"), "{err}");
+    }
+
+    #[test]
+    fn like_patterns_match_whole_texts() {
+        let m = |pattern: &str, text: &str| Pattern::new(pattern).matches(text);
+        assert!(m("临沂%", "临沂市"));
+        assert!(!m("临沂%", "大临沂市"));
+        assert!(m("%司机之家", "兰山区司机之家"));
+        assert!(m("%物流%", "临沂物流园"));
+        assert!(m("_沂市", "临沂市"));
+        assert!(!m("_沂市", "临临沂市"));
+        assert!(m("a%b%c", "axxbyyc"));
+        assert!(!m("a%b%c", "axxbyy"));
+        assert!(m("%", ""));
+        assert!(!m("_", ""));
+        assert!(m("100\\%", "100%"));
+        assert!(!m("100\\%", "1000"));
+        assert!(m("a\\_b", "a_b") && !m("a\\_b", "axb"));
+        assert!(m("", "") && !m("", "x"));
     }
 
     #[test]
