@@ -199,7 +199,9 @@ fn document(lang: Lang, title: &str, head: &str, class: &str, body: &str) -> Str
     escape_into(&mut out, title);
     out.push_str("</title>\n");
     out.push_str(head);
-    out.push_str("<link rel=\"stylesheet\" href=\"/station.css\">\n</head>\n<body class=\"");
+    out.push_str(
+        "<link rel=\"stylesheet\" href=\"/base.css\">\n<link rel=\"stylesheet\" href=\"/station.css\">\n</head>\n<body class=\"",
+    );
     out.push_str(class);
     out.push_str("\">\n");
     out.push_str(body);
