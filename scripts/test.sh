@@ -60,4 +60,6 @@ tiles_server=$!
 trap 'kill $server $tiles_server 2>/dev/null || true' EXIT
 WAYSTATION_TILES_URL="http://127.0.0.1:$tiles_port" node tests/browser/tiles.test.mjs
 kill $tiles_server 2>/dev/null || true
+# Park outlines from the tiles (a copy of geodata/ with polygons; its own server).
+node tests/browser/outlines.test.mjs
 echo "== all tests passed"

@@ -489,10 +489,11 @@ async fn tilejson_describes_the_set() {
         .iter()
         .map(|l| l["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["driver_home", "park", "clusters"]);
+    assert_eq!(ids, ["driver_home", "park", "park_area", "clusters"]);
     assert_eq!(v["vector_layers"][1]["fields"]["union_status"], "String");
+    assert_eq!(v["vector_layers"][2]["fields"]["union_status"], "String");
     assert_eq!(v["vector_layers"][0]["fields"]["amenities"], "Number");
-    assert_eq!(v["vector_layers"][2]["fields"]["point_count"], "Number");
+    assert_eq!(v["vector_layers"][3]["fields"]["point_count"], "Number");
     let b: Vec<f64> = v["bounds"]
         .as_array()
         .unwrap()

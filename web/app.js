@@ -383,12 +383,19 @@ function clusterOffset(layerId) {
   return state.layers.length > 1 ? (CLUSTER_OFFSETS[i] || [0, 0]) : [0, 0];
 }
 
-// Vector tiles (/tiles/{layer}.json) draw every layer, clustered on the server,
-// unless the basemap is GCJ-02: tiles are WGS-84, so there the page shifts the
-// GeoJSON itself (?tiles=0 asks for GeoJSON too).
+// Vector tiles (/tiles/{layer}.json) draw every layer, clustered on the server
+// (?tiles=0 asks for GeoJSON instead). On a GCJ-02 basemap (Amap, Tencent) the
+// server draws them shifted (?crs=gcj02): positions read back from the map are
+// display positions, converted with state.conv like any other.
 function useTiles() {
+  return params.get('tiles') !== '0';
+}
+
+// The tile set's frame, as a query string for its TileJSON (which keeps it in
+// the tile URLs).
+function tileQuery() {
   const gcj = state.config && state.config.basemap && state.config.basemap.crs === 'gcj02';
-  return !gcj && params.get('tiles') !== '0';
+  return gcj ? '?crs=gcj02' : '';
 }
 
 // Layer data in the page is only needed by the GeoJSON path; with tiles it is
@@ -411,7 +418,7 @@ function addLayerToMap(layer, idx) {
   const isPark = layer.kind === 'park' || id === 'park';
   const tiled = useTiles();
   const src = tiled
-    ? { type: 'vector', url: `${location.origin}/tiles/${encodeURIComponent(id)}.json` }
+    ? { type: 'vector', url: `${location.origin}/tiles/${encodeURIComponent(id)}.json${tileQuery()}` }
     : {
       type: 'geojson',
       data: displayCollection(id, state.data[id]),
@@ -427,27 +434,40 @@ function addLayerToMap(layer, idx) {
       no_union: ['+', ['case', ['==', ['get', 'union_status'], 'none'], 1, 0]],
     };
   }
+  map.addSource(sourceId(id), src);
+  const vis = state.visible.has(id) ? 'visible' : 'none';
+  // Park outlines, under the points: from the tiles' park_area layer (the server
+  // sends a polygon from the zoom where it spans a few pixels), or from the page's
+  // GeoJSON from zoom 9.
+  let areaSource = null;
+  if (isPark && tiled) areaSource = { source: sourceId(id), 'source-layer': 'park_area' };
   if (isPark && !tiled) {
     const areas = areaCollection(id, state.data[id]);
     if (areas.features.length) {
       map.addSource(`${sourceId(id)}-areas`, { type: 'geojson', data: areas });
-      map.addLayer({
-        id: `${id}-areas`,
-        type: 'fill',
-        source: `${sourceId(id)}-areas`,
-        minzoom: 9,
-        layout: { visibility: state.visible.has(id) ? 'visible' : 'none' },
-        paint: {
-          'fill-color': ['match', ['get', 'union_status'],
-            'none', UNION_COLOURS.none, 'partial', UNION_COLOURS.partial, 'full', UNION_COLOURS.full, '#adb5bd'],
-          'fill-opacity': 0.18,
-          'fill-outline-color': colour,
-        },
-      });
+      areaSource = { source: `${sourceId(id)}-areas`, minzoom: 9 };
     }
   }
-  map.addSource(sourceId(id), src);
-  const vis = state.visible.has(id) ? 'visible' : 'none';
+  if (areaSource) {
+    map.addLayer({
+      id: `${id}-areas`,
+      type: 'fill',
+      ...areaSource,
+      layout: { visibility: vis },
+      paint: {
+        'fill-color': ['match', ['get', 'union_status'],
+          'none', UNION_COLOURS.none, 'partial', UNION_COLOURS.partial, 'full', UNION_COLOURS.full, '#adb5bd'],
+        'fill-opacity': 0.18,
+      },
+    });
+    map.addLayer({
+      id: `${id}-outline`,
+      type: 'line',
+      ...areaSource,
+      layout: { visibility: vis },
+      paint: { 'line-color': colour, 'line-width': 1.5, 'line-opacity': 0.8 },
+    });
+  }
   map.addLayer({
     id: clusterLayerId(id),
     type: 'circle',
@@ -503,7 +523,7 @@ function isParkLayer(id) {
 
 function applyLayerVisibility(id) {
   const on = state.visible.has(id) && !hiddenByMode(id);
-  for (const lid of [clusterLayerId(id), pointLayerId(id), `${id}-areas`]) {
+  for (const lid of [clusterLayerId(id), pointLayerId(id), `${id}-areas`, `${id}-outline`]) {
     if (map && map.getLayer(lid)) map.setLayoutProperty(lid, 'visibility', on ? 'visible' : 'none');
   }
 }
@@ -984,7 +1004,8 @@ function onMapClick(e) {
     return;
   }
   if (f && f.sourceLayer && f.properties.id != null) {
-    const lid = f.sourceLayer;
+    // A tile feature: its layer is its `layer` (park_area's outlines are parks).
+    const lid = f.properties.layer || f.sourceLayer;
     getJSON(`/api/v1/features/${encodeURIComponent(f.properties.id)}`)
       .then((full) => openPopup({ ...full, properties: { ...full.properties, _layer: lid } }, { enrich: true, fit: true }))
       .catch((err) => toast(err.detail || err.message));

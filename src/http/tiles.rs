@@ -6,6 +6,10 @@
 //! composes sources. Tiles carry a strong ETag made of the data's fingerprint and
 //! the tile's address, so a revalidation answers 304 without rendering; an empty
 //! tile is a 204. The compression layer gzips tiles for clients that ask.
+//!
+//! `?crs=gcj02` asks for the tile set drawn in GCJ-02, for an Amap or Tencent
+//! basemap (see `tiles::frame`): its own tile index, its own ETags, and a TileJSON
+//! whose tile URL keeps the parameter. `crs=wgs84` (the default) is the stored frame.
 
 use std::sync::Arc;
 
@@ -16,12 +20,16 @@ use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use utoipa::IntoParams;
+
 use super::AppState;
+use super::params::{FromParams, Params, Query};
 use super::problem::{ApiError, InvalidParam};
 use crate::index::Atlas;
 use crate::model::{Layer, LayerSet, UnknownLayer};
 use crate::tiles::{
-    self, CLUSTER_KEYS, FACILITY_KEYS, MAX_ZOOM, MIN_ZOOM, PARK_KEYS, TileId, TileIndex,
+    self, AREAS_LAYER, CLUSTER_KEYS, FACILITY_KEYS, Frame, MAX_ZOOM, MIN_ZOOM, PARK_KEYS, TileId,
+    TileIndex,
 };
 
 /// The MVT media type.
@@ -35,6 +43,49 @@ pub fn router() -> OpenApiRouter<Arc<AppState>> {
 }
 
 type ApiResult = Result<Response, ApiError>;
+
+/// The query of the tile routes.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TileQuery {
+    /// The frame the tiles are drawn in: `wgs84` (as stored; OpenStreetMap-style and
+    /// Tianditu basemaps) or `gcj02` (Amap and Tencent basemaps: every position
+    /// shifted, and selected and clustered where the basemap draws it). Feature ids
+    /// lead to the WGS-84 detail either way.
+    #[param(value_type = Option<String>, pattern = "^(wgs84|gcj02)$", default = "wgs84", example = "gcj02")]
+    crs: Frame,
+}
+
+impl FromParams for TileQuery {
+    fn from_params(p: &mut Params) -> Option<Self> {
+        let crs = match p.raw("crs") {
+            None => Frame::Wgs84,
+            Some(text) => match text.trim().parse::<Frame>() {
+                Ok(f) => f,
+                Err(e) => {
+                    p.problem("crs", e);
+                    return None;
+                }
+            },
+        };
+        Some(TileQuery { crs })
+    }
+}
+
+/// The tile index of `atlas` in `frame`, built on the blocking pool when it is the
+/// first request of a generation (a fraction of a second for a million features),
+/// not on a request worker.
+async fn index_of(atlas: &Arc<Atlas>, frame: Frame) -> Result<Arc<TileIndex>, ApiError> {
+    match TileIndex::cached(atlas, frame) {
+        Some(index) => Ok(index),
+        None => {
+            let atlas = atlas.clone();
+            tokio::task::spawn_blocking(move || TileIndex::of(&atlas, frame))
+                .await
+                .map_err(ApiError::internal)
+        }
+    }
+}
 
 /// A comma list of layer ids, each known (404 otherwise: the tile set does not exist).
 fn parse_layers(text: &str) -> Result<LayerSet, ApiError> {
@@ -115,25 +166,27 @@ fn cache_control(state: &AppState) -> HeaderValue {
 /// `GET /tiles/{layers}/{z}/{x}/{y}.mvt`: one vector tile.
 #[utoipa::path(get, path = "/tiles/{layers}/{z}/{x}/{y}", tag = "tiles",
     summary = "A Mapbox vector tile (`/tiles/{layers}/{z}/{x}/{y}.mvt`)",
-    description = "One composite tile of the comma-listed layers, zoom 0–16. Points are clustered below zoom 16 (a cluster keeps `point_count` and the count per layer); parks carry their union status. Strong ETag (304 on If-None-Match), gzip when accepted.",
+    description = "One composite tile of the comma-listed layers, zoom 0–16. Points are clustered below zoom 16 (a cluster keeps `point_count` and the count per layer); parks carry their union status, and with `park` the parks that have a polygon are also in the layer `park_area` (MVT polygons clipped to the tile with a buffer) from the zoom where they span 4 px. `crs=gcj02` draws the tile in GCJ-02 for an Amap or Tencent basemap. Strong ETag (304 on If-None-Match), gzip when accepted.",
     params(
         ("layers" = String, Path, description = "a comma list of layer ids", example = "driver_home,courier_station"),
         ("z" = u8, Path, description = "zoom", minimum = 0, maximum = 16),
         ("x" = u32, Path, description = "column"),
         ("y" = String, Path, description = "row, with `.mvt`", example = "0.mvt"),
+        TileQuery,
         ("If-None-Match" = Option<String>, Header, description = "the ETag of a copy held"),
     ),
     responses(
         (status = 200, description = "the tile", body = crate::http::schema::Binary, content_type = "application/vnd.mapbox-vector-tile"),
         (status = 204, description = "the tile is empty"),
         (status = 304, description = "not modified"),
-        (status = 400, description = "a bad z, x or y", body = crate::http::schema::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "a bad z, x, y or crs", body = crate::http::schema::Problem, content_type = "application/problem+json"),
         (status = 404, description = "an unknown layer", body = crate::http::schema::Problem, content_type = "application/problem+json"),
         (status = 503, description = "the data is still loading", body = crate::http::schema::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn tile(
     State(state): State<Arc<AppState>>,
     Path((layers, z, x, y)): Path<(String, String, String, String)>,
+    Query(TileQuery { crs: frame }): Query<TileQuery>,
     headers: HeaderMap,
 ) -> ApiResult {
     let layers = parse_layers(&layers)?;
@@ -142,11 +195,15 @@ pub async fn tile(
     // The layers as a bit mask: an ETag holds no comma (If-None-Match lists tags with them).
     let mask: u32 = layers.iter().map(|l| 1 << l as u32).sum();
     let etag = format!(
-        "\"{:016x}-{mask:x}-{}-{}-{}\"",
+        "\"{:016x}-{mask:x}-{}-{}-{}{}\"",
         atlas.fingerprint(),
         tile.z,
         tile.x,
-        tile.y
+        tile.y,
+        match frame {
+            Frame::Wgs84 => "",
+            Frame::Gcj02 => "-gcj02",
+        }
     );
     let etag = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
     let cache = cache_control(&state);
@@ -164,17 +221,7 @@ pub async fn tile(
         )
             .into_response());
     }
-    // The first tile of a generation builds its tile index (a fraction of a second
-    // for a million features): on the blocking pool, not on a request worker.
-    let index = match TileIndex::cached(&atlas) {
-        Some(index) => index,
-        None => {
-            let atlas = atlas.clone();
-            tokio::task::spawn_blocking(move || TileIndex::of(&atlas))
-                .await
-                .map_err(ApiError::internal)?
-        }
-    };
+    let index = index_of(&atlas, frame).await?;
     let rendered = tiles::render(&atlas, &index, layers, tile);
     if rendered.is_empty() {
         return Ok((
@@ -198,15 +245,17 @@ pub async fn tile(
 /// tile URL made absolute from the request's `Host`.
 #[utoipa::path(get, path = "/tiles/{file}", tag = "tiles",
     summary = "The TileJSON 3.0 document of a layer set (`/tiles/{layers}.json`)",
-    params(("file" = String, Path, description = "a comma list of layer ids and `.json`", example = "driver_home,park.json")),
+    params(("file" = String, Path, description = "a comma list of layer ids and `.json`", example = "driver_home,park.json"), TileQuery),
     responses(
-        (status = 200, description = "TileJSON 3.0 with the vector layers and absolute tile URLs", body = crate::http::schema::Object),
+        (status = 200, description = "TileJSON 3.0 with the vector layers and absolute tile URLs (keeping `crs` when given)", body = crate::http::schema::Object),
+        (status = 400, description = "a bad crs", body = crate::http::schema::Problem, content_type = "application/problem+json"),
         (status = 404, description = "an unknown layer, or not `.json`", body = crate::http::schema::Problem, content_type = "application/problem+json"),
         (status = 503, description = "the data is still loading", body = crate::http::schema::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn tilejson(
     State(state): State<Arc<AppState>>,
     Path(file): Path<String>,
+    Query(TileQuery { crs: frame }): Query<TileQuery>,
     headers: HeaderMap,
 ) -> ApiResult {
     let Some(layers) = file.strip_suffix(".json") else {
@@ -218,9 +267,9 @@ pub async fn tilejson(
     let atlas = state.atlas()?;
     // A client reads this document just before its first tiles: build the tile index
     // of this generation now, in the background, if nobody has.
-    if TileIndex::cached(&atlas).is_none() {
+    if TileIndex::cached(&atlas, frame).is_none() {
         let atlas = atlas.clone();
-        tokio::task::spawn_blocking(move || TileIndex::of(&atlas));
+        tokio::task::spawn_blocking(move || TileIndex::of(&atlas, frame));
     }
     let host = headers
         .get(header::HOST)
@@ -239,8 +288,12 @@ pub async fn tilejson(
         _ => "http",
     };
     let path = layers_path(layers);
-    let url = format!("{scheme}://{host}/tiles/{path}/{{z}}/{{x}}/{{y}}.mvt");
-    let body = document(&atlas, layers, &path, url);
+    let query = match frame {
+        Frame::Wgs84 => String::new(),
+        Frame::Gcj02 => format!("?crs={frame}"),
+    };
+    let url = format!("{scheme}://{host}/tiles/{path}/{{z}}/{{x}}/{{y}}.mvt{query}");
+    let body = document(&atlas, layers, &path, url, frame);
     Ok((
         [
             (
@@ -254,11 +307,11 @@ pub async fn tilejson(
         .into_response())
 }
 
-fn document(atlas: &Atlas, layers: LayerSet, path: &str, url: String) -> Value {
+fn document(atlas: &Atlas, layers: LayerSet, path: &str, url: String, frame: Frame) -> Value {
     let stats = atlas.layer_stats();
     let mut bounds: Option<[f64; 4]> = None;
     for s in stats.iter().filter(|s| layers.contains(s.layer)) {
-        if let Some(b) = s.bbox {
+        if let Some(b) = s.bbox.map(|b| shift_bbox(b, frame)) {
             let u = bounds.get_or_insert([b.min_lon, b.min_lat, b.max_lon, b.max_lat]);
             u[0] = u[0].min(b.min_lon);
             u[1] = u[1].min(b.min_lat);
@@ -306,6 +359,15 @@ fn document(atlas: &Atlas, layers: LayerSet, path: &str, url: String) -> Value {
     if layers.contains(Layer::Park) {
         cluster_keys.push("no_union");
     }
+    if layers.contains(Layer::Park) {
+        vector_layers.push(json!({
+            "id": AREAS_LAYER,
+            "description": "park outlines (polygons; the parks' points stay in `park`), from the zoom where a park spans 4 px",
+            "minzoom": MIN_ZOOM,
+            "maxzoom": MAX_ZOOM,
+            "fields": fields(PARK_KEYS, &[("synthetic", "Boolean")]),
+        }));
+    }
     vector_layers.push(json!({
         "id": tiles::CLUSTERS_LAYER,
         "description": "dense cells of the tile: point_count, a count per layer, no_union (parks without a union)",
@@ -317,6 +379,7 @@ fn document(atlas: &Atlas, layers: LayerSet, path: &str, url: String) -> Value {
         "tilejson": "3.0.0",
         "name": format!("waystation {path}"),
         "scheme": "xyz",
+        "crs": frame.id(),
         "tiles": [url],
         "minzoom": MIN_ZOOM,
         "maxzoom": MAX_ZOOM,
@@ -330,4 +393,21 @@ fn document(atlas: &Atlas, layers: LayerSet, path: &str, url: String) -> Value {
             "last_clustered_zoom": MAX_ZOOM - 1,
         },
     })
+}
+
+/// A WGS-84 box in `frame`: its corners shifted (the GCJ-02 shift varies by metres
+/// across a province, far less than a basemap tile: the corners are enough for a
+/// client's bounds).
+fn shift_bbox(b: crate::index::BBox, frame: Frame) -> crate::index::BBox {
+    let corner = |lon: f64, lat: f64| {
+        crate::model::LonLat::new(lon, lat).map_or((lon, lat), |p| frame.shift(p))
+    };
+    let (min_lon, min_lat) = corner(b.min_lon, b.min_lat);
+    let (max_lon, max_lat) = corner(b.max_lon, b.max_lat);
+    crate::index::BBox {
+        min_lon,
+        min_lat,
+        max_lon,
+        max_lat,
+    }
 }

@@ -12,15 +12,21 @@
 //! A park cluster also counts its parks without a union (a prefix count likewise),
 //! so the map can mark the clusters that hide a gap.
 //!
+//! The index is built in one [`Frame`]: in GCJ-02 every position is shifted
+//! first, so the curve, the tiles and the clusters are those of the basemap.
+//! It also holds the park outlines ([`AreaIndex`]) in the same frame.
+//!
 //! Positions are kept as 32-bit fixed-point fractions of the Mercator square
 //! (about 1 cm at the equator); the tile of a point at zoom z is the top z bits of
 //! each coordinate, and its pixel (extent 4096) the next 12.
 
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use rayon::prelude::*;
 
 use super::GRID_BITS;
+use super::areas::AreaIndex;
+use super::frame::Frame;
 use super::mercator::{TileId, world};
 use crate::index::Atlas;
 use crate::model::{Layer, LayerSet, UnionStatus};
@@ -62,21 +68,28 @@ pub(super) struct Cluster {
     pub no_union: usize,
 }
 
-type Cache = Vec<(Weak<Atlas>, Arc<TileIndex>)>;
+/// One (generation, frame)'s index: set once, by the one caller that builds it.
+type Slot = Arc<OnceLock<Arc<TileIndex>>>;
+type Cache = Vec<(Weak<Atlas>, Frame, Slot)>;
 static CACHE: Mutex<Cache> = Mutex::new(Vec::new());
+/// Indexes kept: two generations (the served one and the one replacing it) in
+/// both frames.
+const CACHED: usize = 4;
 
-fn lookup(cache: &mut Cache, atlas: &Arc<Atlas>) -> Option<Arc<TileIndex>> {
-    cache.retain(|(w, _)| w.strong_count() > 0);
+fn lookup(cache: &mut Cache, atlas: &Arc<Atlas>, frame: Frame) -> Option<Slot> {
+    cache.retain(|(w, _, _)| w.strong_count() > 0);
     cache
         .iter()
-        .find(|(w, _)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(atlas)))
-        .map(|(_, index)| index.clone())
+        .find(|(w, f, _)| *f == frame && std::ptr::eq(w.as_ptr(), Arc::as_ptr(atlas)))
+        .map(|(_, _, slot)| slot.clone())
 }
 
-/// The tile index of one generation of the data.
+/// The tile index of one generation of the data, in one frame.
 #[derive(Debug)]
 pub struct TileIndex {
+    frame: Frame,
     layers: [LayerRun; 4],
+    areas: AreaIndex,
 }
 
 /// Spreads the 32 bits of `v` to the even bits of a `u64`.
@@ -158,8 +171,13 @@ impl LayerRun {
 }
 
 impl TileIndex {
-    /// Builds the index of a generation (each layer sorted in parallel).
+    /// Builds the WGS-84 index of a generation (each layer sorted in parallel).
     pub fn new(atlas: &Atlas) -> Self {
+        Self::new_in(atlas, Frame::Wgs84)
+    }
+
+    /// Builds the index of a generation in `frame`.
+    pub fn new_in(atlas: &Atlas, frame: Frame) -> Self {
         let layers = Layer::ALL.map(|layer| {
             let items: Vec<(u64, u32, u32, u32, bool)> = atlas
                 .all_in_layer(layer)
@@ -171,42 +189,66 @@ impl TileIndex {
                         let park = atlas.park(i);
                         (park.position, park.union_status == Some(UnionStatus::None))
                     };
-                    let (wx, wy) = world(p);
+                    let (wx, wy) = world(frame.shift_point(p));
                     let (x, y) = (fixed(wx), fixed(wy));
                     (morton(x, y), i, x, y, flag)
                 })
                 .collect();
             LayerRun::build(items)
         });
-        TileIndex { layers }
+        TileIndex {
+            frame,
+            layers,
+            areas: AreaIndex::new(atlas, frame),
+        }
+    }
+
+    /// The frame of the positions.
+    pub fn frame(&self) -> Frame {
+        self.frame
+    }
+
+    /// The park outlines.
+    pub fn areas(&self) -> &AreaIndex {
+        &self.areas
     }
 
     /// The index of `atlas`, built on first use and kept while the generation is
     /// served (a few recent generations are remembered, so alternating servers in
     /// one process, as in the tests, do not rebuild each time).
-    pub fn of(atlas: &Arc<Atlas>) -> Arc<TileIndex> {
+    pub fn of(atlas: &Arc<Atlas>, frame: Frame) -> Arc<TileIndex> {
         // The lock is held for lookups and inserts only, never while building: the
-        // async workers' `cached` lookups must not wait for a build. Two first
-        // requests of a generation may both build; the first one stored wins.
-        let lock = || CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(index) = lookup(&mut lock(), atlas) {
-            return index;
-        }
-        let built = Arc::new(TileIndex::new(atlas));
-        let mut cache = lock();
-        if let Some(index) = lookup(&mut cache, atlas) {
-            return index;
-        }
-        if cache.len() >= 4 {
-            cache.remove(0);
-        }
-        cache.push((Arc::downgrade(atlas), built.clone()));
-        built
+        // async workers' `cached` lookups must not wait for a build. The first
+        // requests of a generation (a page asks for each layer's TileJSON at once)
+        // share one build: the others wait for it on their blocking threads
+        // instead of each sorting a million features again.
+        let slot = {
+            let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+            match lookup(&mut cache, atlas, frame) {
+                Some(slot) => slot,
+                None => {
+                    if cache.len() >= CACHED {
+                        cache.remove(0);
+                    }
+                    let slot = Slot::default();
+                    cache.push((Arc::downgrade(atlas), frame, slot.clone()));
+                    slot
+                }
+            }
+        };
+        slot.get_or_init(|| Arc::new(TileIndex::new_in(atlas, frame)))
+            .clone()
     }
 
     /// The index of `atlas` when it is built already (a lookup that never builds).
-    pub fn cached(atlas: &Arc<Atlas>) -> Option<Arc<TileIndex>> {
-        lookup(&mut CACHE.lock().unwrap_or_else(|e| e.into_inner()), atlas)
+    pub fn cached(atlas: &Arc<Atlas>, frame: Frame) -> Option<Arc<TileIndex>> {
+        lookup(
+            &mut CACHE.lock().unwrap_or_else(|e| e.into_inner()),
+            atlas,
+            frame,
+        )?
+        .get()
+        .cloned()
     }
 
     /// The features of `layers` in `tile`: with `cluster`, the cells holding more

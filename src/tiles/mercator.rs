@@ -69,8 +69,13 @@ impl TileId {
 /// A position in the unit Web-Mercator square: `x` east from the antimeridian,
 /// `y` south from the top edge, both in `[0, 1)` (clamped).
 pub fn world(p: LonLat) -> (f64, f64) {
-    let x = (p.lon() + 180.0) / 360.0;
-    let lat = p.lat().clamp(-MAX_LAT, MAX_LAT).to_radians();
+    world_xy(p.lon(), p.lat())
+}
+
+/// [`world`] of a (lon, lat) pair in degrees.
+pub fn world_xy(lon: f64, lat: f64) -> (f64, f64) {
+    let x = (lon + 180.0) / 360.0;
+    let lat = lat.clamp(-MAX_LAT, MAX_LAT).to_radians();
     let y = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0;
     let below_one = 1.0 - f64::EPSILON;
     (x.clamp(0.0, below_one), y.clamp(0.0, below_one))

@@ -5,6 +5,9 @@
 //! - [`index`]: the per-generation [`TileIndex`] (features along a Z-order curve):
 //!   selection and clustering by runs of the curve.
 //! - [`mvt`]: the MVT encoder.
+//! - [`frame`]: the frame a tile set is drawn in (WGS-84, or GCJ-02 for Amap and
+//!   Tencent basemaps): the index of each frame is built on shifted positions.
+//! - [`areas`]: the park outlines (polygons clipped to the tile) in [`AREAS_LAYER`].
 //!
 //! A tile is made in four steps ([`render`]):
 //! 1. select: the tile is one run of each requested layer in the [`TileIndex`]
@@ -18,7 +21,10 @@
 //!    places show single points even at low zoom. At [`MAX_ZOOM`] nothing is
 //!    clustered: clustering stops there, and deeper zooms over-zoom its tiles;
 //! 3. encode: one MVT layer per requested layer for the features (named after
-//!    the layer: `driver_home`, …) and one layer [`CLUSTERS_LAYER`];
+//!    the layer: `driver_home`, …), one layer [`CLUSTERS_LAYER`], and with `park`
+//!    the outlines of the parks that have a polygon big enough to see at this
+//!    zoom in [`AREAS_LAYER`] (never clustered; the park's point stays in `park`
+//!    or in a cluster as before);
 //! 4. the HTTP edge (`http::tiles`) adds the ETag, caching, gzip, and answers an
 //!    empty tile with 204.
 //!
@@ -27,10 +33,14 @@
 //! `position_accuracy`, and `amenities` (facilities: the [`AmenitySet`] bits, bit
 //! `i` being [`Amenity::ALL`]`[i]`) or `union_status` (parks).
 
+pub mod areas;
+pub mod frame;
 pub mod index;
 pub mod mercator;
 pub mod mvt;
 
+pub use areas::AREAS_LAYER;
+pub use frame::Frame;
 pub use index::TileIndex;
 pub use mercator::{TileId, tile_of};
 
@@ -95,6 +105,8 @@ pub struct Rendered {
     pub clusters: usize,
     /// Features represented: single features plus the clusters' `point_count`s.
     pub represented: usize,
+    /// Park outlines written (in [`AREAS_LAYER`]; their parks are counted above).
+    pub areas: usize,
 }
 
 impl Rendered {
@@ -108,7 +120,12 @@ impl Rendered {
 /// `index` (see the module docs).
 pub fn render(atlas: &Atlas, index: &TileIndex, layers: LayerSet, tile: TileId) -> Rendered {
     let (singles, clusters) = index.select(layers, tile, tile.z < MAX_ZOOM, CELL_MAX);
-    if singles.is_empty() && clusters.is_empty() {
+    let outlines = if layers.contains(Layer::Park) && !index.areas().is_empty() {
+        index.areas().clipped(tile)
+    } else {
+        Vec::new()
+    };
+    if singles.is_empty() && clusters.is_empty() && outlines.is_empty() {
         return Rendered::default();
     }
     let mut out = Rendered {
@@ -148,7 +165,34 @@ pub fn render(atlas: &Atlas, index: &TileIndex, layers: LayerSet, tile: TileId) 
     out.clusters = w.len();
     out.represented += out.points;
     w.finish_into(&mut out.bytes);
+    let mut w = LayerWriter::new(AREAS_LAYER, PARK_KEYS);
+    for (i, rings) in &outlines {
+        w.polygon(Some(u64::from(*i)), rings, &park_attrs(atlas.park(*i)));
+    }
+    out.areas = w.len();
+    w.finish_into(&mut out.bytes);
     out
+}
+
+/// A park's attributes (as [`PARK_KEYS`]), for its point and its outline.
+fn park_attrs(park: &crate::model::Park) -> Vec<(usize, Value<'_>, bool)> {
+    let p = &park.provenance;
+    let status = park.union_status.map(|s| match s {
+        crate::model::UnionStatus::None => "none",
+        crate::model::UnionStatus::Partial => "partial",
+        crate::model::UnionStatus::Full => "full",
+    });
+    let mut attrs = vec![
+        (0, Value::Str(&park.id), false),
+        (1, Value::Str(Layer::Park.id()), true),
+        (2, Value::Str(&park.name), false),
+        (4, Value::Bool(p.synthetic), true),
+        (5, Value::Str(p.position_accuracy.id()), true),
+    ];
+    if let Some(s) = status {
+        attrs.push((3, Value::Str(s), true));
+    }
+    attrs
 }
 
 fn write_feature(atlas: &Atlas, w: &mut LayerWriter, c: &index::Single) {
@@ -169,23 +213,7 @@ fn write_feature(atlas: &Atlas, w: &mut LayerWriter, c: &index::Single) {
             ],
         );
     } else {
-        let park = atlas.park(c.index);
-        let p = &park.provenance;
-        let status = park.union_status.map(|s| match s {
-            crate::model::UnionStatus::None => "none",
-            crate::model::UnionStatus::Partial => "partial",
-            crate::model::UnionStatus::Full => "full",
-        });
-        let mut attrs = vec![
-            (0, Value::Str(&park.id), false),
-            (1, Value::Str(c.layer.id()), true),
-            (2, Value::Str(&park.name), false),
-            (4, Value::Bool(p.synthetic), true),
-            (5, Value::Str(p.position_accuracy.id()), true),
-        ];
-        if let Some(s) = status {
-            attrs.push((3, Value::Str(s), true));
-        }
+        let attrs = park_attrs(atlas.park(c.index));
         w.point(Some(u64::from(c.index)), c.x, c.y, &attrs);
     }
 }

@@ -9,6 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { BASE, READY_TIMEOUT, SHOTS, Session, TEST_TIMEOUT } from './harness.mjs';
+import { gcj02ToWgs84, wgs84ToGcj02 } from '../../web/coords.js';
 
 const session = new Session((url, text) => url.includes(`lon=${BAD_LON}`) && /status of 400/.test(text));
 
@@ -661,6 +662,88 @@ test('13. city labels do not collide with clusters', { timeout: TEST_TIMEOUT }, 
     await page.screenshot({ path: path.join(SHOTS, `${label}.png`) });
     await context.close();
   }
+});
+
+// 14. Proves that on a GCJ-02 basemap (Amap, Tencent) the page still draws from tiles,
+//     asked for in GCJ-02 (?crs=gcj02), with no layer GeoJSON above the page-data
+//     limit; a point is drawn where its shifted position is; a click on it opens the
+//     WGS-84 detail; a click on the empty map asks for the nearest at the WGS-84
+//     position under the pointer. The page's /api/v1/config is answered with an
+//     Amap-like basemap without raster sources (nothing is fetched from outside).
+test('14. GCJ-02 basemap: shifted tiles, positions back in WGS-84', { timeout: TEST_TIMEOUT }, async () => {
+  const context = await session.newContext('gcj02', { viewport: { width: 1280, height: 800 }, serviceWorkers: 'block' });
+  await context.route('**/api/v1/config', async (route) => {
+    const res = await route.fetch();
+    const config = await res.json();
+    config.basemap = { kind: 'amap', crs: 'gcj02', sources: [] };
+    await route.fulfill({ response: res, json: config });
+  });
+  const page = await session.openMap(context);
+  await idle(page);
+  const urls = session.requests.filter((r) => r.label === 'gcj02').map((r) => new URL(r.url));
+  const tiles = urls.filter((u) => u.pathname.endsWith('.mvt'));
+  assert.ok(tiles.length > 0, 'the map asked for tiles');
+  assert.deepEqual(tiles.filter((u) => u.searchParams.get('crs') !== 'gcj02').map(String), [], 'every tile in GCJ-02');
+  const counts = Object.fromEntries((await apiJSON('/api/v1/layers')).body.layers.map((l) => [l.id, l.count]));
+  const pageData = urls.filter((u) => /^\/api\/v1\/layers\/[^/]+$/.test(u.pathname));
+  const limit = 20000; // web/app.js PAGE_DATA_MAX
+  for (const u of pageData) {
+    const id = decodeURIComponent(u.pathname.split('/').pop());
+    assert.ok(counts[id] <= limit, `${id} (${counts[id]} features) loaded as GeoJSON`);
+  }
+
+  // A driver home: drawn at its GCJ-02 position, not at its WGS-84 one.
+  const f = await page.evaluate(() => {
+    const ws = window.__waystation;
+    const g = ws.state.data.driver_home.features[0];
+    return { id: g.properties.id ?? g.id, name: g.properties.name, wgs: g.geometry.coordinates };
+  });
+  const gcj = wgs84ToGcj02(...f.wgs);
+  await page.evaluate((c) => window.__waystation.map.jumpTo({ center: c, zoom: 16 }), gcj);
+  await idle(page);
+  const drawn = await page.evaluate(({ id, gcj, wgs }) => {
+    const m = window.__waystation.map;
+    const hit = m.queryRenderedFeatures({ layers: ['driver_home-points'] }).find((x) => x.properties.id === id);
+    if (!hit) return null;
+    const at = m.project(hit.geometry.coordinates);
+    const d = (p) => { const q = m.project(p); return Math.hypot(q.x - at.x, q.y - at.y); };
+    const r = m.getContainer().getBoundingClientRect();
+    return { gcj: d(gcj), wgs: d(wgs), x: r.left + at.x, y: r.top + at.y };
+  }, { id: f.id, gcj, wgs: f.wgs });
+  assert.ok(drawn, `driver home ${f.id} is drawn`);
+  assert.ok(drawn.gcj <= 1.5, `drawn ${drawn.gcj.toFixed(2)} px from its GCJ-02 position`);
+  assert.ok(drawn.wgs > 50, `and ${drawn.wgs.toFixed(0)} px from its WGS-84 one`);
+  const detail = page.waitForResponse((r) => r.url().endsWith(`/api/v1/features/${encodeURIComponent(f.id)}`));
+  await page.mouse.click(drawn.x, drawn.y);
+  assert.equal((await detail).status(), 200);
+  const popup = page.locator('.maplibregl-popup');
+  await popup.waitFor({ state: 'visible' });
+  assert.ok((await popup.textContent()).includes(f.name), 'the popup shows the driver home');
+  await page.evaluate(() => document.querySelector('.maplibregl-popup-close-button')?.click());
+
+  // An empty spot: the nearest query is at the WGS-84 position under the pointer.
+  const spot = await page.evaluate(() => {
+    const m = window.__waystation.map;
+    const r = m.getContainer().getBoundingClientRect();
+    for (let y = 200; y < r.height - 100; y += 37) {
+      for (let x = 500; x < r.width - 100; x += 41) {
+        if (m.queryRenderedFeatures([[x - 30, y - 30], [x + 30, y + 30]]).filter((h) => h.source.startsWith('ws-')).length) continue;
+        const ll = m.unproject([x, y]);
+        return { x: r.left + x, y: r.top + y, lon: ll.lng, lat: ll.lat };
+      }
+    }
+    return null;
+  });
+  assert.ok(spot, 'an empty spot of the map');
+  const nearest = page.waitForResponse((r) => r.url().includes('/api/v1/nearest?'));
+  await page.mouse.click(spot.x, spot.y);
+  const qs = new URL((await nearest).url()).searchParams;
+  const [wlon, wlat] = gcj02ToWgs84(spot.lon, spot.lat);
+  assert.ok(Math.abs(+qs.get('lon') - wlon) < 2e-5 && Math.abs(+qs.get('lat') - wlat) < 2e-5,
+    `nearest asked at ${qs.get('lon')},${qs.get('lat')}, the WGS-84 of ${spot.lon},${spot.lat} is ${wlon},${wlat}`);
+  assert.ok(Math.abs(+qs.get('lon') - spot.lon) > 1e-3, 'not at the display position');
+  await page.screenshot({ path: path.join(SHOTS, 'map-gcj02.png') });
+  await context.close();
 });
 
 // 3. Proves no request of the whole session went to any host but this machine (data: and blob: allowed).

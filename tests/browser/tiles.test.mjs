@@ -9,6 +9,13 @@
 // --facilities 1000000 --parks 1000 --seed 42` into target/tiles-1m, once) and
 // serves it read-only with target/release/waystation on a free port.
 // The figures go to target/tiles-browser.json.
+//
+// The second test draws the same set on a GCJ-02 basemap (Amap, Tencent): the
+// page's /api/v1/config is answered with an Amap-like basemap whose crs is gcj02
+// and which has no raster source (so nothing outside is fetched, and the bytes
+// counted are ours). The page must draw from GCJ-02 tiles (?crs=gcj02) within the
+// same budget, with each point where the shifted position is, and open the
+// WGS-84 detail on a click. Its figures go to target/tiles-browser-gcj02.json.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +25,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { wgs84ToGcj02 } from '../../web/coords.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -25,6 +33,7 @@ const SHOTS = path.join(ROOT, 'target', 'screenshots');
 const MAX_BYTES = 2 * 1024 * 1024;
 const MAX_FIRST_DRAW_MS = 3000;
 const FACILITIES = 1_000_000;
+const PAGE_DATA_MAX = 20000; // web/app.js: layers above this are never page data
 
 let base = (process.env.WAYSTATION_TILES_URL || '').replace(/\/+$/, '');
 let server = null;
@@ -161,6 +170,110 @@ test('1,000,000 facilities draw from tiles on a phone within 2 MB and 3 s; a cli
   assert.ok((await popup.textContent()).includes(target.name), 'the popup shows the clicked facility');
   await page.locator('.maplibregl-popup a.navlink').first().waitFor({ state: 'visible' });
   await page.screenshot({ path: path.join(SHOTS, 'tiles-1m-popup.png') });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('on a GCJ-02 basemap: shifted tiles within 2 MB and 3 s; a point drawn at its GCJ-02 position opens its WGS-84 detail', { timeout: 240_000 }, async () => {
+  const context = await browser.newContext({
+    viewport: { width: 360, height: 740 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+    serviceWorkers: 'block', // so that the config below is what the page reads
+  });
+  await context.route('**/api/v1/config', async (route) => {
+    const res = await route.fetch();
+    const config = await res.json();
+    config.basemap = { kind: 'amap', crs: 'gcj02', sources: [] };
+    await route.fulfill({ response: res, json: config });
+  });
+  const finished = [];
+  context.on('requestfinished', (req) => finished.push(req));
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+
+  const started = Date.now();
+  await page.goto(`${base}/`, { waitUntil: 'commit' });
+  await page.waitForFunction(() => window.__waystation && window.__waystation.ready === true, null, { timeout: 60_000, polling: 'raf' });
+  const firstDrawMs = Date.now() - started;
+  const atFirstDraw = [...finished];
+  let bytesAtFirstDraw = 0;
+  for (const r of atFirstDraw) {
+    const s = await r.sizes();
+    bytesAtFirstDraw += s.responseBodySize + s.responseHeadersSize;
+  }
+  const urls = atFirstDraw.map((r) => r.url());
+  const tiles = urls.filter((u) => /\/tiles\/.*\.mvt/.test(u));
+  const tilejson = urls.filter((u) => /\/tiles\/[^/]+\.json/.test(u));
+  const layers = await fetch(`${base}/api/v1/layers`).then((r) => r.json());
+  const big = layers.layers.filter((l) => l.count > PAGE_DATA_MAX).map((l) => l.id);
+  const bigGeojson = urls.filter((u) => big.some((id) => u.includes(`/api/v1/layers/${id}`)));
+  const drawn = await page.evaluate(() => {
+    const ws = window.__waystation;
+    return ws.map.queryRenderedFeatures({ layers: Object.values(ws.layerIds).flat() }).length;
+  });
+  await page.screenshot({ path: path.join(SHOTS, 'tiles-1m-gcj02-phone.png') });
+  const figures = { facilities: FACILITIES, basemap_crs: 'gcj02', viewport: '360x740@2x', firstDrawMs, bytesAtFirstDraw, requests: urls.length, tileRequests: tiles.length, drawn };
+  fs.writeFileSync(path.join(ROOT, 'target', 'tiles-browser-gcj02.json'), `${JSON.stringify(figures, null, 2)}\n`);
+  console.log(`# ${JSON.stringify(figures)}`);
+
+  assert.ok(tiles.length > 0 && drawn > 0, 'the map drew from tiles');
+  assert.deepEqual(tiles.filter((u) => new URL(u).searchParams.get('crs') !== 'gcj02'), [], 'every tile is asked for in GCJ-02');
+  assert.ok(tilejson.length > 0 && tilejson.every((u) => new URL(u).searchParams.get('crs') === 'gcj02'), 'TileJSON in GCJ-02');
+  assert.deepEqual(bigGeojson, [], `no layer above ${PAGE_DATA_MAX} features is loaded as GeoJSON`);
+  assert.ok(bytesAtFirstDraw <= MAX_BYTES, `${bytesAtFirstDraw} bytes before the first draw (≤ ${MAX_BYTES})`);
+  assert.ok(firstDrawMs <= MAX_FIRST_DRAW_MS, `first draw after ${firstDrawMs} ms (≤ ${MAX_FIRST_DRAW_MS})`);
+
+  // Zoom into Shanghai (display position: GCJ-02) and take an isolated point.
+  const [clon, clat] = wgs84ToGcj02(121.47, 31.23);
+  await page.evaluate(([lon, lat]) => window.__waystation.map.jumpTo({ center: [lon, lat], zoom: 16 }), [clon, clat]);
+  await page.evaluate(() => new Promise((r) => { const m = window.__waystation.map; m.once('idle', r); m.triggerRepaint(); }));
+  const target = await page.evaluate(() => {
+    const ws = window.__waystation;
+    const m = ws.map;
+    const ids = Object.values(ws.layerIds).map(([, pid]) => pid);
+    const rect = m.getContainer().getBoundingClientRect();
+    for (const f of m.queryRenderedFeatures({ layers: ids })) {
+      const p = m.project(f.geometry.coordinates);
+      if (p.x < 40 || p.y < 120 || p.x > rect.width - 40 || p.y > rect.height - 200) continue;
+      const near = m.queryRenderedFeatures([[p.x - 20, p.y - 20], [p.x + 20, p.y + 20]], { layers: ids });
+      if (near.length === 1) return { id: f.properties.id, name: f.properties.name, drawn: f.geometry.coordinates, x: rect.left + p.x, y: rect.top + p.y };
+    }
+    return null;
+  });
+  assert.ok(target, 'a single point is drawn at zoom 16');
+  // Where it should be: its WGS-84 position from the API, shifted here.
+  const api = await fetch(`${base}/api/v1/features/${encodeURIComponent(target.id)}`).then((r) => r.json());
+  const [wlon, wlat] = api.geometry.coordinates;
+  const [glon, glat] = wgs84ToGcj02(wlon, wlat);
+  const off = await page.evaluate(([drawn, gcj, wgs]) => {
+    const m = window.__waystation.map;
+    const d = (a, b) => Math.hypot(a.x - b.x, a.y - b.y);
+    const at = m.project(drawn);
+    return { gcj: d(at, m.project(gcj)), wgs: d(at, m.project(wgs)) };
+  }, [target.drawn, [glon, glat], [wlon, wlat]]);
+  assert.ok(off.gcj <= 1.5, `drawn ${off.gcj.toFixed(2)} px from its GCJ-02 position`);
+  assert.ok(off.wgs > 50, `and far (${off.wgs.toFixed(0)} px) from the unshifted one`);
+  const detail = page.waitForResponse((r) => r.url().endsWith(`/api/v1/features/${encodeURIComponent(target.id)}`));
+  await page.mouse.click(target.x, target.y);
+  assert.equal((await detail).status(), 200);
+  const popup = page.locator('.maplibregl-popup');
+  await popup.waitFor({ state: 'visible' });
+  assert.ok((await popup.textContent()).includes(target.name), 'the popup shows the clicked facility');
+  // The popup stands on the drawn point (the page shifts the API's WGS-84 position).
+  const popupOff = await page.evaluate((gcj) => {
+    const ws = window.__waystation;
+    const a = ws.map.project(ws.state.popup.getLngLat());
+    const b = ws.map.project(gcj);
+    return Math.hypot(a.x - b.x, a.y - b.y);
+  }, [glon, glat]);
+  assert.ok(popupOff <= 1.5, `the popup is ${popupOff.toFixed(2)} px from the point`);
+  await page.screenshot({ path: path.join(SHOTS, 'tiles-1m-gcj02-popup.png') });
   assert.deepEqual(errors, []);
   await context.close();
 });
