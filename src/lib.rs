@@ -21,8 +21,10 @@
 //! - [`search`]: search by what people type (Chinese text by bigrams, pinyin and
 //!   initials, English names), ranked by match and distance, with the matching
 //!   cities and districts; built lazily per generation of the data.
-//! - [`tiles`]: vector tiles (MVT) of the served generation: tile maths, selection
-//!   from the R-trees, grid clustering of dense tiles, encoding.
+//! - [`tiles`]: vector tiles (MVT) of the served generation, in WGS-84 or in the
+//!   GCJ-02 frame of Amap basemaps: tile maths, a Z-order index per generation and
+//!   frame, grid clustering of dense tiles, park outlines clipped to the tile,
+//!   encoding.
 //! - [`http`]: the axum router, handlers, problem+json errors.
 //! - [`config`]: the settings of `waystation serve` (`waystation.toml`, the
 //!   environment, the flags) and their layering.

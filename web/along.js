@@ -25,6 +25,7 @@
 // Coordinates: WGS-84 throughout, converted with state.conv for display (an
 // Amap basemap is GCJ-02), as app.js does.
 
+import { problemError } from './common.js';
 import { STRINGS, AMENITIES, HOURS_WORDS, LAYER_SINGULAR } from './i18n.js';
 import { gcj02ToWgs84 } from './coords.js';
 
@@ -705,21 +706,6 @@ async function run() {
   } finally {
     if (token === A.token) updateRunButton();
   }
-}
-
-async function problemError(r) {
-  let detail = `${r.status} ${r.statusText}`;
-  let invalid = [];
-  try {
-    const body = await r.json();
-    detail = body.detail || body.title || detail;
-    invalid = Array.isArray(body['invalid-params']) ? body['invalid-params'] : [];
-  } catch { /* not JSON */ }
-  const e = new Error(detail);
-  e.detail = detail;
-  e.invalid = invalid;
-  e.status = r.status;
-  return e;
 }
 
 function setStatus(key, error = null) {

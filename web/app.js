@@ -15,6 +15,7 @@
 // we read back (clicks) is converted GCJ-02 → WGS-84 before querying.
 
 import { converterFor } from './coords.js';
+import { getJSON, pickLang, problemError, saveLang } from './common.js';
 import {
   STRINGS, AMENITIES, UNION_STATUS, UNION_STATUS_SHORT, POSITION_ACCURACY, VALUES, COMPASS, HOURS_WORDS, LAYER_ONE,
   LAYER_SINGULAR, LAYER_CHIP,
@@ -33,7 +34,6 @@ const maplibregl = window.maplibregl;
 const params = new URLSearchParams(location.search);
 const EMBED = ['1', 'true', 'yes'].includes((params.get('embed') || '').toLowerCase());
 const LAYER_PARAM = (params.get('layers') || '').split(',').map((s) => s.trim()).filter(Boolean);
-const LANG_KEY = 'waystation.lang';
 
 const LAYER_COLOURS = {
   driver_home: '#1c64c8',
@@ -54,7 +54,7 @@ const CLUSTER_OPACITY_BEHIND = 0.28;
 const LAND = '#eef0e8';
 
 const state = {
-  lang: pickLang(),
+  lang: pickLang(params),
   config: null,
   conv: converterFor('wgs84'),
   layers: [], // from /api/v1/layers, in order, only those this page shows
@@ -85,17 +85,6 @@ let planner = null; // coverage mode (planner.js), made once the map is ready
 // ---------------------------------------------------------------------------
 // i18n
 
-function pickLang() {
-  const q = (params.get('lang') || '').toLowerCase();
-  if (q.startsWith('en')) return 'en';
-  if (q.startsWith('zh')) return 'zh';
-  try {
-    const saved = localStorage.getItem(LANG_KEY);
-    if (saved === 'en' || saved === 'zh') return saved;
-  } catch { /* storage may be blocked in an iframe */ }
-  return 'zh';
-}
-
 function t(key, ...args) {
   const v = STRINGS[state.lang][key] ?? STRINGS.zh[key] ?? key;
   return typeof v === 'function' ? v(...args) : v;
@@ -121,7 +110,7 @@ function applyStaticStrings() {
 
 function setLang(lang) {
   state.lang = lang;
-  try { localStorage.setItem(LANG_KEY, lang); } catch { /* ignore */ }
+  saveLang(lang);
   const u = new URL(location.href);
   if (u.searchParams.has('lang')) {
     u.searchParams.set('lang', lang);
@@ -241,12 +230,6 @@ function toast(msg, ms = 4000) {
   toastTimer = setTimeout(() => { el.hidden = true; }, ms);
 }
 
-async function getJSON(path) {
-  const r = await fetch(path, { headers: { Accept: 'application/json' } });
-  if (!r.ok) throw await problemError(r);
-  return r.json();
-}
-
 // The server answers 503 while it is still loading its data: wait and retry.
 async function getJSONWhenReady(path, tries = 30) {
   for (let i = 1; ; i++) {
@@ -258,21 +241,6 @@ async function getJSONWhenReady(path, tries = 30) {
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
-}
-
-async function problemError(r) {
-  let detail = `${r.status} ${r.statusText}`;
-  let invalid = [];
-  try {
-    const body = await r.json();
-    detail = body.detail || body.title || detail;
-    invalid = Array.isArray(body['invalid-params']) ? body['invalid-params'] : [];
-  } catch { /* not JSON */ }
-  const e = new Error(detail);
-  e.detail = detail;
-  e.invalid = invalid;
-  e.status = r.status;
-  return e;
 }
 
 function isDesktop() {

@@ -1,5 +1,6 @@
 // Small pieces every page shares: the language choice (remembered across pages)
-// and reading a JSON answer with the server's problem+json detail as the error.
+// and reading a JSON answer, a failure as an Error carrying the server's
+// problem+json detail and invalid-params.
 
 const LANG_KEY = 'waystation.lang';
 
@@ -21,16 +22,27 @@ export function saveLang(lang) {
   try { localStorage.setItem(LANG_KEY, lang); } catch { /* storage may be blocked */ }
 }
 
-// GETs `path` as JSON; a failed answer throws an Error whose message is the
-// problem's detail (or title, or the status line) and whose `status` is the status.
+// The Error for a failed answer: its message (and `detail`) the problem's detail
+// (or title, or the status line), `invalid` the problem's invalid-params (each
+// { name, reason }), `status` the HTTP status.
+export async function problemError(r) {
+  let detail = `${r.status} ${r.statusText}`;
+  let invalid = [];
+  try {
+    const body = await r.json();
+    detail = body.detail || body.title || detail;
+    invalid = Array.isArray(body['invalid-params']) ? body['invalid-params'] : [];
+  } catch { /* not JSON */ }
+  const e = new Error(detail);
+  e.detail = detail;
+  e.invalid = invalid;
+  e.status = r.status;
+  return e;
+}
+
+// GETs `path` as JSON; a failed answer throws problemError's Error.
 export async function getJSON(path) {
   const r = await fetch(path, { headers: { Accept: 'application/json' } });
-  if (!r.ok) {
-    let detail = `${r.status} ${r.statusText}`;
-    try { const b = await r.json(); detail = b.detail || b.title || detail; } catch { /* not JSON */ }
-    const e = new Error(detail);
-    e.status = r.status;
-    throw e;
-  }
+  if (!r.ok) throw await problemError(r);
   return r.json();
 }

@@ -224,7 +224,9 @@ async function storeAround(wgs) {
     ws.map.triggerRepaint();
     setTimeout(resolve, 10_000);
   });
-  const pts = [wgs, ...(ws.state.results || []).map((f) => f.geometry.coordinates)];
+  // In the map's frame (GCJ-02 on an Amap basemap), which its tiles are drawn in.
+  const toDisplay = (ws.state.conv && ws.state.conv.toDisplay) || ((p) => p);
+  const pts = [wgs, ...(ws.state.results || []).map((f) => f.geometry.coordinates)].map(toDisplay);
   const lons = pts.map((p) => p[0]);
   const lats = pts.map((p) => p[1]);
   const pad = 0.01;
@@ -236,8 +238,8 @@ async function storeAround(wgs) {
   root.offlineAround = String(Number(root.offlineAround || 0) + 1);
 }
 
-// Tile URLs of the box [w, s, e, n] (WGS-84: our tiles are only drawn on WGS-84
-// maps) at zoom z, for each of the map's vector sources served here; none for a
+// Tile URLs of the box [w, s, e, n] (in the map's display frame, which our tiles
+// are drawn in: WGS-84, or GCJ-02 with `?crs=gcj02`) at zoom z, for each of the map's vector sources served here; none for a
 // source where that takes more than `limit` tiles or z is outside its zooms.
 function tileUrls(box, z, limit) {
   const map = window.__waystation && window.__waystation.map;

@@ -37,12 +37,14 @@ const NEAREST_TIMEOUT_MS = 8000;
 const SHELL_FILES = [
   '/', // also answers /index.html
   '/app.js',
+  '/common.js',
   '/coords.js',
   '/i18n.js',
   '/planner.js',
   '/along.js',
   '/search.js',
   '/offline.js',
+  '/base.css',
   '/style.css',
   '/vendor/maplibre-gl/maplibre-gl.js',
   '/vendor/maplibre-gl/maplibre-gl.css',

@@ -271,7 +271,7 @@ test('3. editor requests, POSTs and authorised requests are never stored', { tim
     return out;
   });
   assert.ok(keys.length > 10, `the caches hold the shell and data (${keys.length})`);
-  const allowed = /^\/($|index\.html$|[a-z0-9]+\.js$|style\.css$|manifest\.webmanifest$|icons\/|vendor\/maplibre-gl\/|api\/v1\/(config|layers(\/[^/]+)?|places|nearest|features\/[^/]+)$|tiles\/)/;
+  const allowed = /^\/($|index\.html$|[a-z0-9]+\.js$|(base|style)\.css$|manifest\.webmanifest$|icons\/|vendor\/maplibre-gl\/|api\/v1\/(config|layers(\/[^/]+)?|places|nearest|features\/[^/]+)$|tiles\/)/;
   assert.deepEqual(keys.filter((k) => !allowed.test(k) || /admin|whoami/.test(k)), [], 'only the public shell and data are stored');
   await context.close();
 });
