@@ -8,6 +8,7 @@
 // WGS-84 everywhere in the API; the form also shows the GCJ-02 (Amap) equivalent,
 // and when the configured basemap is GCJ-02 the map draws converted positions.
 
+import { baseStyle, basemapSources } from './common.js';
 import { converterFor, wgs84ToGcj02, gcj02ToWgs84 } from './coords.js';
 import { AMENITIES, POSITION_ACCURACY, VALUES, UNION_STATUS } from './i18n.js';
 
@@ -20,7 +21,6 @@ const MAX_SCAN = 50_000; // features read at most by one search
 const MAX_SHOWN = 200; // results listed at most
 const CONTEXT_MIN_ZOOM = 8; // from here on the map shows the layer's features in view
 const CONTEXT_LIMIT = 1000; // … at most this many
-const LAND = '#eef0e8';
 
 const LAYERS = ['driver_home', 'courier_station', 'fitness_station', 'park'];
 const LAYER_COLOURS = { driver_home: '#1c64c8', courier_station: '#e8590c', fitness_station: '#0c8599', park: '#7048e8' };
@@ -1493,28 +1493,14 @@ async function downloadReport() {
 // The map: a plain background (or the configured basemap), our city names, the
 // search results and the marker of the feature being edited.
 
-function buildStyle(basemap) {
-  const style = {
-    version: 8,
-    name: 'waystation-admin',
-    sources: {},
-    layers: [{ id: 'background', type: 'background', paint: { 'background-color': LAND } }],
-  };
-  for (const src of basemapSources(basemap)) {
-    style.sources[src.id] = { type: 'raster', tiles: src.tiles, tileSize: 256, maxzoom: src.maxzoom, attribution: src.attribution };
-    style.layers.push({ id: src.id, type: 'raster', source: src.id });
-  }
-  return style;
-}
-
-function basemapSources(basemap = state.config && state.config.basemap) {
-  return (basemap && Array.isArray(basemap.sources)) ? basemap.sources : [];
+function configuredSources() {
+  return basemapSources(state.config && state.config.basemap);
 }
 
 function renderPlaces() {
   for (const m of state.placeMarkers) m.remove();
   state.placeMarkers = [];
-  if (!map || basemapSources().length) return;
+  if (!map || configuredSources().length) return;
   const places = [...state.places].sort((a, b) => ((b.properties || {}).weight || 0) - ((a.properties || {}).weight || 0));
   for (const f of places) {
     if (!f.geometry || f.geometry.type !== 'Point') continue;
@@ -1651,7 +1637,7 @@ async function initMap() {
   fillSelects();
   map = new maplibregl.Map({
     container: 'map',
-    style: buildStyle(state.config.basemap),
+    style: baseStyle('waystation-admin', state.config.basemap),
     center: state.conv.toDisplay([105, 35]),
     zoom: 3.2,
     attributionControl: { compact: true },

@@ -15,7 +15,7 @@
 // we read back (clicks) is converted GCJ-02 → WGS-84 before querying.
 
 import { converterFor } from './coords.js';
-import { getJSON, pickLang, problemError, saveLang } from './common.js';
+import { baseStyle, basemapSources, getJSON, pickLang, problemError, saveLang } from './common.js';
 import {
   STRINGS, AMENITIES, UNION_STATUS, UNION_STATUS_SHORT, POSITION_ACCURACY, VALUES, COMPASS, HOURS_WORDS, LAYER_ONE,
   LAYER_SINGULAR, LAYER_CHIP,
@@ -51,7 +51,6 @@ const DRIVER_PRESET = { layers: ['driver_home'], openNow: true, amenities: ['sho
 // Cluster circles step back while numbered results are on the map.
 const CLUSTER_OPACITY = 0.88;
 const CLUSTER_OPACITY_BEHIND = 0.28;
-const LAND = '#eef0e8';
 
 const state = {
   lang: pickLang(params),
@@ -247,32 +246,12 @@ function isDesktop() {
   return window.matchMedia('(min-width: 768px)').matches;
 }
 
-// ---------------------------------------------------------------------------
-// Style: a plain land background, plus the configured raster basemap if any.
-// No borders are drawn by us, ever (审图号 rule): only an approved basemap may.
-
-function buildStyle(basemap) {
-  const style = {
-    version: 8,
-    name: 'waystation',
-    sources: {},
-    layers: [{ id: 'background', type: 'background', paint: { 'background-color': LAND } }],
-  };
-  // The server describes the opt-in basemap's raster sources (/api/v1/config):
-  // this page names no outside host, and with kind "none" there are none.
-  for (const src of basemapSources(basemap)) {
-    style.sources[src.id] = { type: 'raster', tiles: src.tiles, tileSize: 256, maxzoom: src.maxzoom, attribution: src.attribution };
-    style.layers.push({ id: src.id, type: 'raster', source: src.id });
-  }
-  return style;
-}
-
-function basemapSources(basemap = state.config && state.config.basemap) {
-  return (basemap && Array.isArray(basemap.sources)) ? basemap.sources : [];
+function configuredSources() {
+  return basemapSources(state.config && state.config.basemap);
 }
 
 function basemapHasLabels() {
-  return basemapSources().length > 0;
+  return configuredSources().length > 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -1437,7 +1416,7 @@ async function main() {
   const view = initialView(unionBBox(layers));
   map = new maplibregl.Map({
     container: 'map',
-    style: buildStyle(state.config.basemap),
+    style: baseStyle('waystation', state.config.basemap),
     ...view,
     attributionControl: { compact: true },
     dragRotate: false,

@@ -46,3 +46,29 @@ export async function getJSON(path) {
   if (!r.ok) throw await problemError(r);
   return r.json();
 }
+
+// ---- the map's base: a plain land background, plus the configured raster basemap
+// if any. No borders are drawn by us, ever (审图号 rule): only an approved basemap may.
+
+const LAND = '#eef0e8';
+
+// The opt-in basemap's raster sources as the server describes them
+// (/api/v1/config): no page names an outside host, and with kind "none" there are none.
+export function basemapSources(basemap) {
+  return (basemap && Array.isArray(basemap.sources)) ? basemap.sources : [];
+}
+
+// A MapLibre style named `name`: the land background and the basemap's raster layers.
+export function baseStyle(name, basemap) {
+  const style = {
+    version: 8,
+    name,
+    sources: {},
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': LAND } }],
+  };
+  for (const src of basemapSources(basemap)) {
+    style.sources[src.id] = { type: 'raster', tiles: src.tiles, tileSize: 256, maxzoom: src.maxzoom, attribution: src.attribution };
+    style.layers.push({ id: src.id, type: 'raster', source: src.id });
+  }
+  return style;
+}
