@@ -405,14 +405,20 @@ fn serve(settings: Settings) -> Result<(), String> {
 /// Serves the database `db` (created from `seed` when missing), with edits.
 fn load_database(state: &AppState, db: &Path, seed: &Path) -> Result<(), String> {
     let started = std::time::Instant::now();
-    let (store, data, created, generation) =
-        registry::open(db, seed).map_err(|e| format!("refusing to serve {}: {e}", db.display()))?;
-    let counts = (data.facilities.len(), data.parks.len());
-    state.set_atlas(Atlas::new(data));
-    state.set_registry(Registry::new(store, state.published(), generation, seed));
+    let loaded =
+        registry::load(db, seed).map_err(|e| format!("refusing to serve {}: {e}", db.display()))?;
+    let (created, generation) = (loaded.created, loaded.generation);
+    let counts = (loaded.atlas.facility_count(), loaded.atlas.park_count());
+    state.set_atlas(loaded.atlas);
+    let registry = Registry::new(loaded.store, state.published(), generation, seed);
+    // A snapshot behind the data (none, or older than the replayed changes) is
+    // written again in the background, so the next start replays little.
+    registry.snapshot_loaded(loaded.snapshot);
+    state.set_registry(registry);
     tracing::info!(
         facilities = counts.0,
         parks = counts.1,
+        replayed = loaded.replayed,
         seconds = started.elapsed().as_secs_f64(),
         "data loaded from {}{}; ready (edits on)",
         db.display(),

@@ -8,10 +8,19 @@
 //! anew after the GeoJSON is loaded). A snapshot that cannot be read or does not
 //! check out is ignored the same way: the GeoJSON is always the source of truth.
 //!
+//! A database's snapshot (`FILE.snapshot` beside it) is keyed instead by the
+//! database's random id, the build and the holiday calendar, and its header says
+//! which commit of the database it holds (a [`Stamp`]): it stays usable when the
+//! database moves on, the caller replaying the features changed since (see
+//! `registry::seed`).
+//!
 //! Layout (postcard): a [`Header`] with the shared strings and the distinct
 //! opening-hours texts, then the facilities in [`CHUNKS`] chunks and the parks in
 //! one, each chunk its record count and byte length, then one record per feature.
-//! Chunks decode in parallel, each record straight into its in-memory form.
+//! Chunks decode in parallel, each record straight into its in-memory form. The
+//! writer reads the records through [`Records`] (a dataset, or a served generation
+//! without folding it) and encodes one chunk at a time: it never holds a second
+//! copy of the data.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::Hasher;
@@ -29,13 +38,14 @@ use crate::model::{
     AmenitySet, Facility, FacilityText, Grade, Layer, LonLat, Park, ParkCounts, ParkType,
     PositionAccuracy, Provenance, UnionStatus,
 };
+pub use crate::store::Stamp;
 
 /// The snapshot's file name in the data directory.
 pub const SNAPSHOT_FILE: &str = ".waystation.snapshot";
 
 const MAGIC: &str = "waystation snapshot";
 /// Bump when the layout below changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 /// Facility chunks (decoded side by side on load).
 const CHUNKS: usize = 8;
 
@@ -43,6 +53,9 @@ const CHUNKS: usize = 8;
 struct Header<'a> {
     magic: &'a str,
     key: u64,
+    /// The database commit the records are of (0, 0 for a data directory's).
+    generation: i64,
+    nonce: i64,
     fingerprint: u64,
     #[serde(borrow)]
     strings: Vec<&'a str>,
@@ -200,20 +213,18 @@ pub fn write(dir: &Path, data: &Dataset, key: SnapshotKey) -> Result<PathBuf, Sn
     write_to(&dir.join(SNAPSHOT_FILE), data, key)
 }
 
-/// The key of a database's features: the database file, the generation it counts
-/// its committed writes with, and the holiday calendar of `calendar_dir`.
-pub fn database_key(
-    db: &Path,
-    generation: i64,
-    calendar_dir: &Path,
-) -> Result<SnapshotKey, SnapshotError> {
+/// The key of a database's snapshots: the database's random id (see
+/// `Store::database_id`), this build (the executable's size and modification
+/// time: a rebuilt program may validate differently) and the holiday calendar of
+/// `calendar_dir`. Which generation a snapshot holds is in its header, not its key.
+pub fn database_key(database_id: &str, calendar_dir: &Path) -> Result<SnapshotKey, SnapshotError> {
     let mut h = DefaultHasher::new();
     h.write(MAGIC.as_bytes());
     h.write_u32(FORMAT);
     h.write(env!("CARGO_PKG_VERSION").as_bytes());
+    file_state(&mut h, &std::env::current_exe()?)?;
     h.write(b"database");
-    h.write(std::fs::canonicalize(db)?.as_os_str().as_encoded_bytes());
-    h.write_i64(generation);
+    h.write(database_id.as_bytes());
     file_state(&mut h, &calendar_dir.join(CALENDAR_FILE))?;
     Ok(SnapshotKey(h.finish()))
 }
@@ -227,83 +238,122 @@ pub fn database_snapshot(db: &Path) -> PathBuf {
 
 /// [`write`] to the file `path`.
 pub fn write_to(path: &Path, data: &Dataset, key: SnapshotKey) -> Result<PathBuf, SnapshotError> {
+    write_records(path, data, key, None, Pace::Full)
+}
+
+/// The features a snapshot is written from, by index (a [`Dataset`], or a served
+/// generation read through its delta without folding it).
+pub trait Records {
+    /// How many facilities.
+    fn facility_count(&self) -> usize;
+    /// Facility `i`, below [`Records::facility_count`].
+    fn facility(&self, i: u32) -> &Facility;
+    /// How many parks.
+    fn park_count(&self) -> usize;
+    /// Park `i`, below [`Records::park_count`].
+    fn park(&self, i: u32) -> &Park;
+    /// The opening-hours expressions the facilities refer to.
+    fn schedules(&self) -> &Schedules;
+    /// The data's fingerprint.
+    fn fingerprint(&self) -> u64;
+}
+
+impl Records for Dataset {
+    fn facility_count(&self) -> usize {
+        self.facilities.len()
+    }
+    fn facility(&self, i: u32) -> &Facility {
+        &self.facilities[i as usize]
+    }
+    fn park_count(&self) -> usize {
+        self.parks.len()
+    }
+    fn park(&self, i: u32) -> &Park {
+        &self.parks[i as usize]
+    }
+    fn schedules(&self) -> &Schedules {
+        &self.schedules
+    }
+    fn fingerprint(&self) -> u64 {
+        Dataset::fingerprint(self)
+    }
+}
+
+/// How hard a writer may work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// As fast as it can (at start-up and shutdown, when nothing else runs).
+    Full,
+    /// At most about half of one core: it sleeps as long as it has worked, every
+    /// few thousand records (a background write while the server answers).
+    Background,
+}
+
+/// Records between two pauses of a [`Pace::Background`] writer.
+const PACE_RECORDS: usize = 8_192;
+
+/// Writes the snapshot of `records` to `path` under `key`, saying it holds the
+/// database commit `stamp` (none for a data directory): atomically (a temporary
+/// file, fsync'd, then a rename), one chunk in memory at a time.
+pub fn write_records(
+    path: &Path,
+    records: &(impl Records + ?Sized),
+    key: SnapshotKey,
+    stamp: Option<Stamp>,
+    pace: Pace,
+) -> Result<PathBuf, SnapshotError> {
     let SnapshotKey(key) = key;
+    let (nf, np) = (records.facility_count(), records.park_count());
+    // First pass: the shared strings, which the header carries.
     let mut table = Table::default();
-    let facilities: Vec<FacilityRec<'_>> = data
-        .facilities
-        .iter()
-        .map(|f| {
-            let (text, ends, present) = f.text.raw();
-            FacilityRec {
-                text,
-                ends,
-                present,
-                layer: f.layer.id(),
-                lon: f.position.lon(),
-                lat: f.position.lat(),
-                city: table.id(f.city.as_deref()),
-                district: table.id(f.district.as_deref()),
-                amenities: f.amenities.bits(),
-                hours: f.hours.map(|h| h.index() as u32),
-                operator: table.id(f.operator.as_deref()),
-                grade: f.grade,
-                provenance: table.provenance(&f.provenance),
-            }
-        })
-        .collect();
-    let parks: Vec<ParkRec<'_>> = data
-        .parks
-        .iter()
-        .map(|p| ParkRec {
-            id: &p.id,
-            name: &p.name,
-            name_en: p.name_en.as_deref(),
-            city: table.id(p.city.as_deref()),
-            district: table.id(p.district.as_deref()),
-            park_type: p.park_type,
-            counts: [
-                p.counts.enterprises,
-                p.counts.unionised_enterprises,
-                p.counts.workers,
-                p.counts.union_members,
-            ],
-            union_status: p.union_status,
-            union_founded: table.id(p.union_founded.as_deref()),
-            counts_as_of: table.id(p.counts_as_of.as_deref()),
-            lon: p.position.lon(),
-            lat: p.position.lat(),
-            geometry: p.geometry.as_deref().map(RawValue::get),
-            provenance: table.provenance(&p.provenance),
-        })
-        .collect();
+    for i in 0..nf {
+        let f = records.facility(i as u32);
+        let _ = facility_rec(&mut table, f);
+    }
+    for i in 0..np {
+        let _ = park_rec(&mut table, records.park(i as u32));
+    }
+    let schedules = records.schedules();
     let header = Header {
         magic: MAGIC,
         key,
-        fingerprint: data.fingerprint(),
-        strings: table.strings,
-        schedules: (0..data.schedules.len())
-            .map(|i| data.schedules.text(HoursId::from_index(i)))
+        generation: stamp.map_or(0, |s| s.generation),
+        nonce: stamp.map_or(0, |s| s.nonce),
+        fingerprint: records.fingerprint(),
+        strings: table.strings.clone(),
+        schedules: (0..schedules.len())
+            .map(|i| schedules.text(HoursId::from_index(i)))
             .collect(),
-        facilities: facilities.len() as u32,
-        parks: parks.len() as u32,
+        facilities: nf as u32,
+        parks: np as u32,
     };
 
     let path = path.to_owned();
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".{}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
+    let mut pacer = Pacer::new(pace);
     let result = (|| -> Result<(), SnapshotError> {
         let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
         postcard::to_io(&header, &mut out).map_err(damaged)?;
-        let per_chunk = facilities.len().div_ceil(CHUNKS).max(1);
-        let mut chunks: Vec<&[FacilityRec<'_>]> = facilities.chunks(per_chunk).collect();
-        chunks.resize(CHUNKS, &[]);
-        for chunk in chunks {
-            write_chunk(&mut out, chunk)?;
+        let per_chunk = nf.div_ceil(CHUNKS).max(1);
+        for c in 0..CHUNKS {
+            let range = (c * per_chunk).min(nf)..((c + 1) * per_chunk).min(nf);
+            write_chunk(&mut out, range, &mut pacer, |i| {
+                facility_rec(&mut table, records.facility(i))
+            })?;
         }
-        write_chunk(&mut out, &parks)?;
+        write_chunk(&mut out, 0..np, &mut pacer, |i| {
+            park_rec(&mut table, records.park(i))
+        })?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         std::fs::rename(&tmp, &path)?;
+        // The rename is durable once the directory is.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Ok(d) = std::fs::File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
         Ok(())
     })();
     if result.is_err() {
@@ -312,21 +362,116 @@ pub fn write_to(path: &Path, data: &Dataset, key: SnapshotKey) -> Result<PathBuf
     result.map(|()| path)
 }
 
+/// Sleeps a [`Pace::Background`] writer as long as it has worked.
+struct Pacer {
+    pace: Pace,
+    since: std::time::Instant,
+    records: usize,
+}
+
+impl Pacer {
+    fn new(pace: Pace) -> Self {
+        Pacer {
+            pace,
+            since: std::time::Instant::now(),
+            records: 0,
+        }
+    }
+
+    fn record(&mut self) {
+        if self.pace == Pace::Full {
+            return;
+        }
+        self.records += 1;
+        if self.records >= PACE_RECORDS {
+            std::thread::sleep(self.since.elapsed());
+            self.records = 0;
+            self.since = std::time::Instant::now();
+        }
+    }
+}
+
+fn facility_rec<'a>(table: &mut Table<'a>, f: &'a Facility) -> FacilityRec<'a> {
+    let (text, ends, present) = f.text.raw();
+    FacilityRec {
+        text,
+        ends,
+        present,
+        layer: f.layer.id(),
+        lon: f.position.lon(),
+        lat: f.position.lat(),
+        city: table.id(f.city.as_deref()),
+        district: table.id(f.district.as_deref()),
+        amenities: f.amenities.bits(),
+        hours: f.hours.map(|h| h.index() as u32),
+        operator: table.id(f.operator.as_deref()),
+        grade: f.grade,
+        provenance: table.provenance(&f.provenance),
+    }
+}
+
+fn park_rec<'a>(table: &mut Table<'a>, p: &'a Park) -> ParkRec<'a> {
+    ParkRec {
+        id: &p.id,
+        name: &p.name,
+        name_en: p.name_en.as_deref(),
+        city: table.id(p.city.as_deref()),
+        district: table.id(p.district.as_deref()),
+        park_type: p.park_type,
+        counts: [
+            p.counts.enterprises,
+            p.counts.unionised_enterprises,
+            p.counts.workers,
+            p.counts.union_members,
+        ],
+        union_status: p.union_status,
+        union_founded: table.id(p.union_founded.as_deref()),
+        counts_as_of: table.id(p.counts_as_of.as_deref()),
+        lon: p.position.lon(),
+        lat: p.position.lat(),
+        geometry: p.geometry.as_deref().map(RawValue::get),
+        provenance: table.provenance(&p.provenance),
+    }
+}
+
+/// Encodes the records `range` (made by `make`) as one chunk, straight to `out`:
+/// a first pass only counts the bytes its head announces, so no chunk is held in
+/// memory (at 1M facilities one is 25 MB).
 fn write_chunk<T: Serialize>(
     out: &mut impl std::io::Write,
-    records: &[T],
+    range: std::ops::Range<usize>,
+    pacer: &mut Pacer,
+    mut make: impl FnMut(u32) -> T,
 ) -> Result<(), SnapshotError> {
-    let mut bytes = Vec::new();
-    for r in records {
-        bytes = postcard::to_extend(r, bytes).map_err(damaged)?;
+    let mut counted = Counter(0);
+    for i in range.clone() {
+        postcard::to_io(&make(i as u32), &mut counted).map_err(damaged)?;
+        pacer.record();
     }
     let head = ChunkHead {
-        records: records.len() as u32,
-        bytes: bytes.len() as u64,
+        records: range.len() as u32,
+        bytes: counted.0,
     };
     postcard::to_io(&head, &mut *out).map_err(damaged)?;
-    out.write_all(&bytes)?;
+    for i in range {
+        postcard::to_io(&make(i as u32), &mut *out).map_err(damaged)?;
+        pacer.record();
+    }
     Ok(())
+}
+
+/// A writer that only counts.
+struct Counter(u64);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The next chunk of `rest`: its record count and bytes.
@@ -372,6 +517,43 @@ pub fn read_from(
     calendar_dir: &Path,
     key: SnapshotKey,
 ) -> Result<Dataset, SnapshotError> {
+    read_stamped(path, calendar_dir, key, |_| true).map(|(data, _)| data)
+}
+
+/// The database commit the snapshot at `path` says it holds, if it is a snapshot
+/// of this format (its key is not checked: for diagnostics and tests).
+pub fn stamp_of(path: &Path) -> Result<Stamp, SnapshotError> {
+    let mut head = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::open(path)?, 4096),
+        &mut head,
+    )?;
+    // The header's strings may run past what was read: decode only what precedes them.
+    #[derive(Deserialize)]
+    struct Start<'a> {
+        magic: &'a str,
+        _key: u64,
+        generation: i64,
+        nonce: i64,
+    }
+    let (start, _) = postcard::take_from_bytes::<Start<'_>>(&head).map_err(damaged)?;
+    if start.magic != MAGIC {
+        return Err(SnapshotError::Stale);
+    }
+    Ok(Stamp {
+        generation: start.generation,
+        nonce: start.nonce,
+    })
+}
+
+/// [`read_from`] a database's snapshot, if `accept` takes the commit it says it
+/// holds (asked before the records are decoded); the records and that commit.
+pub fn read_stamped(
+    path: &Path,
+    calendar_dir: &Path,
+    key: SnapshotKey,
+    accept: impl FnOnce(Stamp) -> bool,
+) -> Result<(Dataset, Stamp), SnapshotError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(SnapshotError::Stale),
@@ -380,6 +562,13 @@ pub fn read_from(
     let (header, mut rest) =
         postcard::take_from_bytes::<Header<'_>>(&bytes).map_err(|_| SnapshotError::Stale)?;
     if header.magic != MAGIC || header.key != key.0 {
+        return Err(SnapshotError::Stale);
+    }
+    let stamp = Stamp {
+        generation: header.generation,
+        nonce: header.nonce,
+    };
+    if !accept(stamp) {
         return Err(SnapshotError::Stale);
     }
     let shared: Vec<Shared> = header.strings.iter().map(|s| Shared::new(s)).collect();
@@ -487,12 +676,8 @@ pub fn read_from(
         return Err(damaged("record counts differ from the header"));
     }
     let parks = decode_chunk(park_count, park_bytes, park)?;
-    Ok(Dataset::restored(
-        facilities,
-        parks,
-        schedules,
-        header.fingerprint,
-    ))
+    let data = Dataset::restored(facilities, parks, schedules, header.fingerprint);
+    Ok((data, stamp))
 }
 
 #[cfg(test)]
@@ -561,6 +746,41 @@ mod tests {
         write(dir.path(), &loaded, before).unwrap();
         assert!(matches!(
             read(dir.path(), current_key(dir.path()).unwrap()),
+            Err(SnapshotError::Stale)
+        ));
+    }
+
+    /// A snapshot written from records says which commit it holds; a reader that
+    /// does not take that commit, or has another key, gets `Stale`.
+    #[test]
+    fn stamped_snapshot_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        copy_bundled(dir.path());
+        let loaded = super::super::load_dir(dir.path()).unwrap();
+        let path = dir.path().join("t.db.snapshot");
+        let key = database_key("one", dir.path()).unwrap();
+        let stamp = Stamp {
+            generation: 7,
+            nonce: -3,
+        };
+        write_records(&path, &loaded, key, Some(stamp), Pace::Background).unwrap();
+        assert_eq!(stamp_of(&path).unwrap(), stamp);
+        let (restored, got) = read_stamped(&path, dir.path(), key, |s| s == stamp).unwrap();
+        assert_eq!(got, stamp);
+        assert_eq!(restored.fingerprint(), loaded.fingerprint());
+        for (a, b) in restored.facilities.iter().zip(&loaded.facilities) {
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        }
+        for (a, b) in restored.parks.iter().zip(&loaded.parks) {
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        }
+        assert!(matches!(
+            read_stamped(&path, dir.path(), key, |s| s.generation < 7),
+            Err(SnapshotError::Stale)
+        ));
+        let other = database_key("two", dir.path()).unwrap();
+        assert!(matches!(
+            read_stamped(&path, dir.path(), other, |_| true),
             Err(SnapshotError::Stale)
         ));
     }

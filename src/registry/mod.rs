@@ -12,6 +12,9 @@
 //!    generation they started with and never wait for a writer. The base is rebuilt
 //!    with the delta folded in on a background thread when the delta grows large or
 //!    the writes pause (see `Publisher`).
+//! 4. After each rebuild the served generation is written as a snapshot beside the
+//!    database, in the background (see `Snapshots`): a start after a crash reads it
+//!    and replays only the changes committed since ([`load`]).
 
 mod edit;
 mod import;
@@ -28,10 +31,12 @@ use arc_swap::ArcSwapOption;
 pub use edit::{EditError, Editor, etag, merge_patch, today};
 pub use import::{ImportRequest, ImportSummary};
 pub use reports::{REPORT_LIMIT, ReportView, ReportedFeature, sender};
-pub use seed::{OpenError, export, open, read};
+pub use seed::{Loaded, OpenError, export, load, open, read};
 
 use crate::geodata::{Change, snapshot};
 use crate::index::Atlas;
+use crate::model::hours::Schedules;
+use crate::model::{Facility, Park};
 use crate::store::{Store, StoreError, Stored, Write};
 
 /// The generation of the data the server answers from; empty while loading.
@@ -64,9 +69,10 @@ pub struct Registry {
     /// commits. A larger one in the store means another process (the CLI's
     /// `import`, `purge`) wrote.
     expected_generation: Arc<AtomicI64>,
-    /// The generation the data was loaded at (its snapshot exists already).
-    loaded_generation: i64,
-    calendar_dir: PathBuf,
+    /// The store generation through which the published data holds every commit
+    /// (the publisher stores a generation before it counts it here).
+    complete_generation: Arc<AtomicI64>,
+    snapshots: Arc<Snapshots>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -104,11 +110,21 @@ impl Registry {
         let (tx, rx) = mpsc::channel::<Message>();
         let published_generation = Arc::new(AtomicI64::new(generation));
         let expected_generation = Arc::new(AtomicI64::new(generation));
+        let complete_generation = Arc::new(AtomicI64::new(generation));
+        let snapshots = Arc::new(Snapshots {
+            db: store.path().to_owned(),
+            calendar_dir: calendar_dir.to_owned(),
+            on_disk: Mutex::new(None),
+            writing: Mutex::new(()),
+            queue: Mutex::new(Queue::default()),
+        });
         let publisher = Publisher {
             target: published.clone(),
             db: store.path().to_owned(),
             calendar_dir: calendar_dir.to_owned(),
             generation: published_generation.clone(),
+            complete: complete_generation.clone(),
+            snapshots: snapshots.clone(),
             tx: tx.clone(),
             delta_max,
         };
@@ -131,8 +147,8 @@ impl Registry {
             messages: Mutex::new(tx),
             published_generation,
             expected_generation,
-            loaded_generation: generation,
-            calendar_dir: calendar_dir.to_owned(),
+            complete_generation,
+            snapshots,
         })
     }
 
@@ -226,30 +242,175 @@ impl Registry {
         }
     }
 
-    /// Writes the snapshot beside the database for the data being served, when it is
-    /// exactly the store's current generation and differs from the one loaded (at
-    /// shutdown: the next start then reads the snapshot instead of the whole
-    /// database). `None` when there was nothing to write or it could not be keyed.
+    /// Writes the snapshot beside the database for the data being served, unless
+    /// the one there is of the same generation already (at shutdown, after
+    /// [`Registry::settle`]: the next start then replays nothing). `None` when there
+    /// was nothing to write.
     pub fn write_snapshot(&self) -> Result<Option<PathBuf>, String> {
-        let store = self.store();
-        let generation = store.generation().map_err(|e| e.to_string())?;
-        if generation == self.loaded_generation
-            || generation != self.published_generation.load(Ordering::SeqCst)
-        {
-            return Ok(None);
-        }
+        // The generation first: the data loaded after it holds at least its commits.
+        let generation = self.complete_generation.load(Ordering::SeqCst);
         let Some(atlas) = self.atlas() else {
             return Ok(None);
         };
-        let key = snapshot::database_key(store.path(), generation, &self.calendar_dir)
-            .map_err(|e| e.to_string())?;
-        snapshot::write_to(
-            &snapshot::database_snapshot(store.path()),
-            atlas.data(),
+        self.snapshots
+            .write(&atlas, generation, snapshot::Pace::Full)
+    }
+
+    /// Notes that the snapshot beside the database is of generation `on_disk` (as
+    /// [`load`] found it) and, when the data served is newer, writes a new one in
+    /// the background.
+    ///
+    /// A generation with a delta (changes replayed onto the snapshot) is left to
+    /// the rebuild that the publisher starts at once, which writes the snapshot
+    /// after it (one write instead of two).
+    pub fn snapshot_loaded(&self, on_disk: Option<i64>) {
+        *self.snapshots.on_disk() = on_disk;
+        let generation = self.complete_generation.load(Ordering::SeqCst);
+        if on_disk != Some(generation)
+            && let Some(atlas) = self.atlas()
+            && atlas.delta_size() == 0
+        {
+            self.snapshots.spawn(atlas, generation);
+        }
+    }
+}
+
+/// A served generation as a snapshot's records, read through its delta: no folded
+/// copy is made to write it.
+impl snapshot::Records for Atlas {
+    fn facility_count(&self) -> usize {
+        Atlas::facility_count(self)
+    }
+    fn facility(&self, i: u32) -> &Facility {
+        Atlas::facility(self, i)
+    }
+    fn park_count(&self) -> usize {
+        Atlas::park_count(self)
+    }
+    fn park(&self, i: u32) -> &Park {
+        Atlas::park(self, i)
+    }
+    fn schedules(&self) -> &Schedules {
+        Atlas::schedules(self)
+    }
+    fn fingerprint(&self) -> u64 {
+        Atlas::fingerprint(self)
+    }
+}
+
+/// The snapshot beside the database: written after each rebuild of the base on a
+/// thread of its own at half a core's pace, at shutdown at full speed; one write
+/// at a time, never over a newer one.
+struct Snapshots {
+    db: PathBuf,
+    calendar_dir: PathBuf,
+    /// The generation of the snapshot on disk, as far as this process knows.
+    on_disk: Mutex<Option<i64>>,
+    /// Held while a snapshot is written.
+    writing: Mutex<()>,
+    /// The background writes asked for.
+    queue: Mutex<Queue>,
+}
+
+/// The background writer's work: it runs while there is any.
+#[derive(Default)]
+struct Queue {
+    /// The newest generation asked for while a write ran (it replaces any older:
+    /// only the newest is worth writing).
+    next: Option<(Arc<Atlas>, i64)>,
+    /// A writer thread is running.
+    running: bool,
+}
+
+impl Snapshots {
+    fn on_disk(&self) -> MutexGuard<'_, Option<i64>> {
+        self.on_disk.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes `atlas`, which holds every commit through `generation` (and perhaps
+    /// some later ones: replaying them again changes nothing), unless the snapshot
+    /// on disk is of that generation or a later one.
+    fn write(
+        &self,
+        atlas: &Atlas,
+        generation: i64,
+        pace: snapshot::Pace,
+    ) -> Result<Option<PathBuf>, String> {
+        let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        if self.on_disk().is_some_and(|g| g >= generation) {
+            return Ok(None);
+        }
+        let started = std::time::Instant::now();
+        let (stamp, key) = {
+            let store = Store::open(&self.db).map_err(|e| e.to_string())?;
+            let Some(stamp) = store.stamp(generation).map_err(|e| e.to_string())? else {
+                return Ok(None);
+            };
+            let id = store.database_id().map_err(|e| e.to_string())?;
+            let key = snapshot::database_key(&id, &self.calendar_dir).map_err(|e| e.to_string())?;
+            (stamp, key)
+        };
+        let path = snapshot::write_records(
+            &snapshot::database_snapshot(&self.db),
+            atlas,
             key,
+            Some(stamp),
+            pace,
         )
-        .map(Some)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+        *self.on_disk() = Some(generation);
+        tracing::info!(
+            generation,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "wrote the snapshot {}",
+            path.display()
+        );
+        Ok(Some(path))
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// [`Snapshots::write`] on a thread of its own, at [`snapshot::Pace::Background`].
+    /// Asked while a write runs, it is written after it (only the newest asked for
+    /// meanwhile: a snapshot is not lost because the previous one was slow).
+    fn spawn(self: &Arc<Self>, atlas: Arc<Atlas>, generation: i64) {
+        let mut queue = self.queue();
+        queue.next = Some((atlas, generation));
+        if queue.running {
+            return;
+        }
+        queue.running = true;
+        drop(queue);
+        let this = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("snapshot".into())
+            .spawn(move || {
+                loop {
+                    // Taken, or the thread ends, under one lock: a write asked for
+                    // meanwhile either is taken here or starts a thread of its own.
+                    let (atlas, generation) = {
+                        let mut queue = this.queue();
+                        match queue.next.take() {
+                            Some(job) => job,
+                            None => {
+                                queue.running = false;
+                                break;
+                            }
+                        }
+                    };
+                    if let Err(e) = this.write(&atlas, generation, snapshot::Pace::Background) {
+                        tracing::warn!("no snapshot written: {e}");
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            let mut queue = self.queue();
+            queue.running = false;
+            queue.next = None;
+            tracing::warn!("cannot start writing a snapshot: {e}");
+        }
     }
 }
 
@@ -272,6 +433,10 @@ struct Publisher {
     db: PathBuf,
     calendar_dir: PathBuf,
     generation: Arc<AtomicI64>,
+    /// The generation through which the published data holds every commit: the
+    /// commits of this process arrive in order, another process's only by a reload.
+    complete: Arc<AtomicI64>,
+    snapshots: Arc<Snapshots>,
     /// To hand rebuilt bases back to the publisher's own loop.
     tx: mpsc::Sender<Message>,
     delta_max: usize,
@@ -289,6 +454,14 @@ impl Publisher {
     fn run(&self, rx: &mpsc::Receiver<Message>) {
         let mut epoch = 0u64;
         let mut rebuild: Option<Rebuild> = None;
+        // Started with changes replayed onto a snapshot (after a crash): fold them
+        // now, so the snapshot written after the rebuild makes the next replay short.
+        if let Some(current) = self.target.load_full()
+            && current.delta_size() > 0
+        {
+            epoch += 1;
+            rebuild = self.start_rebuild(current, epoch);
+        }
         loop {
             let first = match rx.recv_timeout(QUIET) {
                 Ok(m) => m,
@@ -317,8 +490,12 @@ impl Publisher {
                 {
                     match rebuilt.with_changes(&r.since, &self.db) {
                         Ok(a) => {
-                            self.target.store(Some(Arc::new(a)));
+                            let a = Arc::new(a);
+                            self.target.store(Some(a.clone()));
                             tracing::debug!(replayed = r.since.len(), "swapped in a rebuilt base");
+                            // It holds everything published so far.
+                            self.snapshots
+                                .spawn(a, self.complete.load(Ordering::SeqCst));
                         }
                         Err(e) => tracing::error!("cannot replay changes onto a rebuilt base: {e}"),
                     }
@@ -331,6 +508,7 @@ impl Publisher {
                         epoch += 1;
                         rebuild = None;
                         self.target.store(Some(Arc::new(Atlas::new(data))));
+                        self.complete.store(generation, Ordering::SeqCst);
                         generation
                     }
                     Err(e) => {
@@ -344,6 +522,7 @@ impl Publisher {
             // The changes the base does not hold yet, in commit order.
             let mut changes = Vec::new();
             let mut newest = base_generation;
+            let mut complete = self.complete.load(Ordering::SeqCst);
             for m in batch {
                 if let Message::Changes {
                     changes: c,
@@ -353,6 +532,10 @@ impl Publisher {
                 {
                     changes.extend(c);
                     newest = newest.max(generation);
+                    // A gap is another process's commit: complete again at its reload.
+                    if generation == complete + 1 {
+                        complete = generation;
+                    }
                 }
             }
             let Some(current) = self.target.load_full() else {
@@ -373,6 +556,7 @@ impl Publisher {
                 }
             }
             self.generation.fetch_max(newest, Ordering::SeqCst);
+            self.complete.fetch_max(complete, Ordering::SeqCst);
             tracing::debug!(
                 changes = changes.len(),
                 reload,

@@ -7,10 +7,17 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::geodata::snapshot;
-use crate::geodata::{Collection, Dataset, LoadError, load_collections, load_dir, read_calendar};
+use crate::geodata::snapshot::{self, Stamp};
+use crate::geodata::{
+    Change, Collection, Dataset, LoadError, load_collections, load_dir, read_calendar,
+};
+use crate::index::Atlas;
 use crate::model::Layer;
-use crate::store::{Store, StoreError};
+use crate::store::{Changed, Store, StoreError};
+
+/// More changes than this since the snapshot and the whole database is read
+/// instead: replaying costs about what reading costs, per feature.
+const REPLAY_MAX: i64 = 200_000;
 
 /// Why the store could not be opened or read.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +64,171 @@ struct IdProps<'a> {
 /// holiday calendar of `seed`, else the bundled one), whether it was created, and
 /// the store generation the features are of.
 pub fn open(db: &Path, seed: &Path) -> Result<(Store, Dataset, bool, i64), OpenError> {
+    let opened = open_replayed(db, seed)?;
+    let mut data = opened.data;
+    if !opened.replay.is_empty() {
+        data = data.with_changes(&opened.replay, db)?;
+    }
+    if opened.snapshot.map(|s| s.generation) != Some(opened.generation) {
+        write_snapshot(&opened.store, &data, opened.generation, seed);
+    }
+    Ok((opened.store, data, opened.created, opened.generation))
+}
+
+/// A database opened for serving (see [`load`]).
+pub struct Loaded {
+    /// The store.
+    pub store: Store,
+    /// Its features, indexed: a snapshot's with the changes since in the delta.
+    pub atlas: Atlas,
+    /// Whether the database was created (from the seed directory).
+    pub created: bool,
+    /// The store generation the features are of.
+    pub generation: i64,
+    /// The generation of the snapshot the features were read from, if any.
+    pub snapshot: Option<i64>,
+    /// How many changes since the snapshot were replayed onto it.
+    pub replayed: usize,
+}
+
+/// [`open`] for the server: the features indexed, read from the snapshot beside the
+/// database with the changes committed since replayed into the delta (a crash costs
+/// only the replay), else from the whole database. Writes no snapshot: the caller
+/// does, in the background, when [`Loaded::snapshot`] is not the generation.
+pub fn load(db: &Path, seed: &Path) -> Result<Loaded, OpenError> {
+    remove_unfinished_snapshots(db);
+    let started = std::time::Instant::now();
+    let opened = open_replayed(db, seed)?;
+    let replayed = opened.replay.len();
+    let read_time = started.elapsed();
+    let atlas = Atlas::new(opened.data);
+    let indexed = started.elapsed();
+    let timed = |replay: std::time::Duration| {
+        tracing::info!(
+            read_s = read_time.as_secs_f64(),
+            index_s = (indexed - read_time).as_secs_f64(),
+            replay_s = replay.as_secs_f64(),
+            replayed,
+            "loaded"
+        );
+    };
+    if opened.replay.is_empty() {
+        timed(std::time::Duration::ZERO);
+        return Ok(Loaded {
+            store: opened.store,
+            atlas,
+            created: opened.created,
+            generation: opened.generation,
+            snapshot: opened.snapshot.map(|s| s.generation),
+            replayed,
+        });
+    }
+    let replaying = std::time::Instant::now();
+    let replayed_atlas = atlas.with_changes(&opened.replay, db);
+    timed(replaying.elapsed());
+    match replayed_atlas {
+        Ok(atlas) => Ok(Loaded {
+            store: opened.store,
+            atlas,
+            created: opened.created,
+            generation: opened.generation,
+            snapshot: opened.snapshot.map(|s| s.generation),
+            replayed,
+        }),
+        Err(e) => {
+            // The database is the truth: read it whole (which reports the same
+            // problems if they are its own).
+            tracing::warn!(
+                "cannot replay the changes since the snapshot ({e}); reading the database"
+            );
+            drop(atlas);
+            let store = opened.store;
+            let (data, generation) = store.consistent(|s| Ok((read(s, seed), s.generation()?)))?;
+            Ok(Loaded {
+                store,
+                atlas: Atlas::new(data?),
+                created: opened.created,
+                generation,
+                snapshot: None,
+                replayed: 0,
+            })
+        }
+    }
+}
+
+/// Removes the temporary files of snapshots a killed process left unfinished
+/// (`FILE.snapshot.PID.tmp`).
+fn remove_unfinished_snapshots(db: &Path) {
+    let file = snapshot::database_snapshot(db);
+    let (Some(dir), Some(name)) = (file.parent(), file.file_name().and_then(|n| n.to_str())) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!("{name}.");
+    for e in entries.flatten() {
+        let n = e.file_name();
+        if let Some(n) = n.to_str()
+            && n.starts_with(&prefix)
+            && n.ends_with(".tmp")
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Writes the snapshot of `data`, the store's features as of `generation`, beside
+/// the database (logged; a failure only means the next start reads more).
+fn write_snapshot(
+    store: &Store,
+    data: &(impl snapshot::Records + ?Sized),
+    generation: i64,
+    calendar_dir: &Path,
+) {
+    let file = snapshot::database_snapshot(store.path());
+    let stamp = match store.stamp(generation) {
+        Ok(Some(stamp)) => stamp,
+        Ok(None) => return,
+        Err(e) => return tracing::warn!("no snapshot written: {e}"),
+    };
+    let written = store
+        .database_id()
+        .map_err(|e| e.to_string())
+        .and_then(|id| snapshot::database_key(&id, calendar_dir).map_err(|e| e.to_string()))
+        .and_then(|key| {
+            snapshot::write_records(&file, data, key, Some(stamp), snapshot::Pace::Full)
+                .map_err(|e| e.to_string())
+        });
+    match written {
+        Ok(path) => tracing::info!("wrote {}", path.display()),
+        Err(e) => tracing::warn!("no snapshot written: {e}"),
+    }
+}
+
+/// What [`open_replayed`] found.
+struct Opened {
+    store: Store,
+    /// The features of the snapshot, or of the whole database.
+    data: Dataset,
+    /// The changes committed after the snapshot, to apply to `data` in order.
+    replay: Vec<Change>,
+    created: bool,
+    /// The store generation `data` with `replay` is of.
+    generation: i64,
+    /// The commit of the snapshot `data` was read from, if it was.
+    snapshot: Option<Stamp>,
+}
+
+/// Opens (creating and seeding it when missing) the database: the features of the
+/// snapshot beside it and the changes since, or the whole database when there is no
+/// usable snapshot.
+fn open_replayed(db: &Path, seed: &Path) -> Result<Opened, OpenError> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| OpenError::Io { path, source }
@@ -105,35 +277,89 @@ pub fn open(db: &Path, seed: &Path) -> Result<(Store, Dataset, bool, i64), OpenE
             seed.display()
         );
     }
-    let (data, generation) = read_cached(&store, db, seed)?;
-    Ok((store, data, created, generation))
+    if let Some((data, replay, generation, stamp)) = read_snapshot(&store, seed)? {
+        return Ok(Opened {
+            store,
+            data,
+            replay,
+            created,
+            generation,
+            snapshot: Some(stamp),
+        });
+    }
+    let (data, generation) = store.consistent(|s| Ok((read(s, seed), s.generation()?)))?;
+    Ok(Opened {
+        store,
+        data: data?,
+        replay: Vec::new(),
+        created,
+        generation,
+        snapshot: None,
+    })
 }
 
-/// [`read`], through a snapshot beside the database keyed by its generation (a
-/// million features: the snapshot decodes in about a second, validation takes ten).
-fn read_cached(store: &Store, db: &Path, calendar_dir: &Path) -> Result<(Dataset, i64), OpenError> {
-    let generation = store.generation()?;
-    let file = snapshot::database_snapshot(db);
-    let key = snapshot::database_key(db, generation, calendar_dir);
-    if let Ok(key) = key {
-        match snapshot::read_from(&file, calendar_dir, key) {
-            Ok(data) => {
-                tracing::info!("features read from the snapshot {}", file.display());
-                return Ok((data, generation));
+/// The snapshot beside the database, if it is this database's (its id), of this
+/// build and calendar, and of a commit in this database's history (its stamp) not
+/// too far behind; with the changes committed since and the generation they bring
+/// it to, all read in one read transaction. A snapshot of 1M features decodes in
+/// about a second; validating the database takes seven.
+#[allow(clippy::type_complexity)]
+fn read_snapshot(
+    store: &Store,
+    calendar_dir: &Path,
+) -> Result<Option<(Dataset, Vec<Change>, i64, Stamp)>, OpenError> {
+    let file = snapshot::database_snapshot(store.path());
+    let key = match snapshot::database_key(&store.database_id()?, calendar_dir) {
+        Ok(key) => key,
+        Err(why) => {
+            tracing::warn!("no snapshot: {why}");
+            return Ok(None);
+        }
+    };
+    let found = store.consistent(|s| {
+        let generation = s.generation()?;
+        let mut ok: Result<bool, StoreError> = Ok(false);
+        let read = snapshot::read_stamped(&file, calendar_dir, key, |stamp| {
+            ok = (|| {
+                Ok(stamp.generation <= generation
+                    && s.stamp(stamp.generation)? == Some(stamp)
+                    && s.changes_since_count(stamp.generation)? <= REPLAY_MAX)
+            })();
+            matches!(ok, Ok(true))
+        });
+        ok?;
+        match read {
+            Ok((data, stamp)) => {
+                let replay = s
+                    .changes_since(stamp.generation)?
+                    .into_iter()
+                    .map(|c| match c {
+                        Changed::Put { id, layer, body } => Change::Put {
+                            layer,
+                            id,
+                            feature: body.into_bytes(),
+                        },
+                        Changed::Delete { id } => Change::Delete { id },
+                    })
+                    .collect::<Vec<_>>();
+                Ok(Some((data, replay, generation, stamp)))
             }
-            Err(snapshot::SnapshotError::Stale) => {}
-            Err(why) => tracing::warn!("{}: {why}; reading the database", file.display()),
+            Err(snapshot::SnapshotError::Stale) => Ok(None),
+            Err(why) => {
+                tracing::warn!("{}: {why}; reading the database", file.display());
+                Ok(None)
+            }
         }
+    })?;
+    if let Some((_, replay, generation, stamp)) = &found {
+        tracing::info!(
+            "features read from the snapshot {} (generation {}) and {} changes since (generation {generation})",
+            file.display(),
+            stamp.generation,
+            replay.len()
+        );
     }
-    let (data, generation) = store.consistent(|s| Ok((read(s, calendar_dir), s.generation()?)))?;
-    let data = data?;
-    if let Ok(key) = snapshot::database_key(db, generation, calendar_dir) {
-        match snapshot::write_to(&file, &data, key) {
-            Ok(path) => tracing::info!("wrote {}", path.display()),
-            Err(e) => tracing::warn!("no snapshot written: {e}"),
-        }
-    }
-    Ok((data, generation))
+    Ok(found)
 }
 
 /// The store's features, validated as the loader validates files.
@@ -189,4 +415,189 @@ pub fn export(store: &Store, out: &Path) -> Result<Vec<(PathBuf, usize)>, OpenEr
         written.push((path, features.len()));
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::store::{Op, Write};
+
+    /// A seed directory: the bundled data.
+    fn seed_dir(root: &Path) -> PathBuf {
+        let seed = root.join("seed");
+        std::fs::create_dir_all(&seed).unwrap();
+        for e in std::fs::read_dir("geodata").unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if name.ends_with(".geojson") || name == "holidays_cn.json" {
+                std::fs::copy(&p, seed.join(name)).unwrap();
+            }
+        }
+        seed
+    }
+
+    /// Every feature served, by id: its record in full.
+    fn served(atlas: &Atlas) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for i in 0..atlas.facility_count() as u32 {
+            // Opening hours by their text: their numbering depends on the load order.
+            let mut f = atlas.facility(i).clone();
+            let hours = f.hours.take().map(|h| atlas.schedules().text(h).to_owned());
+            let record = format!("{f:?} {hours:?}");
+            assert!(out.insert(f.id().to_owned(), record).is_none());
+        }
+        for i in 0..atlas.park_count() as u32 {
+            let p = atlas.park(i);
+            assert!(out.insert(p.id.to_string(), format!("{p:?}")).is_none());
+        }
+        out
+    }
+
+    /// The database read whole, as served.
+    fn truth(db: &Path, seed: &Path) -> BTreeMap<String, String> {
+        let store = Store::open(db).unwrap();
+        served(&Atlas::new(read(&store, seed).unwrap()))
+    }
+
+    fn station(id: &str, name: &str, lon: f64) -> Write {
+        let body = serde_json::json!({"type": "Feature", "id": id,
+            "geometry": {"type": "Point", "coordinates": [lon, 35.1]},
+            "properties": {"id": id, "layer": "courier_station", "name": name,
+                "source": "test", "position_accuracy": "surveyed", "synthetic": false}});
+        Write::Put {
+            id: id.into(),
+            layer: Layer::CourierStation,
+            body: body.to_string(),
+            expect: None,
+            op: Op::Create,
+        }
+    }
+
+    /// Some of everything, in `round`'s own commits: creates, a seed feature
+    /// renamed, one deleted, one created and deleted, one deleted and created again.
+    fn edit(store: &mut Store, round: &str) {
+        let seeded = store.features(None).unwrap();
+        let (renamed, _) = &seeded[3 + round.len()];
+        let (gone, _) = &seeded[40 + round.len()];
+        let (again, _) = &seeded[80 + round.len()];
+        let stored = store.get(renamed).unwrap().unwrap();
+        let mut body: serde_json::Value = serde_json::from_str(&stored.body).unwrap();
+        body["properties"]["name"] = format!("改名 {round}").into();
+        for i in 0..5 {
+            let id = format!("cs-{round}-{i}");
+            let w = station(&id, &format!("新站 {round} {i}"), 118.0 + i as f64 * 0.01);
+            store.apply("t", None, &[w]).unwrap();
+        }
+        let writes = [
+            Write::Put {
+                id: renamed.clone(),
+                layer: stored.layer,
+                body: body.to_string(),
+                expect: None,
+                op: Op::Update,
+            },
+            Write::Delete {
+                id: gone.clone(),
+                expect: None,
+                op: Op::Delete,
+            },
+        ];
+        store.apply("t", None, &writes).unwrap();
+        let brief = format!("cs-{round}-brief");
+        store
+            .apply("t", None, &[station(&brief, "短暂", 118.5)])
+            .unwrap();
+        let delete = |id: &str| Write::Delete {
+            id: id.into(),
+            expect: None,
+            op: Op::Delete,
+        };
+        store.apply("t", None, &[delete(&brief)]).unwrap();
+        store.apply("t", None, &[delete(again)]).unwrap();
+        store
+            .apply("t", None, &[station(again, "重建", 118.7)])
+            .unwrap();
+    }
+
+    /// A snapshot older than the last write plus the changes since serve exactly
+    /// what reading the whole database serves: every id, every field.
+    #[test]
+    fn a_snapshot_and_the_changes_since_are_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let seed = seed_dir(dir.path());
+        let db = dir.path().join("w.db");
+        let (mut store, _, created, first) = open(&db, &seed).unwrap();
+        assert!(created);
+        let file = snapshot::database_snapshot(&db);
+        assert_eq!(snapshot::stamp_of(&file).unwrap().generation, first);
+        edit(&mut store, "a");
+        let loaded = load(&db, &seed).unwrap();
+        assert_eq!(loaded.snapshot, Some(first));
+        assert_eq!(loaded.generation, store.generation().unwrap());
+        assert!(loaded.replayed >= 8, "{}", loaded.replayed);
+        assert_eq!(served(&loaded.atlas), truth(&db, &seed));
+        // A snapshot in between, then more writes.
+        let middle = loaded.generation;
+        write_snapshot(&store, &loaded.atlas, middle, &seed);
+        edit(&mut store, "bb");
+        let loaded = load(&db, &seed).unwrap();
+        assert_eq!(loaded.snapshot, Some(middle));
+        assert_eq!(served(&loaded.atlas), truth(&db, &seed));
+        // `open` (the CLI's) gives the same.
+        let (_, data, _, _) = open(&db, &seed).unwrap();
+        assert_eq!(served(&Atlas::new(data)), truth(&db, &seed));
+    }
+
+    /// The snapshot of a copy of the database that went its own way, of another
+    /// database, or a damaged one is never used: the database is read whole.
+    #[test]
+    fn snapshots_of_another_history_or_damaged_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let seed = seed_dir(dir.path());
+        let a = dir.path().join("a.db");
+        let b = dir.path().join("b.db");
+        let (store, _, _, _) = open(&a, &seed).unwrap();
+        drop(store);
+        // A plain copy (a restored backup): same id, same history so far.
+        std::fs::copy(&a, &b).unwrap();
+        let mut store_a = Store::open(&a).unwrap();
+        edit(&mut store_a, "a");
+        drop(open(&a, &seed).unwrap());
+        let a_stamp = snapshot::stamp_of(&snapshot::database_snapshot(&a)).unwrap();
+        let mut store_b = Store::open(&b).unwrap();
+        edit(&mut store_b, "bb");
+        edit(&mut store_b, "ccc");
+        assert!(store_b.generation().unwrap() > a_stamp.generation);
+        let b_snapshot = snapshot::database_snapshot(&b);
+        std::fs::copy(snapshot::database_snapshot(&a), &b_snapshot).unwrap();
+        let loaded = load(&b, &seed).unwrap();
+        assert_eq!(loaded.snapshot, None, "another history's snapshot was used");
+        assert_eq!(served(&loaded.atlas), truth(&b, &seed));
+
+        // Damaged: cut short, with its key and stamp intact.
+        drop(open(&b, &seed).unwrap());
+        assert_eq!(
+            load(&b, &seed).unwrap().snapshot,
+            Some(store_b.generation().unwrap())
+        );
+        let bytes = std::fs::read(&b_snapshot).unwrap();
+        std::fs::write(&b_snapshot, &bytes[..bytes.len() - 1000]).unwrap();
+        let loaded = load(&b, &seed).unwrap();
+        assert_eq!(loaded.snapshot, None);
+        assert_eq!(served(&loaded.atlas), truth(&b, &seed));
+
+        // Another database seeded from the same files.
+        let c = dir.path().join("c.db");
+        drop(open(&c, &seed).unwrap());
+        std::fs::copy(
+            snapshot::database_snapshot(&a),
+            snapshot::database_snapshot(&c),
+        )
+        .unwrap();
+        let loaded = load(&c, &seed).unwrap();
+        assert_eq!(loaded.snapshot, None);
+        assert_eq!(served(&loaded.atlas), truth(&c, &seed));
+    }
 }

@@ -14,6 +14,11 @@
 //! - A feature is stored as the GeoJSON Feature that was validated (`body`), with its
 //!   layer, a stable row id, and a version counting its writes.
 //! - Every write goes to the audit log in the same transaction as the change.
+//! - Every committed write transaction counts one generation (`meta`), is logged with
+//!   a random nonce (`commit_log`), and marks what it wrote (`feature.generation`)
+//!   and deleted (`tombstone`): [`Store::changes_since`] gives what changed after
+//!   any generation, and a snapshot of that generation plus those changes is the
+//!   store (see `registry::seed`).
 
 mod reports;
 mod tokens;
@@ -104,6 +109,23 @@ CREATE INDEX report_client ON report(client, at);
 CREATE INDEX report_open ON report(closed_at, id);
 INSERT INTO meta VALUES ('report_salt', lower(hex(randomblob(16))));
 "#,
+    r#"
+-- 3: what changed since a generation, so that a snapshot of an older generation
+-- plus the changes since is the database (see `changes_since`)
+ALTER TABLE feature ADD COLUMN generation INTEGER NOT NULL DEFAULT 0; -- the commit that last wrote it
+CREATE INDEX feature_generation ON feature(generation);
+CREATE TABLE tombstone (
+    id         TEXT PRIMARY KEY,          -- a deleted feature (removed again when the id is written anew)
+    generation INTEGER NOT NULL           -- the commit that deleted it
+);
+CREATE INDEX tombstone_generation ON tombstone(generation);
+CREATE TABLE commit_log (
+    generation INTEGER PRIMARY KEY,       -- one row per committed write transaction
+    nonce      INTEGER NOT NULL           -- random: tells this history from a restored backup's
+);
+INSERT INTO commit_log SELECT CAST(value AS INTEGER), random() FROM meta WHERE key = 'generation';
+INSERT INTO meta VALUES ('database_id', lower(hex(randomblob(16))));
+"#,
 ];
 
 /// What can go wrong in the store.
@@ -145,6 +167,35 @@ pub struct Stored {
     pub body: String,
     /// How many times it has been written (1 when created).
     pub version: i64,
+}
+
+/// A feature changed after some generation (see [`Store::changes_since`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Changed {
+    /// Written (created or replaced): its state now.
+    Put {
+        /// The feature's id.
+        id: String,
+        /// Its layer.
+        layer: Layer,
+        /// The GeoJSON Feature.
+        body: String,
+    },
+    /// Deleted, and not written since.
+    Delete {
+        /// The feature's id.
+        id: String,
+    },
+}
+
+/// Which commit a generation was: equal stamps from two databases (or one database
+/// and a snapshot) mean the same history up to that generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    /// The generation.
+    pub generation: i64,
+    /// The random nonce its commit was logged with.
+    pub nonce: i64,
 }
 
 /// What an audited write did.
@@ -317,6 +368,9 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // A checkpoint leaves the WAL file at its largest (the seed's: the size of the
+        // database) unless told otherwise; a crash then leaves it all on disk.
+        conn.pragma_update(None, "journal_size_limit", 64i64 << 20)?;
         let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;
         if found > known {
@@ -359,6 +413,74 @@ impl Store {
                 })?;
         text.parse()
             .map_err(|_| StoreError::Damaged(format!("generation '{text}'")))
+    }
+
+    /// The stamp of the commit that made `generation`, if this database made it
+    /// (`None` for a generation it has not reached, or one before its log began).
+    pub fn stamp(&self, generation: i64) -> Result<Option<Stamp>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT nonce FROM commit_log WHERE generation = ?1",
+                [generation],
+                |r| r.get(0),
+            )
+            .optional()?
+            .map(|nonce| Stamp { generation, nonce }))
+    }
+
+    /// A random id given to the database when it was created (or upgraded to schema
+    /// 3); a backup gets one of its own.
+    pub fn database_id(&self) -> Result<String, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT value FROM meta WHERE key = 'database_id'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// How many features were written or deleted after `generation`.
+    pub fn changes_since_count(&self, generation: i64) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT count(*) FROM feature WHERE generation > ?1)
+                  + (SELECT count(*) FROM tombstone WHERE generation > ?1)",
+            [generation],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Every feature written or deleted after `generation`, in its state now: the
+    /// deletes first, then the writes in commit order. Applied in this order to the
+    /// features as of `generation`, they give the features now (a feature deleted
+    /// and written again is only written; one written and deleted only deleted).
+    /// Read it inside [`Store::consistent`] with the generation it brings you to.
+    pub fn changes_since(&self, generation: i64) -> Result<Vec<Changed>, StoreError> {
+        let mut out = Vec::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM tombstone WHERE generation > ?1 ORDER BY generation, id",
+        )?;
+        for id in stmt.query_map([generation], |r| r.get(0))? {
+            out.push(Changed::Delete { id: id? });
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, layer, body FROM feature WHERE generation > ?1 ORDER BY generation, row_id",
+        )?;
+        let rows = stmt.query_map([generation], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, layer, body) = row?;
+            out.push(Changed::Put {
+                id,
+                layer: layer_of(&layer)?,
+                body,
+            });
+        }
+        Ok(out)
     }
 
     /// Runs `read` inside one read transaction: everything it reads is of the same
@@ -444,15 +566,12 @@ impl Store {
         writes: &[Write],
     ) -> Result<Vec<Option<Stored>>, StoreError> {
         let tx = self.conn.transaction()?;
+        let generation = next_generation(&tx)?;
         let at = now();
         let mut out = Vec::with_capacity(writes.len());
         for w in writes {
-            out.push(apply_one(&tx, &at, who, import_id, w)?);
+            out.push(apply_one(&tx, &at, who, import_id, generation, w)?);
         }
-        tx.execute(
-            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
-            [],
-        )?;
         tx.commit()?;
         Ok(out)
     }
@@ -465,20 +584,22 @@ impl Store {
         features: impl IntoIterator<Item = (String, Layer, String)>,
     ) -> Result<usize, StoreError> {
         let tx = self.conn.transaction()?;
+        let generation = next_generation(&tx)?;
         let mut n = 0;
         {
-            let mut stmt =
-                tx.prepare_cached("INSERT INTO feature (id, layer, body) VALUES (?1, ?2, ?3)")?;
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO feature (id, layer, body, generation) VALUES (?1, ?2, ?3, ?4)",
+            )?;
             for (id, layer, body) in features {
-                stmt.execute(params![id, layer.id(), body])?;
+                stmt.execute(params![id, layer.id(), body, generation])?;
                 n += 1;
             }
         }
-        tx.execute(
-            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
-            [],
-        )?;
         tx.commit()?;
+        // The seed went through the WAL whole: move it into the database and
+        // truncate the WAL now rather than keep a second copy beside it.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(n)
     }
 
@@ -639,6 +760,13 @@ impl Store {
         let mut target = Connection::open(dest)?;
         let backup = rusqlite::backup::Backup::new(&self.conn, &mut target)?;
         backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+        drop(backup);
+        // A copy is another database from here on: its own writes must not be
+        // taken for the original's by a snapshot of either.
+        target.execute(
+            "UPDATE meta SET value = lower(hex(randomblob(16))) WHERE key = 'database_id'",
+            [],
+        )?;
         Ok(())
     }
 
@@ -650,11 +778,31 @@ impl Store {
     }
 }
 
+/// Counts a new generation in `tx` and logs its commit: the generation its writes
+/// are marked with.
+fn next_generation(tx: &Transaction<'_>) -> Result<i64, StoreError> {
+    tx.execute(
+        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
+        [],
+    )?;
+    let generation: i64 = tx.query_row(
+        "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'",
+        [],
+        |r| r.get(0),
+    )?;
+    tx.execute(
+        "INSERT OR REPLACE INTO commit_log (generation, nonce) VALUES (?1, random())",
+        [generation],
+    )?;
+    Ok(generation)
+}
+
 fn apply_one(
     tx: &Transaction<'_>,
     at: &str,
     who: &str,
     import_id: Option<i64>,
+    generation: i64,
     w: &Write,
 ) -> Result<Option<Stored>, StoreError> {
     let (id, expect, op) = match w {
@@ -687,14 +835,16 @@ fn apply_one(
         Write::Put { layer, body, .. } => {
             if before.is_some() {
                 tx.execute(
-                    "UPDATE feature SET layer = ?2, body = ?3, version = version + 1 WHERE id = ?1",
-                    params![id, layer.id(), body],
+                    "UPDATE feature SET layer = ?2, body = ?3, version = version + 1, generation = ?4
+                     WHERE id = ?1",
+                    params![id, layer.id(), body, generation],
                 )?;
             } else {
                 tx.execute(
-                    "INSERT INTO feature (id, layer, body) VALUES (?1, ?2, ?3)",
-                    params![id, layer.id(), body],
+                    "INSERT INTO feature (id, layer, body, generation) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, layer.id(), body, generation],
                 )?;
+                tx.execute("DELETE FROM tombstone WHERE id = ?1", [id])?;
             }
             audit.execute(params![
                 id,
@@ -718,6 +868,10 @@ fn apply_one(
                 return Err(StoreError::NotFound(format!("no feature with id '{id}'")));
             }
             tx.execute("DELETE FROM feature WHERE id = ?1", [id])?;
+            tx.execute(
+                "INSERT OR REPLACE INTO tombstone (id, generation) VALUES (?1, ?2)",
+                params![id, generation],
+            )?;
             audit.execute(params![
                 id,
                 at,

@@ -109,3 +109,134 @@ fn schema_is_versioned() {
     drop(store);
     assert!(matches!(Store::open(&path), Err(StoreError::TooNew { .. })));
 }
+
+fn delete(id: &str) -> Write {
+    Write::Delete {
+        id: id.into(),
+        expect: None,
+        op: Op::Delete,
+    }
+}
+
+/// The features as of generation `g` (kept by hand) plus `changes_since(g)`, applied
+/// in order, are the features now, whatever was created, replaced, deleted and
+/// created again after `g`; and each commit has a stamp of its own.
+#[test]
+fn changes_since_a_generation_bring_it_to_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    store
+        .seed([
+            (
+                "cs-1".to_owned(),
+                Layer::CourierStation,
+                feature("cs-1", "一"),
+            ),
+            (
+                "cs-2".to_owned(),
+                Layer::CourierStation,
+                feature("cs-2", "二"),
+            ),
+            (
+                "cs-3".to_owned(),
+                Layer::CourierStation,
+                feature("cs-3", "三"),
+            ),
+        ])
+        .unwrap();
+    let g = store.generation().unwrap();
+    let then: std::collections::BTreeMap<String, String> =
+        store.features(None).unwrap().into_iter().collect();
+    assert!(store.changes_since(g).unwrap().is_empty());
+    assert_eq!(store.changes_since_count(g).unwrap(), 0);
+    assert_eq!(store.changes_since(0).unwrap().len(), 3);
+    // Replaced; deleted; created; created and deleted; deleted and created again.
+    store
+        .apply("a", None, &[put("cs-1", "一改", None)])
+        .unwrap();
+    store.apply("a", None, &[delete("cs-2")]).unwrap();
+    store.apply("a", None, &[put("cs-4", "四", None)]).unwrap();
+    store.apply("a", None, &[put("cs-5", "五", None)]).unwrap();
+    store.apply("a", None, &[delete("cs-5")]).unwrap();
+    store.apply("a", None, &[delete("cs-3")]).unwrap();
+    store
+        .apply("a", None, &[put("cs-3", "三新", None)])
+        .unwrap();
+    let mut replayed = then.clone();
+    for c in store.changes_since(g).unwrap() {
+        match c {
+            Changed::Put { id, body, .. } => {
+                replayed.insert(id, body);
+            }
+            Changed::Delete { id } => {
+                replayed.remove(&id);
+            }
+        }
+    }
+    let now: std::collections::BTreeMap<String, String> =
+        store.features(None).unwrap().into_iter().collect();
+    assert_eq!(replayed, now);
+    assert_eq!(
+        store.changes_since_count(g).unwrap(),
+        5,
+        "cs-1, 2, 3, 4 and 5"
+    );
+    // One stamp per commit, none for a generation not reached.
+    let stamps: Vec<_> = (g..=store.generation().unwrap())
+        .map(|n| store.stamp(n).unwrap().unwrap())
+        .collect();
+    let nonces: std::collections::HashSet<_> = stamps.iter().map(|s| s.nonce).collect();
+    assert_eq!(nonces.len(), stamps.len());
+    assert_eq!(store.stamp(store.generation().unwrap() + 1).unwrap(), None);
+}
+
+/// A database of schema 2 (before generations were marked) opens upgraded: its
+/// features are of no later generation than now, its current generation has a
+/// stamp, and the next write is marked.
+#[test]
+fn schema_2_is_upgraded_to_mark_generations() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..2] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute(
+            "INSERT INTO feature (id, layer, body) VALUES ('cs-1', 'courier_station', ?1)",
+            [feature("cs-1", "一")],
+        )
+        .unwrap();
+        conn.execute("UPDATE meta SET value = '7' WHERE key = 'generation'", [])
+            .unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.generation().unwrap(), 7);
+    assert!(store.stamp(7).unwrap().is_some());
+    assert!(store.changes_since(7).unwrap().is_empty());
+    assert_eq!(store.database_id().unwrap().len(), 32);
+    store.apply("a", None, &[put("cs-2", "二", None)]).unwrap();
+    assert_eq!(
+        store.changes_since(7).unwrap(),
+        [Changed::Put {
+            id: "cs-2".into(),
+            layer: Layer::CourierStation,
+            body: feature("cs-2", "二"),
+        }]
+    );
+}
+
+/// A backup is another database: same features, its own id.
+#[test]
+fn a_backup_has_an_id_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    store.apply("a", None, &[put("cs-1", "一", None)]).unwrap();
+    let copy = dir.path().join("copy.db");
+    store.backup(&copy).unwrap();
+    let copy = Store::open(&copy).unwrap();
+    assert_eq!(copy.features(None).unwrap(), store.features(None).unwrap());
+    assert_eq!(copy.stamp(1).unwrap(), store.stamp(1).unwrap());
+    assert_ne!(copy.database_id().unwrap(), store.database_id().unwrap());
+}
