@@ -93,18 +93,48 @@ enum Command {
 
 #[derive(clap::Args)]
 struct DbArg {
-    /// The database file.
-    #[arg(long = "db", default_value = "waystation.db", env = "WAYSTATION_DB")]
-    path: PathBuf,
+    /// The database file [default: `db` of the settings (`WAYSTATION_DB`, the settings
+    /// file), else waystation.db].
+    #[arg(long = "db")]
+    path: Option<PathBuf>,
+    /// Settings file (default: `waystation.toml` in the working directory, if any).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+impl DbArg {
+    /// The settings as `serve` would read them, with `--db` and `data` as flags.
+    fn settings(&self, data: Option<PathBuf>) -> Result<Settings, String> {
+        let flags = Flags {
+            db: self.path.clone(),
+            data,
+            ..Flags::default()
+        };
+        Settings::load(self.config.as_deref(), &flags)
+    }
+
+    /// The database: `--db`, else the settings' `db`, else `waystation.db`.
+    fn path(&self) -> Result<PathBuf, String> {
+        Ok(Self::database(&self.settings(None)?))
+    }
+
+    /// The settings' `db`, else `waystation.db`.
+    fn database(settings: &Settings) -> PathBuf {
+        settings
+            .db
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("waystation.db"))
+    }
 }
 
 #[derive(clap::Args)]
 struct ImportArgs {
     #[command(flatten)]
     db: DbArg,
-    /// Seed directory, used only if the database does not exist yet.
-    #[arg(long, default_value = "geodata", env = "WAYSTATION_DATA")]
-    data: PathBuf,
+    /// Seed directory, used only if the database does not exist yet [default: `data`
+    /// of the settings, else geodata].
+    #[arg(long)]
+    data: Option<PathBuf>,
     /// The layer the rows belong to.
     #[arg(long)]
     layer: String,
@@ -251,9 +281,9 @@ fn main() -> ExitCode {
         Command::Validate { dir } => validate(&dir),
         Command::Import(args) => return import(&args),
         Command::Token { command } => token(command),
-        Command::Export { db, out } => export(&db.path, &out),
-        Command::Backup { db, out } => backup(&db.path, &out),
-        Command::Purge { db, .. } => purge(&db.path),
+        Command::Export { db, out } => db.path().and_then(|db| export(&db, &out)),
+        Command::Backup { db, out } => db.path().and_then(|db| backup(&db, &out)),
+        Command::Purge { db, .. } => db.path().and_then(|db| purge(&db)),
     };
     exit(result)
 }
@@ -495,7 +525,7 @@ fn token(command: TokenCommand) -> Result<(), String> {
             if role == Role::Admin && city.is_some() {
                 return Err("--city limits editors; an admin edits every city".into());
             }
-            let mut store = open_existing(&db.path)?;
+            let mut store = open_existing(&db.path()?)?;
             let token = store
                 .create_token(&name, role, city.as_deref())
                 .map_err(|e| e.to_string())?;
@@ -503,7 +533,7 @@ fn token(command: TokenCommand) -> Result<(), String> {
             println!("{token}");
         }
         TokenCommand::List { db } => {
-            let store = open_existing(&db.path)?;
+            let store = open_existing(&db.path()?)?;
             for t in store.tokens().map_err(|e| e.to_string())? {
                 println!(
                     "{}\t{:?}\t{}\tcreated {}{}",
@@ -518,7 +548,7 @@ fn token(command: TokenCommand) -> Result<(), String> {
             }
         }
         TokenCommand::Revoke { db, name } => {
-            let mut store = open_existing(&db.path)?;
+            let mut store = open_existing(&db.path()?)?;
             store.revoke_token(&name).map_err(|e| e.to_string())?;
             println!("token '{name}' revoked");
         }
@@ -585,11 +615,13 @@ fn run_import(args: &ImportArgs) -> Result<usize, String> {
         None => Vec::new(),
     };
     let bytes = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
-    let (store, data, _, generation) =
-        registry::open(&args.db.path, &args.data).map_err(|e| e.to_string())?;
+    let settings = args.db.settings(args.data.clone())?;
+    let db = DbArg::database(&settings);
+    let seed = settings.data_dir();
+    let (store, data, _, generation) = registry::open(&db, &seed).map_err(|e| e.to_string())?;
     let published = waystation::registry::Published::default();
     published.store(Some(std::sync::Arc::new(Atlas::new(data))));
-    let registry = Registry::new(store, published, generation, &args.data);
+    let registry = Registry::new(store, published, generation, &seed);
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(

@@ -89,3 +89,51 @@ fn exit_statuses_dry_run_and_idempotence() {
         .unwrap();
     assert_eq!(no_layer.status.code(), Some(2));
 }
+
+/// The commands find the database as `serve` does: `--db`, else `WAYSTATION_DB`, else
+/// `db` of the settings file (here `waystation.toml` in the working directory).
+#[test]
+fn commands_take_the_database_from_the_settings_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/geodata");
+    std::fs::write(
+        dir.path().join("waystation.toml"),
+        format!("db = \"from-file.db\"\ndata = \"{seed}\"\n"),
+    )
+    .unwrap();
+    let csv = dir.path().join("one.csv");
+    std::fs::write(&csv, "名称,经度,纬度\n设置文件驿站,118.35,35.10\n").unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .current_dir(dir.path())
+            .env_remove("WAYSTATION_DB")
+            .env_remove("WAYSTATION_DATA")
+            .args(args)
+            .output()
+            .expect("run waystation")
+    };
+    let out = run(&[
+        "import",
+        "--layer",
+        "courier_station",
+        "--crs",
+        "wgs84",
+        "one.csv",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(dir.path().join("from-file.db").exists(), "{}", text(&out));
+    assert!(!dir.path().join("waystation.db").exists());
+    let out = run(&["token", "create", "--name", "a", "--role", "admin"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let listed = run(&["token", "list"]);
+    assert!(text(&listed).contains("a\tAdmin"), "{}", text(&listed));
+    // --db still wins over the file.
+    let other = run(&["token", "list", "--db", "other.db"]);
+    assert!(
+        !other.status.success(),
+        "other.db does not exist: {}",
+        text(&other)
+    );
+    let store = Store::open(&dir.path().join("from-file.db")).unwrap();
+    assert_eq!(store.tokens().unwrap().len(), 1);
+}
