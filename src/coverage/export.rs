@@ -21,7 +21,9 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
 use super::{FacilityLayer, ParkCoverage, ParkFilter, Radii};
 use crate::index::Atlas;
-use crate::model::{ParkType, UnionStatus};
+use std::borrow::Cow;
+
+use crate::model::ParkProperties;
 
 /// Why a table could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +37,8 @@ pub enum ExportError {
     Xlsx(#[from] XlsxError),
 }
 
-/// The columns, in order.
+/// The columns, in order: the park's own properties (named and filled as in
+/// [`ParkProperties`], the model's one list of them) among the analysis's figures.
 pub const COLUMNS: [&str; 30] = [
     "rank",
     "id",
@@ -75,7 +78,7 @@ pub enum Value<'a> {
     /// Unknown.
     Empty,
     /// Text.
-    Text(&'a str),
+    Text(Cow<'a, str>),
     /// A number.
     Number(f64),
     /// True or false.
@@ -86,32 +89,10 @@ impl Value<'_> {
     fn csv(&self) -> String {
         match self {
             Value::Empty => String::new(),
-            Value::Text(s) => (*s).to_owned(),
+            Value::Text(s) => s.to_string(),
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
         }
-    }
-}
-
-/// The id of a park type, as in the data files.
-pub fn park_type_id(t: ParkType) -> &'static str {
-    match t {
-        ParkType::Industrial => "industrial",
-        ParkType::Logistics => "logistics",
-        ParkType::DevelopmentZone => "development_zone",
-        ParkType::HighTechZone => "high_tech_zone",
-        ParkType::Agricultural => "agricultural",
-        ParkType::CultureIndustry => "culture_industry",
-        ParkType::Mixed => "mixed",
-    }
-}
-
-/// The id of a union status, as in the data files.
-pub fn union_status_id(s: UnionStatus) -> &'static str {
-    match s {
-        UnionStatus::None => "none",
-        UnionStatus::Partial => "partial",
-        UnionStatus::Full => "full",
     }
 }
 
@@ -138,7 +119,7 @@ impl Scope<'_> {
         let f = self.filter;
         let mut lines = Vec::new();
         if let Some(s) = &f.union_status {
-            let ids: Vec<&str> = s.iter().map(|s| union_status_id(*s)).collect();
+            let ids: Vec<&str> = s.iter().map(|s| s.id()).collect();
             lines.push(("filter union_status".into(), ids.join(",")));
         }
         if let Some(w) = f.min_workers {
@@ -172,7 +153,7 @@ pub fn file_name(analysis: &str, scope: &Scope<'_>, ext: &str) -> String {
     parts.extend(f.city.as_deref().map(clean));
     parts.extend(f.district.as_deref().map(clean));
     if let Some(s) = &f.union_status {
-        let ids: Vec<&str> = s.iter().map(|s| union_status_id(*s)).collect();
+        let ids: Vec<&str> = s.iter().map(|s| s.id()).collect();
         parts.push(ids.join("-"));
     }
     if let Some(w) = f.min_workers {
@@ -228,22 +209,24 @@ pub fn content_disposition(name: &str) -> String {
 pub fn row<'a>(atlas: &'a Atlas, rank: usize, r: &ParkCoverage, radii: &Radii) -> Vec<Value<'a>> {
     use Value::{Bool, Empty, Number, Text};
     let p = atlas.park(r.park);
-    let text = |s: Option<&'a str>| s.map_or(Empty, Text);
+    let props = ParkProperties::of(p);
+    let text = |s: Option<Cow<'a, str>>| s.map_or(Empty, Text);
+    let id = |s: &'static str| Text(Cow::Borrowed(s));
     let num = |n: Option<u32>| n.map_or(Empty, |n| Number(f64::from(n)));
     let mut v = vec![
         Number(rank as f64),
-        Text(&p.id),
-        Text(&p.name),
-        text(p.name_en.as_deref()),
-        text(p.city.as_deref()),
-        text(p.district.as_deref()),
-        text(p.park_type.map(park_type_id)),
-        text(p.union_status.map(union_status_id)),
-        num(p.counts.enterprises),
-        num(p.counts.unionised_enterprises),
+        Text(props.id),
+        Text(props.name),
+        text(props.name_en),
+        text(props.city),
+        text(props.district),
+        props.park_type.map_or(Empty, |t| id(t.id())),
+        props.union_status.map_or(Empty, |u| id(u.id())),
+        num(props.enterprises),
+        num(props.unionised_enterprises),
         num(r.ununionised_enterprises),
-        num(p.counts.workers),
-        num(p.counts.union_members),
+        num(props.workers),
+        num(props.union_members),
         num(r.ununionised_workers),
     ];
     v.extend(FacilityLayer::ALL.map(|l| r.nearest_m[l].map_or(Empty, |d| Number(round(d, 0)))));
@@ -253,10 +236,10 @@ pub fn row<'a>(atlas: &'a Atlas, rank: usize, r: &ParkCoverage, radii: &Radii) -
         r.gap_score.map_or(Empty, |g| Number(round(g, 2))),
         Number(p.position.lon()),
         Number(p.position.lat()),
-        text(p.counts_as_of.as_deref()),
-        Bool(p.provenance.synthetic),
-        Text(p.provenance.position_accuracy.id()),
-        Text(&p.provenance.source),
+        text(props.counts_as_of),
+        Bool(props.synthetic),
+        id(props.position_accuracy.id()),
+        Text(props.source),
     ]);
     v
 }
@@ -304,7 +287,7 @@ pub fn xlsx(
             match v {
                 Value::Empty => {}
                 Value::Text(s) => {
-                    sheet.write_string(line, c, s)?;
+                    sheet.write_string(line, c, &*s)?;
                 }
                 Value::Number(n) => {
                     sheet.write_number(line, c, n)?;
@@ -368,6 +351,26 @@ mod tests {
 
     fn day() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default()
+    }
+
+    /// Every column is the analysis's own or one of the park's properties, named as
+    /// the model names them.
+    #[test]
+    fn park_columns_are_the_models_properties() {
+        let analysis = |c: &str| {
+            ["rank", "gap_score", "lon", "lat"].contains(&c)
+                || ["ununionised_", "nearest_m_", "count_within_", "radius_m_"]
+                    .iter()
+                    .any(|p| c.starts_with(p))
+        };
+        let park: Vec<&str> = COLUMNS.iter().copied().filter(|c| !analysis(c)).collect();
+        for c in &park {
+            assert!(
+                ParkProperties::FIELDS.contains(c),
+                "column {c} is neither the analysis's nor a park property"
+            );
+        }
+        assert!(park.len() >= 15, "{park:?}");
     }
 
     #[test]

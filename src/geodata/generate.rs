@@ -44,6 +44,7 @@
 //! One million facilities and 100,000 parks (about 730 MB) take a few seconds
 //! in a release build.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::f64::consts::PI;
 use std::fmt::Write as _;
@@ -57,6 +58,11 @@ use chrono::NaiveDate;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
+
+use crate::model::{
+    Amenity, AmenitySet, FacilityProperties, Grade, ParkProperties, ParkType, PositionAccuracy,
+    UnionStatus,
+};
 
 use super::cities::{CITIES, City};
 
@@ -267,35 +273,7 @@ fn write_chunks(
 // ---------------------------------------------------------------------------
 // Vocabulary and proportions
 
-/// The closed amenity vocabulary, in its canonical order.
-const AMENITIES: [&str; 24] = [
-    "toilet",
-    "drinking_water",
-    "hot_water",
-    "microwave",
-    "fridge",
-    "charging",
-    "battery_swap",
-    "air_conditioning",
-    "seating",
-    "rest_beds",
-    "shower",
-    "laundry",
-    "canteen",
-    "meals",
-    "truck_parking",
-    "first_aid",
-    "medicine",
-    "wifi",
-    "reading",
-    "legal_aid",
-    "fitness_equipment",
-    "haircut",
-    "couple_room",
-    "qr_entry",
-];
-
-/// Probability of each amenity (in [`AMENITIES`] order) at a driver home:
+/// Probability of each amenity (in [`Amenity::ALL`] order) at a driver home:
 /// parking, showers, laundry, beds, canteen (Hubei's 24-hour driver homes,
 /// Linyi's haircuts and couple rooms).
 const DH_AMENITIES: [f64; 24] = [
@@ -325,7 +303,11 @@ const FS_AMENITIES: [[f64; 24]; 3] = [
 ];
 
 /// Fitness-station grades with Shanghai's proportions (36 / 17 / 78 of 131).
-const GRADES: [(&str, f64); 3] = [("simple", 36.0), ("regular", 17.0), ("comprehensive", 78.0)];
+const GRADES: [(Grade, f64); 3] = [
+    (Grade::Simple, 36.0),
+    (Grade::Regular, 17.0),
+    (Grade::Comprehensive, 78.0),
+];
 
 /// Opening hours (OpenStreetMap syntax) and relative weights; `None` = unknown.
 const DH_HOURS: &[(Option<&str>, f64)] = &[
@@ -356,24 +338,34 @@ const FS_HOURS: &[(Option<&str>, f64)] = &[
 ];
 
 /// Park types: (id, Chinese word, English word, weight).
-const PARK_TYPES: &[(&str, &str, &str, f64)] = &[
-    ("industrial", "工业园", "Industrial Park", 35.0),
-    ("logistics", "物流园", "Logistics Park", 25.0),
+const PARK_TYPES: &[(ParkType, &str, &str, f64)] = &[
+    (ParkType::Industrial, "工业园", "Industrial Park", 35.0),
+    (ParkType::Logistics, "物流园", "Logistics Park", 25.0),
     (
-        "development_zone",
+        ParkType::DevelopmentZone,
         "经济开发区片区",
         "Development Zone Area",
         10.0,
     ),
-    ("high_tech_zone", "高新技术产业园", "High-tech Park", 10.0),
-    ("agricultural", "农业产业园", "Agricultural Park", 8.0),
     (
-        "culture_industry",
+        ParkType::HighTechZone,
+        "高新技术产业园",
+        "High-tech Park",
+        10.0,
+    ),
+    (
+        ParkType::Agricultural,
+        "农业产业园",
+        "Agricultural Park",
+        8.0,
+    ),
+    (
+        ParkType::CultureIndustry,
         "文化创意产业园",
         "Culture Industry Park",
         5.0,
     ),
-    ("mixed", "综合产业园", "Mixed-use Park", 7.0),
+    (ParkType::Mixed, "综合产业园", "Mixed-use Park", 7.0),
 ];
 
 /// Union status of a park before its counts are drawn: none / partial / full.
@@ -633,55 +625,14 @@ struct Point {
     coordinates: [f64; 2],
 }
 
-#[derive(Serialize)]
-struct FacilityProps<'a> {
-    id: &'a str,
-    name: &'a str,
-    name_en: &'a str,
-    address: &'a str,
-    city: &'a str,
-    district: &'a str,
-    amenities: &'a [&'static str],
-    opening_hours: Option<&'static str>,
-    phone: Option<&'a str>,
-    operator: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    grade: Option<&'static str>,
-    source: &'a str,
-    position_accuracy: &'static str,
-    synthetic: bool,
-    updated: &'static str,
-}
-
-#[derive(Serialize)]
-struct ParkProps<'a> {
-    id: &'a str,
-    name: &'a str,
-    name_en: &'a str,
-    city: &'a str,
-    district: &'a str,
-    park_type: &'static str,
-    enterprises: Option<u32>,
-    unionised_enterprises: Option<u32>,
-    workers: Option<u32>,
-    union_members: Option<u32>,
-    union_status: Option<&'static str>,
-    union_founded: Option<&'a str>,
-    counts_as_of: Option<&'a str>,
-    source: &'a str,
-    position_accuracy: &'static str,
-    synthetic: bool,
-    updated: &'static str,
-}
-
 /// The status the enterprise counts imply: 0 → none, all → full, else partial.
-fn union_status(enterprises: u32, unionised: u32) -> &'static str {
+fn union_status(enterprises: u32, unionised: u32) -> UnionStatus {
     if unionised == 0 {
-        "none"
+        UnionStatus::None
     } else if unionised >= enterprises {
-        "full"
+        UnionStatus::Full
     } else {
-        "partial"
+        UnionStatus::Partial
     }
 }
 
@@ -700,7 +651,7 @@ struct Buffers {
     phone: String,
     founded: String,
     as_of: String,
-    amenities: Vec<&'static str>,
+    amenities: AmenitySet,
 }
 
 /// A place a feature is put at, relative to its city.
@@ -950,10 +901,10 @@ impl ChunkGen<'_> {
     }
 
     fn draw_amenities(&mut self, probs: &[f64; 24]) {
-        self.buf.amenities.clear();
-        for (a, &p) in AMENITIES.iter().zip(probs) {
+        self.buf.amenities = AmenitySet::default();
+        for (a, &p) in Amenity::ALL.iter().zip(probs) {
             if p > 0.0 && self.rng.random::<f64>() < p {
-                self.buf.amenities.push(*a);
+                self.buf.amenities.insert(*a);
             }
         }
     }
@@ -1044,22 +995,26 @@ impl ChunkGen<'_> {
             }
             _ => None,
         };
-        let props = FacilityProps {
-            id: &b.id,
-            name: &b.name,
-            name_en: &b.name_en,
-            address: &b.address,
-            city: &b.city,
-            district: p.district,
-            amenities: &b.amenities,
-            opening_hours: hours,
-            phone,
-            operator: &b.operator,
+        let props = FacilityProperties {
+            id: Cow::Borrowed(&b.id),
+            layer: None,
+            name: Cow::Borrowed(&b.name),
+            name_en: Some(Cow::Borrowed(&b.name_en)),
+            address: Some(Cow::Borrowed(&b.address)),
+            city: Some(Cow::Borrowed(&b.city)),
+            district: Some(Cow::Borrowed(p.district)),
+            amenities: b.amenities,
+            opening_hours: hours.map(Cow::Borrowed),
+            phone: phone.map(Cow::Borrowed),
+            operator: Some(Cow::Borrowed(&b.operator)),
             grade,
-            source: &self.plan.source,
-            position_accuracy: "approximate",
+            opening_hours_text: None,
+            amenities_unrecognised: None,
+            source: Cow::Borrowed(&self.plan.source),
+            position_accuracy: PositionAccuracy::Approximate,
             synthetic: true,
-            updated: UPDATED,
+            updated: Some(Cow::Borrowed(UPDATED)),
+            notes: None,
         };
         let feature = Feature {
             kind: "Feature",
@@ -1128,24 +1083,26 @@ impl ChunkGen<'_> {
         if let Some(f) = founded {
             let _ = write!(b.founded, "{f}");
         }
-        let props = ParkProps {
-            id: &b.id,
-            name: &b.name,
-            name_en: &b.name_en,
-            city: &b.city,
-            district: p.district,
-            park_type,
+        let props = ParkProperties {
+            id: Cow::Borrowed(&b.id),
+            layer: None,
+            name: Cow::Borrowed(&b.name),
+            name_en: Some(Cow::Borrowed(&b.name_en)),
+            city: Some(Cow::Borrowed(&b.city)),
+            district: Some(Cow::Borrowed(p.district)),
+            park_type: Some(park_type),
             enterprises: Some(enterprises),
             unionised_enterprises: Some(unionised),
             workers: workers_known.then_some(workers),
             union_members: workers_known.then_some(members),
             union_status: Some(union_status(enterprises, unionised)),
-            union_founded: founded.map(|_| b.founded.as_str()),
-            counts_as_of: Some(&b.as_of),
-            source: &self.plan.source,
-            position_accuracy: "approximate",
+            union_founded: founded.map(|_| Cow::Borrowed(b.founded.as_str())),
+            counts_as_of: Some(Cow::Borrowed(&b.as_of)),
+            source: Cow::Borrowed(&self.plan.source),
+            position_accuracy: PositionAccuracy::Approximate,
             synthetic: true,
-            updated: UPDATED,
+            updated: Some(Cow::Borrowed(UPDATED)),
+            notes: None,
         };
         let feature = Feature {
             kind: "Feature",
@@ -1370,7 +1327,7 @@ mod tests {
     #[test]
     fn every_feature_is_well_formed() {
         let (dir, s) = run("wellformed", SMALL);
-        let vocab: HashSet<&str> = AMENITIES.iter().copied().collect();
+        let vocab: HashSet<&str> = Amenity::ALL.iter().map(|a| a.id()).collect();
         let mut ids = HashSet::new();
         let mut hours = HashSet::new();
         let mut status_seen = HashMap::new();
@@ -1431,7 +1388,7 @@ mod tests {
                         }
                         None => assert_eq!(u, 0),
                     }
-                    assert!(PARK_TYPES.iter().any(|t| p["park_type"] == t.0));
+                    assert!(PARK_TYPES.iter().any(|t| p["park_type"] == t.0.id()));
                 } else {
                     let am: Vec<_> = p["amenities"]
                         .as_array()
@@ -1445,7 +1402,7 @@ mod tests {
                     assert_eq!(dedup, am);
                     if kind == Kind::FitnessStation {
                         assert!(am.contains(&"fitness_equipment"));
-                        assert!(GRADES.iter().any(|g| p["grade"] == g.0), "{id}");
+                        assert!(GRADES.iter().any(|g| p["grade"] == g.0.id()), "{id}");
                     } else {
                         assert!(p.get("grade").is_none() || p["grade"].is_null());
                     }
@@ -1558,12 +1515,9 @@ mod tests {
 
     #[test]
     fn vocabulary_is_the_models() {
-        for a in AMENITIES {
-            assert!(
-                a.parse::<crate::model::Amenity>().is_ok(),
-                "{a} is not in the model's vocabulary"
-            );
-        }
+        // Every amenity has a probability in each table (they are zipped).
+        assert_eq!(Amenity::ALL.len(), DH_AMENITIES.len());
+        assert_eq!(Amenity::ALL.len(), CS_AMENITIES.len());
     }
 
     #[test]

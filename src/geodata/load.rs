@@ -2,9 +2,11 @@
 //!
 //! 1. list the `*.geojson` files: the stem before the first `.` names the layer
 //!    (`driver_home.reported.geojson`, `park.synthetic.geojson`, …);
-//! 2. parse each FeatureCollection;
-//! 3. validate every feature field by field, collecting *all* problems (file,
-//!    feature id, field, why) rather than stopping at the first;
+//! 2. parse each FeatureCollection, one feature at a time (no feature is held before
+//!    it is a record);
+//! 3. validate every feature with the model's one validation
+//!    ([`FeatureInput::validate`]), collecting *all* problems (feature id, field,
+//!    why) rather than stopping at the first, and add the file to each;
 //! 4. check ids are unique across all files.
 //!
 //! A dataset with any problem is refused whole: the server never starts on half the data.
@@ -15,17 +17,13 @@ use std::fmt;
 use std::hash::{DefaultHasher, Hasher};
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
-use geo::Centroid;
-use serde::Deserialize;
-use serde_json::value::RawValue;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::ids::IdIndex;
-use crate::model::Shared;
 use crate::model::hours::{Calendar, Schedules};
+use crate::model::properties::Kind;
 use crate::model::{
-    Amenity, AmenitySet, Facility, FacilityText, Grade, Layer, LonLat, Park, ParkCounts, ParkType,
-    Provenance, TextFields, UnionStatus,
+    Context, Facility, FacilityInput, FeatureInput, FieldProblem, Layer, Park, ParkInput,
 };
 
 /// The holiday calendar's file name inside a data directory.
@@ -42,6 +40,18 @@ pub struct Problem {
     pub field: String,
     /// Why it is refused.
     pub reason: String,
+}
+
+impl Problem {
+    /// A feature's problem, in `file`.
+    pub fn in_file(file: &Path, p: FieldProblem) -> Self {
+        Problem {
+            file: file.to_owned(),
+            feature: p.feature,
+            field: p.field,
+            reason: p.reason,
+        }
+    }
 }
 
 impl fmt::Display for Problem {
@@ -134,99 +144,6 @@ impl Dataset {
     /// A hash of every input byte: equal fingerprints mean equal data (used for ETags).
     pub fn fingerprint(&self) -> u64 {
         self.fingerprint
-    }
-}
-
-/// A FeatureCollection whose features are not parsed yet: each part is a slice of
-/// the file, so no tree of `serde_json::Value` is ever built for a million features.
-#[derive(Deserialize)]
-struct RawCollection<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Cow<'a, str>,
-    #[serde(borrow)]
-    features: Vec<RawFeature<'a>>,
-}
-
-#[derive(Deserialize)]
-struct RawFeature<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    geometry: Option<&'a RawValue>,
-    #[serde(borrow)]
-    properties: Option<Props<'a>>,
-}
-
-/// A feature's properties as slices of the file, looked up by name and parsed only
-/// when a field is read.
-#[derive(Default)]
-struct Props<'a> {
-    fields: Vec<(Cow<'a, str>, &'a RawValue)>,
-}
-
-/// A JSON string, borrowed from the file when it has no escapes.
-struct Str<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
-            type Value = Str<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Str<'a>, E> {
-                Ok(Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Str<'a>, E> {
-                Ok(Str(Cow::Owned(v.to_owned())))
-            }
-        }
-        d.deserialize_str(Visit(std::marker::PhantomData))
-    }
-}
-
-/// The string in a raw JSON value, or `None` when it is not a string.
-fn str_of(raw: &RawValue) -> Option<Cow<'_, str>> {
-    serde_json::from_str::<Str>(raw.get()).ok().map(|s| s.0)
-}
-
-impl<'a> Props<'a> {
-    fn get(&self, key: &str) -> Option<&'a RawValue> {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| *v)
-            .filter(|v| v.get() != "null")
-    }
-
-    fn keys(&self) -> impl Iterator<Item = &str> {
-        self.fields.iter().map(|(k, _)| k.as_ref())
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Props<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
-            type Value = Props<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object of properties")
-            }
-            fn visit_map<M: serde::de::MapAccess<'de>>(
-                self,
-                mut map: M,
-            ) -> Result<Props<'a>, M::Error> {
-                let mut fields = Vec::with_capacity(20);
-                while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
-                    fields.push((key, map.next_value::<&'de RawValue>()?));
-                }
-                Ok(Props { fields })
-            }
-        }
-        d.deserialize_map(Visit(std::marker::PhantomData))
     }
 }
 
@@ -334,13 +251,25 @@ pub enum Change {
 /// Validates one GeoJSON Feature of `layer` on its own, as the loader would: every
 /// field at fault, each with its reason (the field names are the loader's:
 /// `geometry`, `properties.name`, …). Uniqueness of the id is the caller's to check.
-pub fn validate_feature(layer: Layer, feature: &[u8]) -> Result<(), Vec<Problem>> {
-    let mut builder = Builder::new(Schedules::new(Calendar::bundled()), Vec::new());
-    builder.single(Path::new(""), layer, feature);
-    if builder.problems.is_empty() {
-        Ok(())
+pub fn validate_feature(layer: Layer, feature: &[u8]) -> Result<(), Vec<FieldProblem>> {
+    let mut ctx = Context::new(Schedules::new(Calendar::bundled()));
+    let json = |e: serde_json::Error| {
+        vec![FieldProblem {
+            feature: None,
+            field: "json".into(),
+            reason: format!("not a GeoJSON Feature: {e}"),
+        }]
+    };
+    if layer.is_facility() {
+        serde_json::from_slice::<FeatureInput<FacilityInput>>(feature)
+            .map_err(json)?
+            .validate(layer, 0, &mut ctx)
+            .map(drop)
     } else {
-        Err(builder.problems)
+        serde_json::from_slice::<FeatureInput<ParkInput>>(feature)
+            .map_err(json)?
+            .validate(layer, 0, &mut ctx)
+            .map(drop)
     }
 }
 
@@ -433,13 +362,38 @@ impl Dataset {
 struct Builder {
     facilities: Vec<Facility>,
     parks: Vec<Park>,
-    schedules: Schedules,
     ids: IdIndex,
     /// Ids of refused features (valid ones are in `ids`), to report duplicates of them too.
     invalid_ids: HashSet<Box<str>>,
-    /// Repeated strings (city, operator, source, dates) are stored once.
-    strings: HashMap<Box<str>, Shared>,
+    /// The opening hours and the repeated strings (city, operator, source, dates).
+    ctx: Context,
     problems: Vec<Problem>,
+}
+
+/// Where a validated record goes.
+trait Record {
+    fn id(&self) -> &str;
+    fn store(self, b: &mut Builder) -> FeatureRef;
+}
+
+impl Record for Facility {
+    fn id(&self) -> &str {
+        Facility::id(self)
+    }
+    fn store(self, b: &mut Builder) -> FeatureRef {
+        b.facilities.push(self);
+        FeatureRef::Facility((b.facilities.len() - 1) as u32)
+    }
+}
+
+impl Record for Park {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn store(self, b: &mut Builder) -> FeatureRef {
+        b.parks.push(self);
+        FeatureRef::Park((b.parks.len() - 1) as u32)
+    }
 }
 
 impl Builder {
@@ -447,10 +401,9 @@ impl Builder {
         Builder {
             facilities: Vec::new(),
             parks: Vec::new(),
-            schedules,
             ids: IdIndex::default(),
             invalid_ids: HashSet::new(),
-            strings: HashMap::new(),
+            ctx: Context::new(schedules),
             problems,
         }
     }
@@ -462,7 +415,7 @@ impl Builder {
         Ok(Dataset {
             facilities: self.facilities,
             parks: self.parks,
-            schedules: self.schedules,
+            schedules: self.ctx.schedules,
             ids: self.ids,
             fingerprint,
         })
@@ -484,17 +437,25 @@ impl Builder {
 
     /// One GeoJSON Feature on its own.
     fn single(&mut self, path: &Path, layer: Layer, bytes: &[u8]) {
-        match serde_json::from_slice::<RawFeature>(bytes) {
-            Ok(raw) => self.feature(path, layer, 0, raw),
-            Err(e) => self.problems.push(Problem {
+        let parsed = if layer.is_facility() {
+            serde_json::from_slice::<FeatureInput<FacilityInput>>(bytes)
+                .map(|raw| self.feature(path, layer, 0, raw))
+        } else {
+            serde_json::from_slice::<FeatureInput<ParkInput>>(bytes)
+                .map(|raw| self.feature(path, layer, 0, raw))
+        };
+        if let Err(e) = parsed {
+            self.problems.push(Problem {
                 file: path.to_owned(),
                 feature: None,
                 field: "json".into(),
                 reason: format!("not a GeoJSON Feature: {e}"),
-            }),
+            });
         }
     }
 
+    /// A FeatureCollection, each feature validated as it is read: no feature is
+    /// held before it is a record.
     fn collection(&mut self, path: &Path, layer: Layer, bytes: &[u8]) {
         let problem = |field: &str, reason: String| Problem {
             file: path.to_owned(),
@@ -502,496 +463,155 @@ impl Builder {
             field: field.into(),
             reason,
         };
-        let collection: RawCollection = match serde_json::from_slice(bytes) {
-            Ok(c) => c,
-            Err(e) => {
-                self.problems.push(problem(
-                    "json",
-                    format!("not a GeoJSON FeatureCollection: {e}"),
-                ));
-                return;
-            }
-        };
-        if collection.kind != "FeatureCollection" {
-            self.problems.push(problem(
-                "type",
-                format!("expected \"FeatureCollection\", got {:?}", collection.kind),
-            ));
-            return;
-        }
-        for (i, raw) in collection.features.into_iter().enumerate() {
-            self.feature(path, layer, i, raw);
-        }
-    }
-
-    fn feature(&mut self, path: &Path, layer: Layer, index: usize, raw: RawFeature) {
-        let before = self.problems.len();
-        let props = raw.properties.unwrap_or_default();
-        let label = props
-            .get("id")
-            .and_then(str_of)
-            .map(Cow::into_owned)
-            .unwrap_or_else(|| format!("#{index}"));
-        let mut f = Fields {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let read = CollectionSeed {
+            builder: self,
             path,
-            feature: &label,
-            props: &props,
-            problems: &mut self.problems,
-        };
-        if raw.kind.as_deref() != Some("Feature") {
-            f.problem_at("type", "expected \"Feature\"".into());
-        }
-        let id = f.required_str("id");
-        if let (Some(id), Some(top)) = (&id, raw.id)
-            && str_of(top).as_deref() != Some(id.as_str())
-        {
-            f.problem_at("id", format!("feature id {top} differs from properties.id"));
-        }
-        if let Some(id) = &id
-            && (self.ids.get(id, &self.facilities, &self.parks).is_some()
-                || self.invalid_ids.contains(id.as_str()))
-        {
-            f.problem_at(
-                "id",
-                "duplicate id (ids must be unique across all layers and files)".into(),
-            );
-        }
-        let geometry = parse_geometry(raw.geometry, layer);
-        let position = match &geometry {
-            Ok(p) => Some(*p),
-            Err(reason) => {
-                f.problem_at("geometry", reason.clone());
-                None
-            }
-        };
-        let provenance = f.provenance(&mut self.strings);
-        let known: &[&str] = if layer.is_facility() {
-            FACILITY_FIELDS
-        } else {
-            PARK_FIELDS
-        };
-        for key in props.keys() {
-            if !known.contains(&key) && !COMMON_FIELDS.contains(&key) {
-                f.problem(key, "unknown property (see geodata/README.md)".into());
-            }
-        }
-        // The properties are checked even when the geometry or the provenance is
-        // refused, so that every problem is reported at once; a feature with any
-        // problem is dropped below.
-        let placeholder = LonLat::new(0.0, 0.0).ok();
-        let provenance = provenance.unwrap_or_else(|| Provenance {
-            source: intern(&mut self.strings, ""),
-            position_accuracy: crate::model::PositionAccuracy::Approximate,
-            synthetic: false,
-            updated: None,
-            notes: None,
-        });
-        let target = match position.or(placeholder) {
-            Some(position) if layer.is_facility() => f
-                .facility(
-                    layer,
-                    position,
-                    provenance,
-                    &mut self.schedules,
-                    &mut self.strings,
-                )
-                .map(|fac| {
-                    self.facilities.push(fac);
-                    FeatureRef::Facility((self.facilities.len() - 1) as u32)
-                }),
-            Some(position) => f
-                .park(position, provenance, &mut self.strings)
-                .map(|mut park| {
-                    park.geometry = raw.geometry.map(RawValue::to_owned);
-                    self.parks.push(park);
-                    FeatureRef::Park((self.parks.len() - 1) as u32)
-                }),
-            None => None,
-        };
-        if self.problems.len() > before {
-            if let Some(id) = id {
-                self.invalid_ids.insert(id.into());
-            }
-            // Keep no half-valid feature; the problems are already recorded.
-            match target {
-                Some(FeatureRef::Facility(_)) => {
-                    self.facilities.pop();
-                }
-                Some(FeatureRef::Park(_)) => {
-                    self.parks.pop();
-                }
-                None => {}
-            }
-            return;
-        }
-        if let Some(target) = target {
-            self.ids.insert(target, &self.facilities, &self.parks);
-        }
-    }
-}
-
-const COMMON_FIELDS: &[&str] = &[
-    "id",
-    "name",
-    "name_en",
-    "city",
-    "district",
-    "source",
-    "position_accuracy",
-    "synthetic",
-    "updated",
-    "notes",
-    "layer",
-];
-const FACILITY_FIELDS: &[&str] = &[
-    "address",
-    "amenities",
-    "opening_hours",
-    "phone",
-    "operator",
-    "grade",
-    // Kept by the importer when it cannot read them (never dropped; not served).
-    "opening_hours_text",
-    "amenities_unrecognised",
-];
-const PARK_FIELDS: &[&str] = &[
-    "park_type",
-    "enterprises",
-    "unionised_enterprises",
-    "workers",
-    "union_members",
-    "union_status",
-    "union_founded",
-    "counts_as_of",
-];
-
-/// Reads one feature's properties, recording a problem for each bad field.
-struct Fields<'a> {
-    path: &'a Path,
-    feature: &'a str,
-    props: &'a Props<'a>,
-    problems: &'a mut Vec<Problem>,
-}
-
-impl Fields<'_> {
-    /// A problem with a top-level member (`id`, `geometry`, …) rather than a property.
-    fn problem_at(&mut self, field: &str, reason: String) {
-        self.problems.push(Problem {
-            file: self.path.to_owned(),
-            feature: Some(self.feature.to_owned()),
-            field: field.to_owned(),
-            reason,
-        });
-    }
-
-    /// A problem with a property.
-    fn problem(&mut self, field: &str, reason: String) {
-        self.problem_at(&format!("properties.{field}"), reason);
-    }
-
-    fn optional_str(&mut self, key: &str) -> Option<String> {
-        let raw = self.props.get(key)?;
-        match str_of(raw) {
-            Some(s) if s.trim().is_empty() => None,
-            Some(s) => Some(s.into_owned()),
-            None => {
-                self.problem(key, format!("must be a string, got {raw}"));
-                None
-            }
-        }
-    }
-
-    fn required_str(&mut self, key: &str) -> Option<String> {
-        let present = self.props.get(key).is_some();
-        let v = self.optional_str(key);
-        if v.is_none()
-            && (!present
-                || self
-                    .props
-                    .get(key)
-                    .is_some_and(|r| r.get().starts_with('"')))
-        {
-            self.problem(key, "is required".into());
-        }
-        v
-    }
-
-    fn shared(&mut self, key: &str, strings: &mut HashMap<Box<str>, Shared>) -> Option<Shared> {
-        let s = self.optional_str(key)?;
-        Some(intern(strings, &s))
-    }
-
-    fn parsed<T: std::str::FromStr<Err = String>>(&mut self, key: &str) -> Option<T> {
-        let s = self.optional_str(key)?;
-        s.parse().map_err(|e| self.problem(key, e)).ok()
-    }
-
-    fn date(&mut self, key: &str, strings: &mut HashMap<Box<str>, Shared>) -> Option<Shared> {
-        let s = self.optional_str(key)?;
-        match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
-            Ok(_) => Some(intern(strings, &s)),
-            Err(_) => {
-                self.problem(key, format!("'{s}' is not a date (YYYY-MM-DD)"));
-                None
-            }
-        }
-    }
-
-    fn count(&mut self, key: &str) -> Option<u32> {
-        let raw = self.props.get(key)?;
-        match serde_json::from_str::<u32>(raw.get()) {
-            Ok(v) => Some(v),
-            Err(_) => {
-                self.problem(
-                    key,
-                    format!("must be a non-negative whole number, got {raw}"),
-                );
-                None
-            }
-        }
-    }
-
-    fn provenance(&mut self, strings: &mut HashMap<Box<str>, Shared>) -> Option<Provenance> {
-        let source = self.required_str("source");
-        let accuracy = match self.optional_str("position_accuracy") {
-            Some(s) => s
-                .parse()
-                .map_err(|e| self.problem("position_accuracy", e))
-                .ok(),
-            None => {
-                self.problem("position_accuracy", "is required".into());
-                None
-            }
-        };
-        let synthetic = match self
-            .props
-            .get("synthetic")
-            .map(|r| (r, serde_json::from_str::<bool>(r.get())))
-        {
-            Some((_, Ok(b))) => Some(b),
-            None => {
-                self.problem("synthetic", "is required (true for generated data)".into());
-                None
-            }
-            Some((other, Err(_))) => {
-                self.problem("synthetic", format!("must be true or false, got {other}"));
-                None
-            }
-        };
-        let updated = self.date("updated", strings);
-        let notes = self.optional_str("notes").map(Into::into);
-        Some(Provenance {
-            source: intern(strings, &source?),
-            position_accuracy: accuracy?,
-            synthetic: synthetic?,
-            updated,
-            notes,
-        })
-    }
-
-    fn facility(
-        &mut self,
-        layer: Layer,
-        position: LonLat,
-        provenance: Provenance,
-        schedules: &mut Schedules,
-        strings: &mut HashMap<Box<str>, Shared>,
-    ) -> Option<Facility> {
-        let id = self.optional_str("id");
-        let name = self.required_str("name");
-        let amenities = self.amenities();
-        let hours = self.optional_str("opening_hours").and_then(|text| {
-            schedules
-                .intern(&text)
-                .map_err(|e| self.problem("opening_hours", e))
-                .ok()
-        });
-        let grade: Option<Grade> = self.parsed("grade");
-        if grade.is_some() && layer != Layer::FitnessStation {
-            self.problem("grade", "only fitness stations have a grade".into());
-        }
-        self.layer_matches(layer);
-        let (name_en, address, phone) = (
-            self.optional_str("name_en"),
-            self.optional_str("address"),
-            self.optional_str("phone"),
-        );
-        Some(Facility {
-            text: FacilityText::new(TextFields {
-                id: &id?,
-                name: &name?,
-                name_en: name_en.as_deref(),
-                address: address.as_deref(),
-                phone: phone.as_deref(),
-            }),
             layer,
-            position,
-            city: self.shared("city", strings),
-            district: self.shared("district", strings),
-            amenities,
-            hours,
-            operator: self.shared("operator", strings),
-            grade,
-            provenance,
-        })
-    }
-
-    fn layer_matches(&mut self, layer: Layer) {
-        if let Some(given) = self.optional_str("layer")
-            && given != layer.id()
-        {
-            self.problem(
-                "layer",
-                format!("'{given}' contradicts the file name's layer '{layer}'"),
-            );
+        }
+        .deserialize(&mut de)
+        .and_then(|kind| de.end().map(|()| kind));
+        match read {
+            Err(e) => self.problems.push(problem(
+                "json",
+                format!("not a GeoJSON FeatureCollection: {e}"),
+            )),
+            Ok((kind, _)) if kind.as_deref() != Some("FeatureCollection") => {
+                self.problems.push(problem(
+                    "type",
+                    format!(
+                        "expected \"FeatureCollection\", got {:?}",
+                        kind.unwrap_or_default()
+                    ),
+                ))
+            }
+            Ok((_, false)) => self.problems.push(problem(
+                "json",
+                "not a GeoJSON FeatureCollection: missing field `features`".into(),
+            )),
+            Ok(_) => {}
         }
     }
 
-    fn amenities(&mut self) -> AmenitySet {
-        let mut set = AmenitySet::default();
-        let Some(raw) = self.props.get("amenities") else {
-            return set;
+    /// Validates one feature and keeps its record, or its problems.
+    fn feature<'x, P: Kind<'x>>(
+        &mut self,
+        path: &Path,
+        layer: Layer,
+        index: usize,
+        raw: FeatureInput<'x, P>,
+    ) where
+        P::Record: Record,
+    {
+        let taken = |b: &Builder, id: &str| {
+            b.ids.get(id, &b.facilities, &b.parks).is_some() || b.invalid_ids.contains(id)
         };
-        match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
-            Ok(items) => {
-                for item in items {
-                    match str_of(item).map(|s| s.parse::<Amenity>()) {
-                        Some(Ok(a)) => set.insert(a),
-                        Some(Err(e)) => self.problem("amenities", e.to_string()),
-                        None => self.problem("amenities", format!("{item} is not a string")),
+        let duplicate = raw.id_given().is_some_and(|id| taken(self, id));
+        let had_id = raw.id_given().is_some();
+        let file = |p: FieldProblem| Problem::in_file(path, p);
+        let dup_problem = |id: &str| Problem {
+            file: path.to_owned(),
+            feature: Some(id.to_owned()),
+            field: "id".into(),
+            reason: "duplicate id (ids must be unique across all layers and files)".into(),
+        };
+        match raw.validate(layer, index, &mut self.ctx) {
+            Ok(record) if !duplicate => {
+                let r = record.store(self);
+                self.ids.insert(r, &self.facilities, &self.parks);
+            }
+            Ok(record) => {
+                self.problems.push(dup_problem(record.id()));
+                self.invalid_ids.insert(record.id().into());
+            }
+            Err(problems) => {
+                let label = problems.first().and_then(|p| p.feature.clone());
+                if let Some(label) = label.filter(|_| had_id) {
+                    if duplicate {
+                        self.problems.push(dup_problem(&label));
                     }
+                    self.invalid_ids.insert(label.into());
+                }
+                self.problems.extend(problems.into_iter().map(file));
+            }
+        }
+    }
+}
+
+/// Reads a FeatureCollection, handing each feature to the builder as it is read;
+/// gives the collection's `type` and whether it had `features`.
+struct CollectionSeed<'b> {
+    builder: &'b mut Builder,
+    path: &'b Path,
+    layer: Layer,
+}
+
+impl<'de> DeserializeSeed<'de> for CollectionSeed<'_> {
+    type Value = (Option<String>, bool);
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CollectionSeed<'_> {
+    type Value = (Option<String>, bool);
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a GeoJSON FeatureCollection")
+    }
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        let (mut kind, mut features) = (None, false);
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match &*key {
+                "type" => kind = Some(map.next_value::<String>()?),
+                "features" => {
+                    features = true;
+                    map.next_value_seed(FeaturesSeed {
+                        builder: &mut *self.builder,
+                        path: self.path,
+                        layer: self.layer,
+                    })?
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
                 }
             }
-            Err(_) => self.problem("amenities", format!("must be an array, got {raw}")),
         }
-        set
-    }
-
-    fn park(
-        &mut self,
-        position: LonLat,
-        provenance: Provenance,
-        strings: &mut HashMap<Box<str>, Shared>,
-    ) -> Option<Park> {
-        let id = self.optional_str("id");
-        let name = self.required_str("name");
-        let counts = ParkCounts {
-            enterprises: self.count("enterprises"),
-            unionised_enterprises: self.count("unionised_enterprises"),
-            workers: self.count("workers"),
-            union_members: self.count("union_members"),
-        };
-        if let (Some(all), Some(part)) = (counts.enterprises, counts.unionised_enterprises)
-            && part > all
-        {
-            self.problem(
-                "unionised_enterprises",
-                format!("{part} is more than the park's {all} enterprises"),
-            );
-        }
-        if let (Some(all), Some(part)) = (counts.workers, counts.union_members)
-            && part > all
-        {
-            self.problem(
-                "union_members",
-                format!("{part} is more than the park's {all} workers"),
-            );
-        }
-        let given: Option<UnionStatus> = self.parsed("union_status");
-        let derived = counts.derived_status();
-        if let (Some(g), Some(d)) = (given, derived)
-            && g != d
-        {
-            self.problem(
-                "union_status",
-                format!("{g:?} contradicts the enterprise counts, which give {d:?}").to_lowercase(),
-            );
-        }
-        self.layer_matches(Layer::Park);
-        Some(Park {
-            id: id?.into(),
-            name: name?.into(),
-            name_en: self.optional_str("name_en").map(Into::into),
-            city: self.shared("city", strings),
-            district: self.shared("district", strings),
-            park_type: self.parsed::<ParkType>("park_type"),
-            counts,
-            union_status: derived.or(given),
-            union_founded: self.date("union_founded", strings),
-            counts_as_of: self.date("counts_as_of", strings),
-            position,
-            geometry: None,
-            provenance,
-        })
+        Ok((kind, features))
     }
 }
 
-fn intern(strings: &mut HashMap<Box<str>, Shared>, s: &str) -> Shared {
-    if let Some(a) = strings.get(s) {
-        return a.clone();
+/// The `features` array, each feature validated as it is read.
+struct FeaturesSeed<'b> {
+    builder: &'b mut Builder,
+    path: &'b Path,
+    layer: Layer,
+}
+
+impl<'de> DeserializeSeed<'de> for FeaturesSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
     }
-    let a: Shared = Shared::new(s);
-    strings.insert(s.into(), a.clone());
-    a
 }
 
-#[derive(Deserialize)]
-#[serde(tag = "type", content = "coordinates")]
-enum RawGeometry {
-    Point(Vec<f64>),
-    Polygon(Vec<Vec<Vec<f64>>>),
-    MultiPolygon(Vec<Vec<Vec<Vec<f64>>>>),
-}
-
-/// Validates a geometry and returns the feature's representative point.
-fn parse_geometry(raw: Option<&RawValue>, layer: Layer) -> Result<LonLat, String> {
-    let raw = raw.ok_or("is required")?;
-    let geometry: RawGeometry = serde_json::from_str(raw.get()).map_err(|e| {
-        format!(
-            "must be a Point{}: {e}",
-            if layer.is_facility() {
-                ""
-            } else {
-                ", Polygon or MultiPolygon"
+impl<'de> Visitor<'de> for FeaturesSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of GeoJSON Features")
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        let mut index = 0;
+        if self.layer.is_facility() {
+            while let Some(raw) = seq.next_element::<FeatureInput<'de, FacilityInput<'de>>>()? {
+                self.builder.feature(self.path, self.layer, index, raw);
+                index += 1;
             }
-        )
-    })?;
-    let position = |c: &[f64]| -> Result<LonLat, String> {
-        match c {
-            [lon, lat] | [lon, lat, _] => LonLat::new(*lon, *lat).map_err(|e| e.to_string()),
-            _ => Err(format!(
-                "a position needs [lon, lat], got {} numbers",
-                c.len()
-            )),
+        } else {
+            while let Some(raw) = seq.next_element::<FeatureInput<'de, ParkInput<'de>>>()? {
+                self.builder.feature(self.path, self.layer, index, raw);
+                index += 1;
+            }
         }
-    };
-    let ring = |r: &[Vec<f64>]| -> Result<geo::LineString, String> {
-        if r.len() < 4 || r.first() != r.last() {
-            return Err("a polygon ring needs at least 4 positions, first equal to last".into());
-        }
-        r.iter()
-            .map(|c| position(c).map(|p| geo::coord! { x: p.lon(), y: p.lat() }))
-            .collect::<Result<Vec<_>, _>>()
-            .map(geo::LineString::new)
-    };
-    let polygon = |rings: &[Vec<Vec<f64>>]| -> Result<geo::Polygon, String> {
-        let (outer, inner) = rings.split_first().ok_or("a polygon needs a ring")?;
-        Ok(geo::Polygon::new(
-            ring(outer)?,
-            inner.iter().map(|r| ring(r)).collect::<Result<_, _>>()?,
-        ))
-    };
-    let centroid = |c: Option<geo::Point>| {
-        c.ok_or_else(|| "the polygon has no area".to_owned())
-            .and_then(|p| LonLat::new(p.x(), p.y()).map_err(|e| e.to_string()))
-    };
-    match geometry {
-        RawGeometry::Point(c) => position(&c),
-        _ if layer.is_facility() => Err("a facility must be a Point".into()),
-        RawGeometry::Polygon(rings) => centroid(polygon(&rings)?.centroid()),
-        RawGeometry::MultiPolygon(polys) => centroid(
-            geo::MultiPolygon::new(polys.iter().map(|p| polygon(p)).collect::<Result<_, _>>()?)
-                .centroid(),
-        ),
+        Ok(())
     }
 }

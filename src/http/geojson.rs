@@ -1,13 +1,11 @@
 //! Features as GeoJSON: the properties of each kind, plus what a query adds.
 //!
-//! Written straight from the in-memory records: no intermediate
-//! `serde_json::Value` tree. Facility features, which every nearest answer and
-//! facility layer is made of, are written by hand with the primitives of
-//! `super::json` (constant keys, strings checked thirty-two bytes at a time); parks
-//! and everything else through serde, by `sonic-rs` (SIMD string escaping).
-//! Counted with callgrind, a 5-feature nearest answer took 160k instructions with
-//! serde_json, 107k with sonic-rs and 72k written by hand. Every feature type is
-//! [`WriteJson`]; whole answers come from [`collection`] and [`to_vec`].
+//! Written straight from the in-memory records through serde, by `sonic-rs` (SIMD
+//! string escaping): a record's properties are the model's own type
+//! ([`FacilityProperties`], [`ParkProperties`]) borrowed from the record, followed by
+//! what a query adds ([`FacilityExtra`], or the analyses' own). No intermediate
+//! `serde_json::Value` tree. Every feature type is [`WriteJson`]; whole answers come
+//! from [`collection`] and [`to_vec`].
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -16,48 +14,13 @@ use serde_json::value::RawValue;
 use super::json;
 use crate::geodata::coords::{NavLinks, nav_links};
 use crate::index::{Atlas, Hit, sphere};
-use crate::model::{Facility, Layer, LonLat, Park, ParkType, Provenance, UnionStatus};
+use crate::model::{Facility, FacilityProperties, LonLat, Park, ParkProperties};
 
+/// A record's own properties followed by what a query adds.
 #[derive(Serialize)]
-struct ProvenanceProps<'a> {
-    source: &'a str,
-    position_accuracy: &'static str,
-    synthetic: bool,
-    updated: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    notes: Option<&'a str>,
-}
-
-impl<'a> From<&'a Provenance> for ProvenanceProps<'a> {
-    fn from(p: &'a Provenance) -> Self {
-        ProvenanceProps {
-            source: &p.source,
-            position_accuracy: p.position_accuracy.id(),
-            synthetic: p.synthetic,
-            updated: p.updated.as_deref(),
-            notes: p.notes.as_deref(),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct ParkProps<'a, X: Serialize> {
-    id: &'a str,
-    layer: &'static str,
-    name: &'a str,
-    name_en: Option<&'a str>,
-    city: Option<&'a str>,
-    district: Option<&'a str>,
-    park_type: Option<ParkType>,
-    enterprises: Option<u32>,
-    unionised_enterprises: Option<u32>,
-    workers: Option<u32>,
-    union_members: Option<u32>,
-    union_status: Option<UnionStatus>,
-    union_founded: Option<&'a str>,
-    counts_as_of: Option<&'a str>,
+struct WithExtra<P, X> {
     #[serde(flatten)]
-    provenance: ProvenanceProps<'a>,
+    own: P,
     #[serde(flatten)]
     extra: X,
 }
@@ -110,22 +73,8 @@ pub fn park<'a, X: Serialize + 'a>(p: &'a Park, extra: X) -> Feature<'a, impl Se
         id: &p.id,
         point: p.position,
         raw_geometry: p.geometry.as_deref(),
-        properties: ParkProps {
-            id: &p.id,
-            layer: Layer::Park.id(),
-            name: &p.name,
-            name_en: p.name_en.as_deref(),
-            city: p.city.as_deref(),
-            district: p.district.as_deref(),
-            park_type: p.park_type,
-            enterprises: p.counts.enterprises,
-            unionised_enterprises: p.counts.unionised_enterprises,
-            workers: p.counts.workers,
-            union_members: p.counts.union_members,
-            union_status: p.union_status,
-            union_founded: p.union_founded.as_deref(),
-            counts_as_of: p.counts_as_of.as_deref(),
-            provenance: (&p.provenance).into(),
+        properties: WithExtra {
+            own: ParkProperties::of(p),
             extra,
         },
     }
@@ -230,99 +179,46 @@ pub fn hit<'a>(atlas: &'a Atlas, origin: LonLat, hit: &Hit) -> FacilityFeature<'
     facility(atlas, f, extra)
 }
 
-impl WriteJson for FacilityFeature<'_> {
-    /// The same members, in the same order, as a park's feature: `type`, `id`,
-    /// `geometry`, then `properties` (the facility's own, its provenance, `extra`).
-    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), sonic_rs::Error> {
-        let (f, schedules) = (self.f, self.atlas.schedules());
-        out.extend_from_slice(br#"{"type":"Feature","id":"#);
-        json::str(out, f.id());
-        out.extend_from_slice(br#","geometry":{"type":"Point","coordinates":["#);
-        json::f64(out, f.position.lon());
-        out.push(b',');
-        json::f64(out, f.position.lat());
-        out.extend_from_slice(br#"]},"properties":{"id":"#);
-        json::str(out, f.id());
-        out.extend_from_slice(br#","layer":"#);
-        json::str(out, f.layer.id());
-        out.extend_from_slice(br#","name":"#);
-        json::str(out, f.name());
-        for (key, value) in [
-            (&br#","name_en":"#[..], f.name_en()),
-            (br#","address":"#, f.address()),
-            (br#","city":"#, f.city.as_deref()),
-            (br#","district":"#, f.district.as_deref()),
-        ] {
-            out.extend_from_slice(key);
-            json::opt_str(out, value);
+/// The same members, in the same order, as a park's feature: `type`, `id`,
+/// `geometry`, then `properties` (the facility's own, then `extra`) last: the along
+/// answer appends its members before the two closing braces.
+impl Serialize for FacilityFeature<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = self.f;
+        Feature {
+            id: f.id(),
+            point: f.position,
+            raw_geometry: None,
+            properties: WithExtra {
+                own: FacilityProperties::of(f, self.atlas.schedules()),
+                extra: &self.extra,
+            },
         }
-        out.extend_from_slice(br#","amenities":["#);
-        for (i, a) in f.amenities.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            json::str(out, a.id());
-        }
-        out.push(b']');
-        for (key, value) in [
-            (
-                &br#","opening_hours":"#[..],
-                f.hours.map(|h| schedules.text(h)),
-            ),
-            (br#","phone":"#, f.phone()),
-            (br#","operator":"#, f.operator.as_deref()),
-        ] {
-            out.extend_from_slice(key);
-            json::opt_str(out, value);
-        }
-        if let Some(grade) = f.grade {
-            out.extend_from_slice(br#","grade":"#);
-            json::str(out, grade.id());
-        }
-        let p = &f.provenance;
-        out.extend_from_slice(br#","source":"#);
-        json::str(out, &p.source);
-        out.extend_from_slice(br#","position_accuracy":"#);
-        json::str(out, p.position_accuracy.id());
-        out.extend_from_slice(br#","synthetic":"#);
-        json::bool(out, p.synthetic);
-        out.extend_from_slice(br#","updated":"#);
-        json::opt_str(out, p.updated.as_deref());
-        if let Some(notes) = &p.notes {
-            out.extend_from_slice(br#","notes":"#);
-            json::str(out, notes);
-        }
+        .serialize(s)
+    }
+}
+
+impl Serialize for FacilityExtra {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
         if let FacilityExtra::Hit {
             distance_m,
             bearing_deg,
             ..
-        } = &self.extra
+        } = self
         {
-            out.extend_from_slice(br#","distance_m":"#);
-            json::u64(out, *distance_m);
-            out.extend_from_slice(br#","bearing_deg":"#);
-            json::f64(out, *bearing_deg);
+            m.serialize_entry("distance_m", distance_m)?;
+            m.serialize_entry("bearing_deg", bearing_deg)?;
         }
         if let FacilityExtra::Hit {
             open_now, links, ..
         }
-        | FacilityExtra::Detail { open_now, links } = &self.extra
+        | FacilityExtra::Detail { open_now, links } = self
         {
-            out.extend_from_slice(br#","open_now":"#);
-            json::opt_bool(out, *open_now);
-            // In the order of `NavLinks`'s fields.
-            out.extend_from_slice(br#","links":{"amap":"#);
-            json::str(out, &links.amap);
-            out.extend_from_slice(br#","baidu":"#);
-            json::str(out, &links.baidu);
-            out.extend_from_slice(br#","apple":"#);
-            json::str(out, &links.apple);
-            out.extend_from_slice(br#","osm":"#);
-            json::str(out, &links.osm);
-            out.push(b'}');
+            m.serialize_entry("open_now", open_now)?;
+            m.serialize_entry("links", links)?;
         }
-        out.extend_from_slice(b"}}");
-        Ok(())
+        m.end()
     }
 }
 
@@ -335,69 +231,62 @@ mod tests {
     use crate::index::NearestQuery;
     use crate::model::{AmenitySet, LayerSet};
 
-    /// What a facility feature must hold, built independently with serde_json.
-    fn expected(atlas: &Atlas, f: &Facility, extra: Value) -> Value {
-        let p = &f.provenance;
-        let mut props = json!({
-            "id": f.id(), "layer": f.layer.id(), "name": f.name(), "name_en": f.name_en(),
-            "address": f.address(), "city": f.city.as_deref(), "district": f.district.as_deref(),
-            "amenities": f.amenities.iter().map(|a| a.id()).collect::<Vec<_>>(),
-            "opening_hours": f.hours.map(|h| atlas.schedules().text(h)),
-            "phone": f.phone(), "operator": f.operator.as_deref(),
-            "source": p.source.as_str(), "position_accuracy": p.position_accuracy.id(),
-            "synthetic": p.synthetic, "updated": p.updated.as_deref(),
-        });
-        if let Some(grade) = f.grade {
-            props["grade"] = json!(grade);
-        }
-        if let Some(notes) = &p.notes {
-            props["notes"] = json!(notes);
-        }
-        if let (Value::Object(props), Value::Object(extra)) = (&mut props, extra) {
-            props.extend(extra);
-        }
-        json!({
-            "type": "Feature", "id": f.id(),
-            "geometry": {"type": "Point", "coordinates": [f.position.lon(), f.position.lat()]},
-            "properties": props,
-        })
+    fn parsed(bytes: &[u8]) -> Value {
+        serde_json::from_slice(bytes).expect("valid JSON")
     }
 
-    fn parsed(bytes: Vec<u8>) -> Value {
-        serde_json::from_slice(&bytes).expect("valid JSON")
-    }
-
-    /// Every bundled facility, written by hand, holds what serde_json would write;
-    /// parks and a nearest answer too.
+    /// Every bundled feature: sonic-rs writes the bytes serde_json writes; the
+    /// properties are the model's, then the extras; the properties come last (the
+    /// along answer appends its members before the closing `}}`); a park's own
+    /// geometry is written verbatim.
     #[test]
-    fn features_hold_what_serde_json_would_write() {
+    fn features_are_the_models_properties_plus_extras() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata");
         let atlas = Atlas::new(load_dir(&dir).expect("bundled data"));
         let data = atlas.data();
         assert!(data.facilities.iter().any(|f| f.grade.is_some()));
         assert!(data.facilities.iter().any(|f| f.provenance.notes.is_some()));
         for f in &data.facilities {
-            let got = parsed(to_vec(&facility(&atlas, f, FacilityExtra::None)).unwrap());
-            assert_eq!(got, expected(&atlas, f, json!({})));
+            let own = serde_json::to_value(FacilityProperties::of(f, atlas.schedules())).unwrap();
             let links = nav_links(f.position, f.name());
-            let detail = FacilityExtra::Detail {
-                open_now: Some(true),
-                links: links.clone(),
-            };
-            let got = parsed(to_vec(&facility(&atlas, f, detail)).unwrap());
-            assert_eq!(
-                got,
-                expected(&atlas, f, json!({"open_now": true, "links": links}))
-            );
+            for (extra, added) in [
+                (FacilityExtra::None, json!({})),
+                (
+                    FacilityExtra::Detail {
+                        open_now: Some(true),
+                        links: links.clone(),
+                    },
+                    json!({"open_now": true, "links": links}),
+                ),
+            ] {
+                let feature = facility(&atlas, f, extra);
+                let bytes = to_vec(&feature).unwrap();
+                assert_eq!(bytes, serde_json::to_vec(&feature).unwrap());
+                assert!(bytes.ends_with(b"}}"));
+                let got = parsed(&bytes);
+                let mut want = own.clone();
+                if let (Value::Object(w), Value::Object(a)) = (&mut want, added) {
+                    w.extend(a);
+                }
+                assert_eq!(got["properties"], want);
+                assert_eq!(got["properties"]["layer"], f.layer.id());
+                assert_eq!(
+                    got["geometry"],
+                    json!({"type": "Point", "coordinates": [f.position.lon(), f.position.lat()]})
+                );
+            }
         }
-        assert!(!data.parks.is_empty());
+        assert!(data.parks.iter().any(|p| p.geometry.is_some()));
         for p in &data.parks {
             let feature = park(p, NoExtra {});
             let bytes = to_vec(&feature).unwrap();
-            let got = parsed(bytes.clone());
-            let reference = serde_json::to_value(&feature).unwrap();
-            assert_eq!(got["properties"], reference["properties"]);
-            assert_eq!(got["id"], reference["id"]);
+            let got = parsed(&bytes);
+            assert_eq!(
+                got["properties"],
+                serde_json::to_value(ParkProperties::of(p)).unwrap()
+            );
+            assert_eq!(got["properties"]["layer"], "park");
+            assert_eq!(got["id"], &*p.id);
             match &p.geometry {
                 // Written verbatim, key order and digits included.
                 Some(raw) => {
@@ -407,7 +296,14 @@ mod tests {
                 None => assert_eq!(got["geometry"]["coordinates"][0], p.position.lon()),
             }
         }
-        assert!(data.parks.iter().any(|p| p.geometry.is_some()));
+    }
+
+    /// A nearest answer: each hit's distance, bearing, open-now and links after the
+    /// facility's own properties, and the collection's counts.
+    #[test]
+    fn nearest_hits_add_their_members() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata");
+        let atlas = Atlas::new(load_dir(&dir).expect("bundled data"));
         let origin = LonLat::new(121.47, 31.23).unwrap();
         let hits = atlas.nearest(&NearestQuery {
             origin,
@@ -420,28 +316,27 @@ mod tests {
         });
         assert_eq!(hits.len(), 5);
         let features: Vec<_> = hits.iter().map(|h| hit(&atlas, origin, h)).collect();
-        let answer = parsed(collection(&features, 7).unwrap());
-        let want: Vec<Value> = hits
-            .iter()
-            .map(|h| {
-                let f = atlas.facility(h.facility);
-                let bearing = sphere::initial_bearing_deg(origin, f.position);
-                let extra = json!({
-                    "distance_m": h.distance_m.round() as u64,
-                    "bearing_deg": (bearing * 10.0).round() / 10.0,
-                    "open_now": h.open,
-                    "links": nav_links(f.position, f.name()),
-                });
-                expected(&atlas, f, extra)
-            })
-            .collect();
-        assert_eq!(
-            answer,
-            json!({"type": "FeatureCollection", "numberMatched": 7, "numberReturned": 5, "features": want})
-        );
+        let answer = parsed(&collection(&features, 7).unwrap());
+        assert_eq!(answer["numberMatched"], 7);
+        assert_eq!(answer["numberReturned"], 5);
+        for (h, got) in hits.iter().zip(answer["features"].as_array().unwrap()) {
+            let f = atlas.facility(h.facility);
+            let bearing = sphere::initial_bearing_deg(origin, f.position);
+            let mut want =
+                serde_json::to_value(FacilityProperties::of(f, atlas.schedules())).unwrap();
+            if let Value::Object(w) = &mut want {
+                w.extend([
+                    ("distance_m".into(), json!(h.distance_m.round() as u64)),
+                    ("bearing_deg".into(), json!((bearing * 10.0).round() / 10.0)),
+                    ("open_now".into(), json!(h.open)),
+                    ("links".into(), json!(nav_links(f.position, f.name()))),
+                ]);
+            }
+            assert_eq!(got["properties"], want);
+        }
     }
 
-    /// Parks and everything else serde writes: sonic-rs writes what serde_json does.
+    /// Parks and everything else serde writes: sonic-rs writes what serde_json writes.
     #[test]
     fn sonic_writes_what_serde_json_writes() {
         let awkward = "引号\"反斜杠\\换行\n制表\t\u{1}\u{7f}🚚 end";

@@ -1,7 +1,8 @@
 //! The shapes of the API's answers, for the OpenAPI document.
 //!
-//! The answers themselves are written by `super::geojson` (facility features by hand,
-//! on the hot path) and by the handlers; these types describe them. The integration
+//! The answers themselves are written by `super::geojson` and by the handlers; these
+//! types describe them (a feature's own properties by the model's one type,
+//! [`crate::model::FacilityProperties`] and [`crate::model::ParkProperties`]). The integration
 //! tests hold every answer they receive to these schemas (`tests/common::documented`),
 //! and the feature properties are closed (`additionalProperties: false`), so a field
 //! written but not described here fails the suite. Value lists (layers, amenities,
@@ -11,7 +12,7 @@ use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Ref, Sc
 use utoipa::openapi::{RefOr, SchemaFormat};
 use utoipa::{IntoResponses, PartialSchema, ToSchema};
 
-use crate::model::{Amenity, Grade, Layer, PositionAccuracy};
+use crate::model::{Amenity, Layer};
 
 fn strings(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
     ObjectBuilder::new()
@@ -45,23 +46,6 @@ fn facility_layer_strings() -> ObjectBuilder {
 pub fn amenities() -> Schema {
     ArrayBuilder::new()
         .items(strings(Amenity::ALL.iter().map(|a| a.id())))
-        .into()
-}
-
-fn grade() -> Schema {
-    strings(Grade::ALL.iter().map(|g| g.id())).into()
-}
-
-fn position_accuracy() -> Schema {
-    strings(PositionAccuracy::ALL.iter().map(|p| p.id())).into()
-}
-
-fn nullable_string() -> Schema {
-    ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
-            Type::String,
-            Type::Null,
-        ]))
         .into()
 }
 
@@ -172,50 +156,10 @@ pub const CLOSED: &[&str] = &[
     "AlongRequest",
 ];
 
-/// A facility's properties: its own, its provenance, and what a query adds.
+/// What a query adds to a facility's properties.
 #[derive(ToSchema)]
 #[allow(dead_code)]
-pub struct FacilityProperties {
-    /// The stable id.
-    id: String,
-    /// The layer.
-    #[schema(schema_with = facility_layer)]
-    layer: String,
-    /// The name (Chinese).
-    name: String,
-    #[schema(schema_with = nullable_string)]
-    name_en: Option<String>,
-    #[schema(schema_with = nullable_string)]
-    address: Option<String>,
-    #[schema(schema_with = nullable_string)]
-    city: Option<String>,
-    #[schema(schema_with = nullable_string)]
-    district: Option<String>,
-    /// What the facility offers.
-    #[schema(schema_with = amenities)]
-    amenities: Vec<String>,
-    /// Opening hours in OpenStreetMap syntax.
-    #[schema(schema_with = nullable_string)]
-    opening_hours: Option<String>,
-    #[schema(schema_with = nullable_string)]
-    phone: Option<String>,
-    /// The union or company that runs it.
-    #[schema(schema_with = nullable_string)]
-    operator: Option<String>,
-    /// Fitness stations: their grade.
-    #[schema(schema_with = grade)]
-    grade: Option<String>,
-    /// Where the record comes from.
-    source: String,
-    /// How exact the position is.
-    #[schema(schema_with = position_accuracy)]
-    position_accuracy: String,
-    /// Generated demo data.
-    synthetic: bool,
-    /// The day of the last change (YYYY-MM-DD).
-    #[schema(schema_with = nullable_string)]
-    updated: Option<String>,
-    notes: Option<String>,
+struct FacilityExtras {
     /// Nearest and search answers: metres from the query point (geodesic).
     distance_m: Option<u64>,
     /// Nearest answers: initial bearing from the query point, degrees.
@@ -238,6 +182,49 @@ pub struct FacilityProperties {
     open_on_arrival: Option<bool>,
 }
 
+/// `own`'s schema (the model's properties, derived from their one type) with
+/// `layer` required (answers always write it), `extra`'s members added, and
+/// `description`.
+fn properties_with(
+    own: RefOr<Schema>,
+    extra: Option<RefOr<Schema>>,
+    description: &str,
+) -> RefOr<Schema> {
+    let RefOr::T(Schema::Object(mut object)) = own else {
+        return own;
+    };
+    if let Some(RefOr::T(Schema::Object(extra))) = extra {
+        object.properties.extend(extra.properties);
+    }
+    if !object.required.iter().any(|r| r == "layer") {
+        object.required.insert(1, "layer".into());
+    }
+    object.description = Some(description.into());
+    RefOr::T(Schema::Object(object))
+}
+
+/// A facility's properties: its own, its provenance, and what a query adds.
+pub struct FacilityProperties;
+
+impl PartialSchema for FacilityProperties {
+    fn schema() -> RefOr<Schema> {
+        properties_with(
+            crate::model::FacilityProperties::schema(),
+            Some(FacilityExtras::schema()),
+            "A facility's properties: its own, its provenance, and what a query adds.",
+        )
+    }
+}
+
+impl ToSchema for FacilityProperties {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "FacilityProperties".into()
+    }
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        <FacilityExtras as ToSchema>::schemas(schemas);
+    }
+}
+
 /// A facility as a GeoJSON Feature.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -251,31 +238,23 @@ pub struct FacilityFeature {
 
 /// An industrial park's properties, its union status and counts; the coverage
 /// analyses add their figures.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ParkProperties {
-    id: String,
-    /// `park`.
-    #[schema(pattern = "^park$")]
-    layer: String,
-    name: String,
-    name_en: Option<String>,
-    city: Option<String>,
-    district: Option<String>,
-    park_type: Option<String>,
-    enterprises: Option<u32>,
-    unionised_enterprises: Option<u32>,
-    workers: Option<u32>,
-    union_members: Option<u32>,
-    /// Whether the park has its union (建会).
-    union_status: Option<String>,
-    union_founded: Option<String>,
-    counts_as_of: Option<String>,
-    source: String,
-    #[schema(schema_with = position_accuracy)]
-    position_accuracy: String,
-    synthetic: bool,
-    updated: Option<String>,
+pub struct ParkProperties;
+
+impl PartialSchema for ParkProperties {
+    fn schema() -> RefOr<Schema> {
+        properties_with(
+            crate::model::ParkProperties::schema(),
+            None,
+            "An industrial park's properties, its union status and counts; the coverage \
+             analyses add their figures.",
+        )
+    }
+}
+
+impl ToSchema for ParkProperties {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ParkProperties".into()
+    }
 }
 
 /// A park as a GeoJSON Feature (a point or its outline).
@@ -462,86 +441,6 @@ pub struct ReportRequest {
 
 fn report_kind() -> Schema {
     strings(crate::store::ReportKind::ALL.iter().map(|k| k.id())).into()
-}
-
-/// What `POST /api/v1/siting` takes.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct SitingRequest {
-    /// The kind of facility to place.
-    #[schema(schema_with = facility_layer)]
-    layer: String,
-    /// How many sites (default 10).
-    #[schema(minimum = 1, maximum = 500)]
-    p: Option<u32>,
-    /// A site's service radius, metres (default: the layer's).
-    #[schema(exclusive_minimum = 0.0, maximum = 500_000.0)]
-    radius_m: Option<f64>,
-    /// What to cover: `workers` (default), `ununionised_workers` or `parks`.
-    #[schema(pattern = "^(workers|ununionised_workers|parks)$")]
-    weight: Option<String>,
-    /// Only demand inside `[minlon, minlat, maxlon, maxlat]`.
-    #[schema(min_items = 4, max_items = 4)]
-    bbox: Option<Vec<f64>>,
-    /// Only parks of this city.
-    #[schema(min_length = 1)]
-    city: Option<String>,
-    /// Only parks of this district.
-    #[schema(min_length = 1)]
-    district: Option<String>,
-    /// Only parks with these union statuses (a list, or `"none,partial"`).
-    #[schema(schema_with = union_statuses, required = false)]
-    union_status: Option<serde_json::Value>,
-    /// Only parks with at least this many workers.
-    #[schema(minimum = 0)]
-    min_workers: Option<u32>,
-    /// Where sites may go: `"parks"` (default: at the parks), `{"h3": res}` (H3 cell
-    /// centres, res 4–8), or a GeoJSON FeatureCollection of points (up to 200,000).
-    #[schema(schema_with = candidates, required = false)]
-    candidates: Option<serde_json::Value>,
-}
-
-fn union_statuses() -> Schema {
-    let status = || strings(crate::model::UnionStatus::ALL.iter().map(|s| s.id()));
-    OneOfBuilder::new()
-        .item(ArrayBuilder::new().items(status()).min_items(Some(1)))
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .min_length(Some(1))
-                .description(Some("a comma list, e.g. \"none,partial\"")),
-        )
-        .into()
-}
-
-fn candidates() -> Schema {
-    OneOfBuilder::new()
-        .item(strings(["parks"]))
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::Object)
-                .property(
-                    "h3",
-                    ObjectBuilder::new()
-                        .schema_type(Type::Integer)
-                        .minimum(Some(4))
-                        .maximum(Some(8)),
-                )
-                .required("h3")
-                .additional_properties(Some(
-                    utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
-                )),
-        )
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::Object)
-                .property("type", strings(["FeatureCollection"]))
-                .required("type")
-                .property("features", ArrayBuilder::new())
-                .required("features")
-                .description(Some("GeoJSON points, each kept with its id")),
-        )
-        .into()
 }
 
 /// A link.

@@ -16,7 +16,7 @@ use super::text::{Count, clean, fold, parse_coordinate, parse_count, parse_date}
 use super::{ImportError, Options, Sheet, SheetRow, amenities, hours};
 use crate::geodata::coords::{Crs, to_wgs84_exact};
 use crate::index::sphere::haversine_m;
-use crate::model::{Grade, LonLat, UnionStatus};
+use crate::model::{Grade, LonLat, ParkType, UnionStatus};
 
 /// Two rows with the same name closer than this are the same place.
 const DUPLICATE_RADIUS_M: f64 = 100.0;
@@ -550,19 +550,18 @@ impl State<'_> {
                 format!(
                     "{} says {} but the enterprise counts give {}",
                     self.header(Column::UnionStatus),
-                    status_id(g),
-                    status_id(d)
+                    g.id(),
+                    d.id()
                 ),
             );
         }
         if let Some(s) = derived.or(given) {
-            row.props
-                .insert("union_status".into(), Value::from(status_id(s)));
+            row.props.insert("union_status".into(), Value::from(s.id()));
         }
         if let Some(text) = self.field(row, Column::ParkType) {
             match park_type(text) {
                 Some(t) => {
-                    row.props.insert("park_type".into(), Value::from(t));
+                    row.props.insert("park_type".into(), Value::from(t.id()));
                 }
                 None => {
                     let h = self.header(Column::ParkType);
@@ -629,44 +628,26 @@ fn union_status(text: &str) -> Option<UnionStatus> {
     }
 }
 
-fn status_id(s: UnionStatus) -> &'static str {
-    match s {
-        UnionStatus::None => "none",
-        UnionStatus::Partial => "partial",
-        UnionStatus::Full => "full",
-    }
-}
-
-/// The schema's park types.
-const PARK_TYPES: [&str; 7] = [
-    "industrial",
-    "logistics",
-    "development_zone",
-    "high_tech_zone",
-    "agricultural",
-    "culture_industry",
-    "mixed",
-];
-
-fn park_type(text: &str) -> Option<&'static str> {
-    let lower = text.to_ascii_lowercase();
-    if let Some(id) = PARK_TYPES.iter().find(|id| **id == lower) {
-        return Some(id);
+fn park_type(text: &str) -> Option<ParkType> {
+    if let Ok(t) = text.to_ascii_lowercase().parse::<ParkType>() {
+        return Some(t);
     }
     Some(match text {
         "工业园区" | "工业园" | "产业园" | "产业园区" | "工业集中区" => {
-            "industrial"
+            ParkType::Industrial
         }
-        "物流园区" | "物流园" | "物流中心" | "物流基地" => "logistics",
+        "物流园区" | "物流园" | "物流中心" | "物流基地" => ParkType::Logistics,
         "开发区" | "经济开发区" | "经开区" | "经济技术开发区" => {
-            "development_zone"
+            ParkType::DevelopmentZone
         }
         "高新区" | "高新技术产业开发区" | "高新园区" | "科技园" => {
-            "high_tech_zone"
+            ParkType::HighTechZone
         }
-        "农业园区" | "农业产业园" | "现代农业园" | "农业园" => "agricultural",
-        "文化产业园" | "文创园" | "文化创意产业园" => "culture_industry",
-        "综合" | "综合园区" | "混合" => "mixed",
+        "农业园区" | "农业产业园" | "现代农业园" | "农业园" => {
+            ParkType::Agricultural
+        }
+        "文化产业园" | "文创园" | "文化创意产业园" => ParkType::CultureIndustry,
+        "综合" | "综合园区" | "混合" => ParkType::Mixed,
         _ => return None,
     })
 }
@@ -684,11 +665,8 @@ mod tests {
         assert_eq!(union_status("未建会"), Some(UnionStatus::None));
         assert_eq!(union_status("full"), Some(UnionStatus::Full));
         assert_eq!(union_status("不清楚"), None);
-        assert_eq!(park_type("物流园区"), Some("logistics"));
-        assert_eq!(park_type("high_tech_zone"), Some("high_tech_zone"));
+        assert_eq!(park_type("物流园区"), Some(ParkType::Logistics));
+        assert_eq!(park_type("high_tech_zone"), Some(ParkType::HighTechZone));
         assert_eq!(park_type("游乐园"), None);
-        for id in PARK_TYPES {
-            assert!(id.parse::<crate::model::ParkType>().is_ok());
-        }
     }
 }

@@ -24,13 +24,12 @@ impl Grade {
     /// Every grade.
     pub const ALL: [Grade; 3] = [Grade::Simple, Grade::Regular, Grade::Comprehensive];
 
+    /// The names in the data and the API, in the order of [`Grade::ALL`].
+    pub const IDS: [&'static str; 3] = ["simple", "regular", "comprehensive"];
+
     /// The name in the data and the API.
     pub fn id(self) -> &'static str {
-        match self {
-            Grade::Simple => "simple",
-            Grade::Regular => "regular",
-            Grade::Comprehensive => "comprehensive",
-        }
+        Self::IDS[self as usize]
     }
 }
 
@@ -40,7 +39,7 @@ impl FromStr for Grade {
         Grade::ALL
             .into_iter()
             .find(|g| g.id() == s)
-            .ok_or_else(|| format!("unknown grade '{s}' (simple, regular, comprehensive)"))
+            .ok_or_else(|| format!("unknown grade '{s}' ({})", Self::IDS.join(", ")))
     }
 }
 
@@ -196,6 +195,14 @@ impl Facility {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grade_ids_are_the_serde_names_and_parse_back() {
+        for g in Grade::ALL {
+            assert_eq!(serde_json::to_value(g).unwrap(), g.id());
+            assert_eq!(g.id().parse::<Grade>(), Ok(g));
+        }
+    }
 
     #[test]
     fn text_fields_round_trip_with_absent_and_empty_fields() {

@@ -65,9 +65,14 @@ impl<T> Field<T> {
 
 /// The JSON text `raw`, cut to [`SHOWN`] characters.
 fn shown(raw: &str) -> String {
-    match raw.char_indices().nth(SHOWN) {
-        Some((cut, _)) => format!("{}…", &raw[..cut]),
-        None => raw.to_owned(),
+    cut(raw, SHOWN)
+}
+
+/// `text` cut to `n` characters (an ellipsis marks the cut).
+fn cut(text: &str, n: usize) -> String {
+    match text.char_indices().nth(n) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
     }
 }
 
@@ -81,9 +86,11 @@ fn reason(e: &serde_json::Error) -> String {
         Some(cut) => &text[..cut],
         None => &text,
     };
+    // A value's own reason (`FromStr`'s: "unknown layer 'x' (known: …)") is kept
+    // whole unless it is long (it may repeat a long value).
     match text.rfind(", expected ") {
         Some(at) => text[at + 2..].to_owned(),
-        None => shown(text),
+        None => cut(text, 4 * SHOWN),
     }
 }
 
@@ -110,6 +117,35 @@ impl<T: fmt::Display> fmt::Display for Field<T> {
             Field::Ok(v) => v.fmt(f),
             Field::Bad { given, .. } => f.write_str(given),
         }
+    }
+}
+
+/// A field's schema is its value's: what a client should send. (The refused values
+/// a `Field` keeps are the server's business, not the document's.)
+///
+/// utoipa composes generic types through `ComposeSchema` (its derive implements it
+/// for them, and gives `PartialSchema` from it); a struct deriving `ToSchema` with a
+/// `Field<T>` member needs it. The generic argument's schema comes in `generics`.
+impl<T: utoipa::PartialSchema> utoipa::__dev::ComposeSchema for Field<T> {
+    fn compose(
+        generics: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        generics.into_iter().next().unwrap_or_else(T::schema)
+    }
+}
+
+impl<T: utoipa::ToSchema> utoipa::ToSchema for Field<T> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        T::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        T::schemas(schemas);
     }
 }
 
@@ -155,6 +191,14 @@ mod tests {
         assert_eq!(input.on, None);
         let empty: Input = serde_json::from_str("{}").unwrap();
         assert!(empty.p.is_none() && empty.name.is_none() && empty.on.is_none());
+    }
+
+    #[test]
+    fn a_field_is_documented_as_its_value() {
+        use utoipa::PartialSchema;
+        let doc = |s| serde_json::to_value(s).unwrap();
+        assert_eq!(doc(Field::<u32>::schema()), doc(u32::schema()));
+        assert_eq!(doc(Field::<String>::schema()), doc(String::schema()));
     }
 
     #[test]

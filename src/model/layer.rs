@@ -31,14 +31,13 @@ impl Layer {
         Layer::FitnessStation,
     ];
 
-    /// The id used in file names and URLs, e.g. `driver_home`.
+    /// The names in the data and the API, in the order of [`Layer::ALL`].
+    pub const IDS: [&'static str; 4] =
+        ["driver_home", "courier_station", "fitness_station", "park"];
+
+    /// The name in the data and the API.
     pub fn id(self) -> &'static str {
-        match self {
-            Layer::DriverHome => "driver_home",
-            Layer::CourierStation => "courier_station",
-            Layer::FitnessStation => "fitness_station",
-            Layer::Park => "park",
-        }
+        Self::IDS[self as usize]
     }
 
     /// The Chinese name users know it by.

@@ -31,24 +31,42 @@ pub enum ParkType {
     Mixed,
 }
 
+impl ParkType {
+    /// Every kind of park.
+    pub const ALL: [ParkType; 7] = [
+        Self::Industrial,
+        Self::Logistics,
+        Self::DevelopmentZone,
+        Self::HighTechZone,
+        Self::Agricultural,
+        Self::CultureIndustry,
+        Self::Mixed,
+    ];
+
+    /// The names in the data and the API, in the order of [`ParkType::ALL`].
+    pub const IDS: [&'static str; 7] = [
+        "industrial",
+        "logistics",
+        "development_zone",
+        "high_tech_zone",
+        "agricultural",
+        "culture_industry",
+        "mixed",
+    ];
+
+    /// The name in the data and the API.
+    pub fn id(self) -> &'static str {
+        Self::IDS[self as usize]
+    }
+}
+
 impl FromStr for ParkType {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "industrial" => Self::Industrial,
-            "logistics" => Self::Logistics,
-            "development_zone" => Self::DevelopmentZone,
-            "high_tech_zone" => Self::HighTechZone,
-            "agricultural" => Self::Agricultural,
-            "culture_industry" => Self::CultureIndustry,
-            "mixed" => Self::Mixed,
-            other => {
-                return Err(format!(
-                    "unknown park_type '{other}' (industrial, logistics, development_zone, \
-                     high_tech_zone, agricultural, culture_industry, mixed)"
-                ));
-            }
-        })
+        Self::ALL
+            .into_iter()
+            .find(|t| t.id() == s)
+            .ok_or_else(|| format!("unknown park_type '{s}' ({})", Self::IDS.join(", ")))
     }
 }
 
@@ -68,13 +86,12 @@ impl UnionStatus {
     /// Every status.
     pub const ALL: [UnionStatus; 3] = [Self::None, Self::Partial, Self::Full];
 
+    /// The names in the data and the API, in the order of [`UnionStatus::ALL`].
+    pub const IDS: [&'static str; 3] = ["none", "partial", "full"];
+
     /// The name in the data and the API.
     pub fn id(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Partial => "partial",
-            Self::Full => "full",
-        }
+        Self::IDS[self as usize]
     }
 }
 
@@ -84,7 +101,7 @@ impl FromStr for UnionStatus {
         Self::ALL
             .into_iter()
             .find(|u| u.id() == s)
-            .ok_or_else(|| format!("unknown union_status '{s}' (none, partial, full)"))
+            .ok_or_else(|| format!("unknown union_status '{s}' ({})", Self::IDS.join(", ")))
     }
 }
 
@@ -149,6 +166,18 @@ pub struct Park {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_the_serde_names_and_parse_back() {
+        for t in ParkType::ALL {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.id());
+            assert_eq!(t.id().parse::<ParkType>(), Ok(t));
+        }
+        for u in UnionStatus::ALL {
+            assert_eq!(serde_json::to_value(u).unwrap(), u.id());
+            assert_eq!(u.id().parse::<UnionStatus>(), Ok(u));
+        }
+    }
 
     #[test]
     fn status_follows_counts() {

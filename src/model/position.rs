@@ -97,23 +97,22 @@ impl PositionAccuracy {
         PositionAccuracy::Approximate,
     ];
 
-    /// The id used in data files.
+    /// The names in the data and the API, in the order of [`PositionAccuracy::ALL`].
+    pub const IDS: [&'static str; 4] = ["surveyed", "address", "district", "approximate"];
+
+    /// The name in the data and the API.
     pub fn id(self) -> &'static str {
-        match self {
-            PositionAccuracy::Surveyed => "surveyed",
-            PositionAccuracy::Address => "address",
-            PositionAccuracy::District => "district",
-            PositionAccuracy::Approximate => "approximate",
-        }
+        Self::IDS[self as usize]
     }
 }
 
 impl FromStr for PositionAccuracy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|a| a.id() == s).ok_or_else(|| {
-            format!("unknown position_accuracy '{s}' (surveyed, address, district, approximate)")
-        })
+        Self::ALL
+            .into_iter()
+            .find(|a| a.id() == s)
+            .ok_or_else(|| format!("unknown position_accuracy '{s}' ({})", Self::IDS.join(", ")))
     }
 }
 

@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::Registry;
-use crate::geodata::{Problem, validate_feature};
+use crate::geodata::validate_feature;
+use crate::model::FieldProblem;
 use crate::model::Layer;
 use crate::store::{AuditEntry, Op, Role, StoreError, Stored, Token, Write};
 
@@ -24,7 +25,7 @@ pub struct Editor {
 pub enum EditError {
     /// The feature breaks the data rules: each field at fault.
     #[error("the feature is not valid")]
-    Invalid(Vec<Problem>),
+    Invalid(Vec<FieldProblem>),
     /// The request body is not a GeoJSON Feature at all.
     #[error("{0}")]
     Malformed(String),
@@ -175,9 +176,8 @@ pub(super) fn prepare(
     Ok((layer, id, feature))
 }
 
-fn problem(field: &str, reason: &str) -> Problem {
-    Problem {
-        file: Default::default(),
+fn problem(field: &str, reason: &str) -> FieldProblem {
+    FieldProblem {
         feature: None,
         field: field.into(),
         reason: reason.into(),

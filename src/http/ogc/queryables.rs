@@ -21,7 +21,9 @@ use super::super::AppState;
 use super::super::params::Params;
 use super::super::problem::ApiError;
 use super::{Base, Format, html};
-use crate::model::{Amenity, AmenitySet, Facility, Grade, Layer, Park, ParkType, UnionStatus};
+use crate::model::{
+    Amenity, AmenitySet, Facility, Grade, Layer, Park, ParkType, PositionAccuracy, UnionStatus,
+};
 
 /// A property one can filter on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,20 +149,6 @@ impl Queryable {
     }
 }
 
-const LAYER_IDS: &[&str] = &["driver_home", "courier_station", "fitness_station", "park"];
-const GRADES: &[&str] = &["simple", "regular", "comprehensive"];
-const PARK_TYPES: &[&str] = &[
-    "industrial",
-    "logistics",
-    "development_zone",
-    "high_tech_zone",
-    "agricultural",
-    "culture_industry",
-    "mixed",
-];
-const UNION_STATUSES: &[&str] = &["none", "partial", "full"];
-const ACCURACIES: &[&str] = &["surveyed", "address", "district", "approximate"];
-
 const fn q(
     prop: Prop,
     name: &'static str,
@@ -186,7 +174,7 @@ pub const QUERYABLES: &[Queryable] = &[
         "layer",
         "图层",
         "Layer",
-        Kind::Choice(LAYER_IDS),
+        Kind::Choice(&Layer::IDS),
         Layers::All,
     ),
     q(Prop::Name, "name", "名称", "Name", Kind::Text, Layers::All),
@@ -220,7 +208,7 @@ pub const QUERYABLES: &[Queryable] = &[
         "grade",
         "等级",
         "Grade",
-        Kind::Choice(GRADES),
+        Kind::Choice(&Grade::IDS),
         Layers::Only(Layer::FitnessStation),
     ),
     q(
@@ -228,7 +216,7 @@ pub const QUERYABLES: &[Queryable] = &[
         "park_type",
         "园区类型",
         "Park type",
-        Kind::Choice(PARK_TYPES),
+        Kind::Choice(&ParkType::IDS),
         Layers::Parks,
     ),
     q(
@@ -236,7 +224,7 @@ pub const QUERYABLES: &[Queryable] = &[
         "union_status",
         "建会状态",
         "Union status",
-        Kind::Choice(UNION_STATUSES),
+        Kind::Choice(&UnionStatus::IDS),
         Layers::Parks,
     ),
     q(
@@ -284,7 +272,7 @@ pub const QUERYABLES: &[Queryable] = &[
         "position_accuracy",
         "位置精度",
         "Position accuracy",
-        Kind::Choice(ACCURACIES),
+        Kind::Choice(&PositionAccuracy::IDS),
         Layers::All,
     ),
     q(
@@ -319,30 +307,6 @@ pub enum Item<'a> {
     Park(&'a Park),
 }
 
-fn park_type_id(t: ParkType) -> &'static str {
-    match t {
-        ParkType::Industrial => "industrial",
-        ParkType::Logistics => "logistics",
-        ParkType::DevelopmentZone => "development_zone",
-        ParkType::HighTechZone => "high_tech_zone",
-        ParkType::Agricultural => "agricultural",
-        ParkType::CultureIndustry => "culture_industry",
-        ParkType::Mixed => "mixed",
-    }
-}
-
-fn union_status_id(s: UnionStatus) -> &'static str {
-    match s {
-        UnionStatus::None => "none",
-        UnionStatus::Partial => "partial",
-        UnionStatus::Full => "full",
-    }
-}
-
-fn grade_id(g: Grade) -> &'static str {
-    g.id()
-}
-
 impl<'a> Item<'a> {
     /// A property's value as text (null when absent or not text).
     pub(super) fn text(self, prop: Prop) -> Option<&'a str> {
@@ -356,9 +320,9 @@ impl<'a> Item<'a> {
             (Item::Facility(f), Prop::District) => f.district.as_deref(),
             (Item::Park(p), Prop::District) => p.district.as_deref(),
             (Item::Facility(f), Prop::Operator) => f.operator.as_deref(),
-            (Item::Facility(f), Prop::Grade) => f.grade.map(grade_id),
-            (Item::Park(p), Prop::ParkType) => p.park_type.map(park_type_id),
-            (Item::Park(p), Prop::UnionStatus) => p.union_status.map(union_status_id),
+            (Item::Facility(f), Prop::Grade) => f.grade.map(Grade::id),
+            (Item::Park(p), Prop::ParkType) => p.park_type.map(ParkType::id),
+            (Item::Park(p), Prop::UnionStatus) => p.union_status.map(UnionStatus::id),
             (Item::Facility(f), Prop::Source) => Some(&*f.provenance.source),
             (Item::Park(p), Prop::Source) => Some(&*p.provenance.source),
             (Item::Facility(f), Prop::PositionAccuracy) => {
@@ -545,12 +509,12 @@ pub async fn queryables(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    state.atlas()?;
     let layer = super::layer(&layer)?;
     let base = Base::of(&headers)?;
     let mut p = Params::parse(query.as_deref())?;
     let f = super::format(&mut p, &headers);
     p.finish()?;
+    state.atlas()?;
     let path = format!("/collections/{layer}/queryables");
     let mut doc = schema(layer, &base.ogc(&path));
     doc["links"] = json!(super::self_links(&base, &path, f, super::SCHEMA_JSON));
