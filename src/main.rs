@@ -406,7 +406,7 @@ fn serve(settings: Settings) -> Result<(), String> {
                 }
             }
         };
-        http::serve(listener, app, settings.limits.max_uri_bytes, shutdown)
+        http::serve(listener, app, shutdown)
             .await
             .map_err(|e| e.to_string())?;
         // The next start reads the snapshot instead of the whole database.

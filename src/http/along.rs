@@ -125,7 +125,6 @@ pub async fn along(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let atlas = state.atlas()?;
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;
@@ -256,6 +255,8 @@ pub async fn along(
     let Some(route) = route else {
         return Err(ApiError::internal("route missing without a problem"));
     };
+    // Parameters before readiness: the order of every route (see `params`).
+    let atlas = state.atlas()?;
     let q = AlongQuery {
         corridor_m,
         layers,

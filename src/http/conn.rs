@@ -9,8 +9,12 @@
 //! and closes the connection. No hook exists for that answer, so [`Guarded`] — the
 //! connection as hyper sees it — recognises it as it is written (a 414 / 431 head
 //! with `content-length: 0` and nothing else: our own answers always have a body)
-//! and writes our problem+json in its place. Shorter targets over the configured
-//! limit are refused before routing by [`refuse_long_uri`], with the same answer.
+//! and writes our answer in its place. That answer is made once, at start-up, by the
+//! app itself: a request marked [`Replayed`] goes through the whole router, whose
+//! [`refuse_oversized`] answers it with the problem+json, so it carries exactly the
+//! headers of any other error answer (security headers, CORS). Shorter targets over
+//! the configured limit, and header fields over [`MAX_HEADER_BYTES`], are refused
+//! there too, before routing, with the same answers.
 
 use std::future::Future;
 use std::io;
@@ -22,6 +26,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hyper::body::Incoming;
@@ -35,18 +40,43 @@ use tower::ServiceExt;
 
 use super::{ApiError, access_log};
 
-/// hyper's read buffer for a request head (its default): a longer head gets 431.
-const MAX_HEAD_BYTES: usize = 8192 + 4096 * 100;
+/// The most bytes of header fields (names and values) a request may send: 431 past
+/// it. Far above what a browser sends; hyper's own ceiling for a whole head (its
+/// read buffer, about 400 KiB) is higher, so this is the limit clients meet.
+pub const MAX_HEADER_BYTES: usize = 64 << 10;
 
-/// Refuses a request whose target (path and query string) is longer than `limit`
-/// bytes with 414 in problem+json, before it is routed or logged.
-pub async fn refuse_long_uri(State(limit): State<usize>, request: Request, next: Next) -> Response {
+/// Marks a request standing for one hyper refused, sent through the app at start-up
+/// so that the refusal is answered by the app like any other error. Only this module
+/// inserts it (a client cannot set an extension).
+#[derive(Clone, Copy, Debug)]
+struct Replayed(Which);
+
+/// Refuses a request before it is routed or logged: a target (path and query
+/// string) longer than `limit` bytes with 414, header fields larger than
+/// [`MAX_HEADER_BYTES`] with 431, both in problem+json; and answers a
+/// [`Replayed`] refusal the same way.
+pub async fn refuse_oversized(
+    State(limit): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(Replayed(which)) = request.extensions().get::<Replayed>() {
+        return which.error(limit).into_response();
+    }
     let len = request
         .uri()
         .path_and_query()
         .map_or(0, |pq| pq.as_str().len());
     if len > limit {
-        return ApiError::UriTooLong(limit).into_response();
+        return Which::UriTooLong.error(limit).into_response();
+    }
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return Which::HeadTooLarge.error(limit).into_response();
     }
     next.run(request).await
 }
@@ -59,10 +89,11 @@ struct Answers {
 }
 
 impl Answers {
-    async fn new(max_uri_bytes: usize) -> Self {
+    /// The app's own answers to the requests hyper refuses.
+    async fn new(app: &Router) -> Self {
         Answers {
-            uri_too_long: raw(ApiError::UriTooLong(max_uri_bytes)).await,
-            head_too_large: raw(ApiError::HeadTooLarge(MAX_HEAD_BYTES)).await,
+            uri_too_long: replay(app, Which::UriTooLong).await,
+            head_too_large: replay(app, Which::HeadTooLarge).await,
         }
     }
 
@@ -83,21 +114,53 @@ impl Answers {
     }
 }
 
-/// `error` as the bytes of an HTTP/1.1 response that closes the connection.
-async fn raw(error: ApiError) -> Vec<u8> {
-    let response = error.into_response();
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+/// The app's answer to a [`Replayed`] refusal, as the bytes of an HTTP/1.1 response
+/// that closes the connection. Its access line is not logged: no client sent it.
+async fn replay(app: &Router, which: Which) -> Vec<u8> {
+    use tracing::instrument::WithSubscriber;
+    let mut request = Request::new(Body::empty());
+    request.extensions_mut().insert(Replayed(which));
+    let answered = app
+        .clone()
+        .oneshot(request)
+        .with_subscriber(tracing::subscriber::NoSubscriber::default())
+        .await;
+    let response = match answered {
+        Ok(r) => r,
+        Err(never) => match never {},
+    };
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_default();
     let mut out = format!(
-        "HTTP/1.1 {} {}\r\ncontent-type: application/problem+json\r\n\
-         x-content-type-options: nosniff\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        status.as_str(),
-        status.canonical_reason().unwrap_or("Error"),
-        body.len()
+        "HTTP/1.1 {} {}\r\n",
+        parts.status.as_str(),
+        parts.status.canonical_reason().unwrap_or("Error"),
     )
     .into_bytes();
+    for (name, value) in &parts.headers {
+        if [
+            header::CONTENT_LENGTH,
+            header::TRANSFER_ENCODING,
+            header::CONNECTION,
+        ]
+        .contains(name)
+        {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(
+        format!(
+            "content-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
     out.extend_from_slice(&body);
     out
 }
@@ -107,6 +170,16 @@ async fn raw(error: ApiError) -> Vec<u8> {
 enum Which {
     UriTooLong,
     HeadTooLarge,
+}
+
+impl Which {
+    /// The refusal, `limit` being the longest target answered.
+    fn error(self, limit: usize) -> ApiError {
+        match self {
+            Which::UriTooLong => ApiError::UriTooLong(limit),
+            Which::HeadTooLarge => ApiError::HeadTooLarge(MAX_HEADER_BYTES),
+        }
+    }
 }
 
 impl Answers {
@@ -224,10 +297,9 @@ impl AsyncWrite for Guarded {
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    max_uri_bytes: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let answers = Arc::new(Answers::new(max_uri_bytes).await);
+    let answers = Arc::new(Answers::new(&app).await);
     // Each connection holds a receiver: closed once every connection is done.
     let (close_tx, close_rx) = watch::channel(());
     // Dropped at shutdown: every connection sees it and shuts down gracefully.
@@ -307,7 +379,10 @@ mod tests {
     /// writes are not.
     #[tokio::test]
     async fn only_hyper_s_empty_error_heads_are_replaced() {
-        let answers = Answers::new(8192).await;
+        let app = Router::new()
+            .fallback(|| async { "home" })
+            .layer(axum::middleware::from_fn_with_state(8192, refuse_oversized));
+        let answers = Answers::new(&app).await;
         let hyper_414 = b"HTTP/1.1 414 URI Too Long\r\ncontent-length: 0\r\ndate: Mon, 30 Nov 2026 08:00:00 GMT\r\n\r\n";
         let hyper_431 =
             b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n";

@@ -4,7 +4,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -14,14 +14,14 @@ use utoipa::IntoParams;
 
 use super::AppState;
 use super::geojson::{self, FacilityExtra, NoExtra};
-use super::params::{FromParams, Params, Query};
+use super::params::{FeatureId, FromParams, LayerPath, NoParams, Params, Query};
 use super::problem::ApiError;
 use super::schema;
 use crate::geodata::FeatureRef;
 use crate::geodata::cities::CITIES;
 use crate::geodata::coords::nav_links;
 use crate::index::{BBox, NearestQuery};
-use crate::model::{Amenity, Layer, LayerSet, LonLat};
+use crate::model::{Amenity, LayerSet, LonLat};
 
 /// The most features one layer response may hold; past it, ask for a bbox or a limit.
 pub const MAX_LAYER_FEATURES: usize = 200_000;
@@ -76,9 +76,12 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult {
 #[utoipa::path(get, path = "/layers", tag = "data",
     responses(
         (status = 200, description = "each layer with its names, count and extent", body = schema::Layers),
-        (status = 503, description = "the data is still loading", body = schema::Problem, content_type = "application/problem+json"),
+        schema::ReadErrors,
     ))]
-pub async fn layers(State(state): State<Arc<AppState>>) -> ApiResult {
+pub async fn layers(
+    State(state): State<Arc<AppState>>,
+    Query(NoParams): Query<NoParams>,
+) -> ApiResult {
     let atlas = state.atlas()?;
     let layers: Vec<_> = atlas
         .layer_stats()
@@ -139,7 +142,7 @@ impl FromParams for LayerQuery {
     ))]
 pub async fn layer(
     State(state): State<Arc<AppState>>,
-    Path(layer): Path<String>,
+    LayerPath(layer): LayerPath,
     Query(LayerQuery {
         bbox,
         limit,
@@ -148,9 +151,6 @@ pub async fn layer(
     headers: HeaderMap,
 ) -> ApiResult {
     let atlas = state.atlas()?;
-    let layer: Layer = layer
-        .parse()
-        .map_err(|e: crate::model::UnknownLayer| ApiError::NotFound(e.to_string()))?;
 
     let etag = {
         let mut h = DefaultHasher::new();
@@ -205,7 +205,11 @@ pub async fn layer(
         (status = 404, description = "no such feature", body = schema::Problem, content_type = "application/problem+json"),
         schema::ReadErrors,
     ))]
-pub async fn feature(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult {
+pub async fn feature(
+    State(state): State<Arc<AppState>>,
+    FeatureId(id): FeatureId,
+    Query(NoParams): Query<NoParams>,
+) -> ApiResult {
     let atlas = state.atlas()?;
     let not_found = || ApiError::NotFound(format!("no feature with id '{id}'"));
     let body = match atlas.get(&id).ok_or_else(not_found)? {
@@ -334,8 +338,11 @@ pub async fn nearest(
 
 /// `GET /api/v1/places`: city names for map labels, from our own data.
 #[utoipa::path(get, path = "/places", tag = "data",
-    responses((status = 200, description = "cities as GeoJSON points with their names and a label weight", body = schema::Object, content_type = "application/geo+json")))]
-pub async fn places() -> Response {
+    responses(
+        (status = 200, description = "cities as GeoJSON points with their names and a label weight", body = schema::Object, content_type = "application/geo+json"),
+        (status = 400, description = "an unknown parameter (this route takes none)", body = schema::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn places(Query(NoParams): Query<NoParams>) -> Response {
     #[derive(Serialize)]
     struct Props {
         name: &'static str,
@@ -359,8 +366,14 @@ pub async fn places() -> Response {
 
 /// `GET /api/v1/config`: what the web map needs to know (basemap choice).
 #[utoipa::path(get, path = "/config", tag = "data",
-    responses((status = 200, description = "the web map's settings: the basemap", body = schema::Object)))]
-pub async fn config(State(state): State<Arc<AppState>>) -> Response {
+    responses(
+        (status = 200, description = "the web map's settings: the basemap", body = schema::Object),
+        (status = 400, description = "an unknown parameter (this route takes none)", body = schema::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn config(
+    State(state): State<Arc<AppState>>,
+    Query(NoParams): Query<NoParams>,
+) -> Response {
     Json(json!({ "basemap": state.basemap })).into_response()
 }
 

@@ -21,6 +21,7 @@ pub mod geojson;
 mod handlers;
 mod headers;
 mod json;
+mod localize;
 mod metrics;
 mod ogc;
 mod openapi;
@@ -230,20 +231,21 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
         .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(
             state.options().max_uri_bytes,
-            conn::refuse_long_uri,
+            conn::refuse_oversized,
         ))
         .layer(axum::middleware::from_fn(access_log::record))
-        .layer(axum::middleware::from_fn_with_state(
-            headers::SecurityHeaders::new(
-                &state.basemap.tile_origins(),
-                state.frame_ancestors.get().map_or("*", String::as_str),
-            ),
-            headers::add,
-        ))
+        // A panic is answered like any other error: problem+json, CORS, headers.
+        .layer(CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(ApiError::Internal(
+                "handler panicked".into(),
+            ))
+        }))
         // Inside compression: it reads the error bodies as they were written.
         .layer(axum::middleware::map_response(
             problem::problem_for_every_error,
         ))
+        // Outside it, so converted errors are translated too (Accept-Language: zh).
+        .layer(axum::middleware::from_fn(localize::problems_in_chinese))
         .layer(CompressionLayer::new())
         .layer(
             CorsLayer::new()
@@ -260,11 +262,14 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
                 .expose_headers([axum::http::header::ETAG, axum::http::header::LOCATION])
                 .allow_headers(Any),
         )
-        .layer(CatchPanicLayer::custom(|_| {
-            axum::response::IntoResponse::into_response(ApiError::Internal(
-                "handler panicked".into(),
-            ))
-        }))
+        // Outermost: every answer gets them, CORS preflights included.
+        .layer(axum::middleware::from_fn_with_state(
+            headers::SecurityHeaders::new(
+                &state.basemap.tile_origins(),
+                state.frame_ancestors.get().map_or("*", String::as_str),
+            ),
+            headers::add,
+        ))
 }
 
 /// The `/api/v1` routes, each documented by its handler's `#[utoipa::path]`.
@@ -320,13 +325,13 @@ fn analyses(max_siting_bytes: usize) -> OpenApiRouter<Arc<AppState>> {
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains connections.
-/// Targets longer than `max_uri_bytes` get 414 in problem+json, even those too
-/// long for the HTTP stack to parse (see `conn`).
+/// Targets longer than the router's `max_uri_bytes` get 414 in problem+json, and
+/// oversized header fields 431, even those too long for the HTTP stack to parse
+/// (see `conn`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
-    max_uri_bytes: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    conn::serve(listener, app, max_uri_bytes, shutdown).await
+    conn::serve(listener, app, shutdown).await
 }

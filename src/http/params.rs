@@ -7,16 +7,31 @@
 //! A route's query is a type: a struct implementing [`FromParams`] (its fields are
 //! the parameters, documented for the OpenAPI document by `utoipa::IntoParams`), taken
 //! by the [`Query`] extractor, which answers 400 with every bad parameter named.
+//!
+//! # One order of checks
+//! Every route refuses a request for the most basic fault first:
+//! 1. the path names nothing: 404 ([`LayerPath`]: a layer id is known without the
+//!    data; [`FeatureId`]: a feature id, once the data is loaded);
+//! 2. a bad or unknown parameter, or a bad body: 400, every one named;
+//! 3. the data is still loading: 503 (`AppState::atlas`);
+//! 4. then what the route itself refuses (422 too expensive, …).
+//!
+//! axum runs extractors in the order of the handler's arguments, so a handler takes
+//! its path before its [`Query`] or body, and asks for the data in its body.
 
 use std::str::FromStr;
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 
+use super::AppState;
 use super::problem::{ApiError, InvalidParam};
 use crate::index::BBox;
-use crate::model::{Layer, LayerSet, LonLat};
+use crate::model::{Layer, LayerSet, LonLat, UnknownLayer};
 
 /// The parameters of one request, consumed by name.
 pub struct Params {
@@ -277,6 +292,60 @@ impl<S: Send + Sync, T: FromParams> FromRequestParts<S> for Query<T> {
         value
             .map(Query)
             .ok_or_else(|| ApiError::Internal("a parameter was refused without a reason".into()))
+    }
+}
+
+/// A query that takes no parameter: any one given is refused as unknown.
+pub struct NoParams;
+
+impl FromParams for NoParams {
+    fn from_params(_: &mut Params) -> Option<Self> {
+        Some(NoParams)
+    }
+}
+
+/// A path segment that is not UTF-8 or does not parse: 400 naming `path`.
+fn path_error(rejection: PathRejection) -> ApiError {
+    ApiError::param("path", rejection.body_text())
+}
+
+/// The `{layer}` of a path: an unknown layer is 404, before any other check.
+pub struct LayerPath(pub Layer);
+
+impl<S: Send + Sync> FromRequestParts<S> for LayerPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(path_error)?;
+        raw.parse()
+            .map(LayerPath)
+            .map_err(|e: UnknownLayer| ApiError::NotFound(e.to_string()))
+    }
+}
+
+/// The `{id}` of a feature's path: once the data is loaded, an id that names no
+/// feature is 404 before any other check (while it loads, the route's 400 and 503
+/// come first: whether the id exists is not known yet).
+pub struct FeatureId(pub String);
+
+impl FromRequestParts<Arc<AppState>> for FeatureId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(path_error)?;
+        match state.atlas.load_full() {
+            Some(atlas) if atlas.get(&id).is_none() => {
+                Err(ApiError::NotFound(format!("no feature with id '{id}'")))
+            }
+            _ => Ok(FeatureId(id)),
+        }
     }
 }
 

@@ -77,7 +77,7 @@ pub enum ApiError {
     )]
     UriTooLong(usize),
     /// The request line and headers together are larger than the limit, bytes.
-    #[error("the request line and headers are larger than {0} bytes")]
+    #[error("the request's header fields are larger than {0} bytes; send fewer or shorter headers")]
     HeadTooLarge(usize),
     /// The data is still loading.
     #[error("the data is still loading")]

@@ -957,11 +957,7 @@ fn park_page(p: &Park, q: &PageQuery, url: Option<&str>) -> String {
     let _ = writeln!(
         b,
         "<p class=\"state union-{}\"><strong>{}</strong></p>",
-        p.union_status.map_or("unknown", |s| match s {
-            UnionStatus::None => "none",
-            UnionStatus::Partial => "partial",
-            UnionStatus::Full => "full",
-        }),
+        p.union_status.map_or("unknown", UnionStatus::id),
         status.unwrap_or(lang.pick("建会情况未知", "Union status unknown"))
     );
     let c = &p.counts;
@@ -1059,12 +1055,13 @@ fn qr_svg(url: &str) -> Result<String, ApiError> {
 /// `GET /s/{id}/qr.svg`: the QR code of the station page's absolute URL.
 pub async fn qr(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    super::params::FeatureId(id): super::params::FeatureId,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let atlas = state.atlas()?;
+    // 404, then 400, then 503 (the order of every route: see `params`).
     let base = base_url(&headers, &uri)?;
+    let atlas = state.atlas()?;
     if atlas.get(&id).is_none() {
         return Err(ApiError::NotFound(format!("no feature with id '{id}'")));
     }

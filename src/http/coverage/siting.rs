@@ -1,12 +1,28 @@
-//! `POST /api/v1/siting`: where the next `p` facilities of a layer should go; the JSON
-//! body read field by field, every field at fault named.
+//! `POST /api/v1/siting`: where the next `p` facilities of a layer should go.
+//!
+//! The body is read in two steps: into [`SitingRequest`], whose fields each keep
+//! their value or what was given instead ([`Field`]), so one answer names every
+//! field at fault; then [`SitingRequest::validate`] checks the ranges and builds the
+//! [`Siting`] the analysis runs on. The OpenAPI document's request body is
+//! `SitingRequest`'s schema.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
+use utoipa::openapi::schema::{
+    ArrayBuilder, ArrayItems, ObjectBuilder, OneOfBuilder, Schema, Type,
+};
+use utoipa::openapi::{RefOr, schema::AdditionalProperties};
+use utoipa::{PartialSchema, ToSchema};
 
 use super::super::AppState;
 use super::super::problem::{ApiError, InvalidParam};
@@ -18,23 +34,164 @@ use crate::coverage::grid::GridResolution;
 use crate::coverage::siting::{self, Demand, Weight};
 use crate::coverage::{CoverageError, FacilityLayer, ParkFilter, Radii, Radius};
 use crate::index::{BBox, sphere};
-use crate::model::{LonLat, UnionStatus};
+use crate::model::{Field, LonLat, UnionStatus};
 
-/// A JSON body whose rejections (malformed JSON, wrong content type, too large) become
-/// our problem+json, naming `body`.
-pub struct JsonBody(pub Value);
+/// A JSON body of type `T`, read from the bytes (a [`Field`] borrows its raw value
+/// from them). Its rejections are problem+json: a body over the route's limit is
+/// 413; one without a JSON content type, malformed, or not an object is 400 naming
+/// `body`. Unknown members do not stop the reading: they are kept in `unknown`, each
+/// named, for the validation to report with the problems of the known members.
+pub struct JsonBody<T> {
+    /// The body, without its unknown members.
+    pub body: T,
+    /// One problem per unknown member.
+    pub unknown: Vec<InvalidParam>,
+}
 
-impl FromRequest<Arc<AppState>> for JsonBody {
+impl<T: DeserializeOwned + ToSchema> FromRequest<Arc<AppState>> for JsonBody<T> {
     type Rejection = ApiError;
+
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        match Json::<Value>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(JsonBody(v)),
-            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::PayloadTooLarge(state.options().max_siting_bytes))
-            }
-            Err(rejection) => Err(ApiError::param("body", rejection.body_text())),
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::param(
+                "body",
+                "Expected request with `Content-Type: application/json`",
+            ));
         }
+        let bytes = match Bytes::from_request(req, state).await {
+            Ok(b) => b,
+            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(ApiError::PayloadTooLarge(state.options().max_siting_bytes));
+            }
+            Err(r) => return Err(ApiError::param("body", r.body_text())),
+        };
+        read_body(&bytes)
     }
+}
+
+/// `application/json` or `application/…+json`, parameters aside.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(kind) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = kind
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Reads a `T` from `bytes`. A `T` refuses unknown members at the first one
+/// (`deny_unknown_fields`); the body is then read again without them, so that every
+/// unknown member is named and the known ones are still read.
+fn read_body<T: DeserializeOwned + ToSchema>(bytes: &[u8]) -> Result<JsonBody<T>, ApiError> {
+    let first = match serde_json::from_slice::<T>(bytes) {
+        Ok(body) => {
+            return Ok(JsonBody {
+                body,
+                unknown: Vec::new(),
+            });
+        }
+        Err(e) if e.is_data() && e.to_string().starts_with("unknown field") => e,
+        Err(e) => return Err(body_error(&e)),
+    };
+    let known = member_names::<T>();
+    let members: BTreeMap<String, &RawValue> =
+        serde_json::from_slice(bytes).map_err(|_| body_error(&first))?;
+    let (kept, unknown): (BTreeMap<_, _>, BTreeMap<_, _>) = members
+        .into_iter()
+        .partition(|(k, _)| known.iter().any(|n| n == k));
+    let unknown = unknown
+        .into_keys()
+        .map(|k| InvalidParam::new(k, format!("unknown field ({})", known.join(", "))))
+        .collect();
+    let again = serde_json::to_vec(&kept).map_err(ApiError::internal)?;
+    let body = serde_json::from_slice::<T>(&again).map_err(|e| body_error(&e))?;
+    Ok(JsonBody { body, unknown })
+}
+
+/// A body that cannot be read as the expected object: `body` at fault, or the member
+/// given twice.
+fn body_error(e: &serde_json::Error) -> ApiError {
+    let text = e.to_string();
+    let text = text.split(" at line ").next().unwrap_or(&text);
+    if let Some(name) = text
+        .strip_prefix("duplicate field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        return ApiError::param(name, "given more than once");
+    }
+    if e.is_data() && text.starts_with("invalid type") {
+        // "invalid type: sequence, expected struct SitingRequest": the first half.
+        let given = text.split(", expected").next().unwrap_or(text);
+        return ApiError::param("body", format!("must be a JSON object ({given})"));
+    }
+    ApiError::param("body", text)
+}
+
+/// The members `T`'s schema lists (in the document's order: by name).
+fn member_names<T: PartialSchema>() -> Vec<String> {
+    match T::schema() {
+        RefOr::T(Schema::Object(o)) => o.properties.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+// The members are `Field`s. A `Field<T>` is documented as a `T` (`model::field`), but
+// utoipa drops range attributes on a composed generic and the ranges belong in the
+// document: so each member names its `value_type` with its range, or its
+// `schema_with` (which holds its description: the doc comment is not used). This
+// comment is not `///`: that would be the schema's description.
+/// What `POST /api/v1/siting` takes. Every member but `layer` is optional; a member
+/// given as `null` counts as absent.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SitingRequest {
+    /// The kind of facility to place.
+    #[schema(schema_with = crate::http::schema::facility_layer, required = true)]
+    layer: Option<Field<String>>,
+    /// How many sites (default 10).
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 500, default = 10)]
+    p: Option<Field<f64>>,
+    /// A site's service radius, metres (default: the layer's).
+    #[schema(value_type = Option<f64>, exclusive_minimum = 0.0, maximum = 500_000.0)]
+    radius_m: Option<Field<f64>>,
+    /// What to cover: `workers` (default), `ununionised_workers` or `parks`.
+    #[schema(schema_with = weight)]
+    weight: Option<Field<String>>,
+    /// Only demand inside `[minlon, minlat, maxlon, maxlat]` (WGS-84 degrees).
+    #[schema(schema_with = bbox)]
+    bbox: Option<Field<[f64; 4]>>,
+    /// Only parks of this city.
+    #[schema(value_type = Option<String>, min_length = 1)]
+    city: Option<Field<String>>,
+    /// Only parks of this district.
+    #[schema(value_type = Option<String>, min_length = 1)]
+    district: Option<Field<String>>,
+    /// Only parks with these union statuses (a list, or `"none,partial"`).
+    #[schema(schema_with = union_statuses)]
+    union_status: Option<Field<Statuses>>,
+    /// Only parks with at least this many workers.
+    #[schema(value_type = Option<u64>, minimum = 0, maximum = 4_294_967_295_u64)]
+    min_workers: Option<Field<f64>>,
+    /// Where sites may go: `"parks"` (default: at the parks), `{"h3": res}` (H3 cell
+    /// centres, res 4–8), or a GeoJSON FeatureCollection of points (up to 200,000).
+    #[schema(schema_with = candidates_schema)]
+    candidates: Option<Field<Value>>,
+}
+
+/// Union statuses as a list or as one comma list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Statuses {
+    List(Vec<String>),
+    Comma(String),
 }
 
 /// Candidate points given in a request: the feature's id (if any) and where.
@@ -53,7 +210,8 @@ enum Candidates {
     Points(GivenPoints),
 }
 
-struct SitingRequest {
+/// A siting request, valid.
+struct Siting {
     layer: FacilityLayer,
     p: usize,
     radius: Radius,
@@ -64,150 +222,139 @@ struct SitingRequest {
     parks: ParkFilter,
 }
 
-/// Reads the siting body field by field, naming each field at fault.
-fn siting_request(v: Value, defaults: &Radii) -> Result<SitingRequest, ApiError> {
-    let Value::Object(mut m) = v else {
-        return Err(ApiError::param("body", "must be a JSON object"));
-    };
-    let mut problems: Vec<InvalidParam> = Vec::new();
-    let mut bad = |name: &str, reason: String| problems.push(InvalidParam::new(name, reason));
+/// The problems of one body, collected field by field.
+struct Problems(Vec<InvalidParam>);
 
-    let layer = match m.remove("layer") {
-        None => {
-            bad(
-                "layer",
-                "is required (driver_home, courier_station, fitness_station)".into(),
-            );
-            None
-        }
-        Some(Value::String(s)) => s
-            .parse::<FacilityLayer>()
-            .map_err(|e| bad("layer", e.to_string()))
-            .ok(),
-        Some(other) => {
-            bad("layer", format!("must be a string, got {other}"));
-            None
-        }
-    };
-    let p = match m.remove("p") {
-        None => Some(10),
-        Some(v) => match v.as_u64() {
-            Some(n) if (1..=MAX_SITES as u64).contains(&n) => Some(n as usize),
-            _ => {
-                bad(
-                    "p",
-                    format!("must be a whole number from 1 to {MAX_SITES}, got {v}"),
-                );
-                None
-            }
-        },
-    };
-    let radius = match m.remove("radius_m") {
-        None => None,
-        Some(v) => match v.as_f64().map(Radius::new) {
-            Some(Ok(r)) => Some(r),
-            Some(Err(e)) => {
-                bad("radius_m", e.to_string());
-                None
-            }
-            None => {
-                bad("radius_m", format!("must be a number of metres, got {v}"));
-                None
-            }
-        },
-    };
-    let weight = match m.remove("weight") {
-        None => Some(Weight::Workers),
-        Some(Value::String(s)) => s.parse::<Weight>().map_err(|e| bad("weight", e)).ok(),
-        Some(other) => {
-            bad("weight", format!("must be a string, got {other}"));
-            None
-        }
-    };
-    let bbox = match m.remove("bbox") {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => body_bbox(&v).map(Some),
-    };
-    let bbox = bbox.map_err(|e| bad("bbox", e)).ok().flatten();
-    let mut name = |field: &str| match m.remove(field) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Some(other) => {
-            bad(field, format!("must be a non-empty string, got {other}"));
-            None
-        }
-    };
-    let city = name("city");
-    let district = name("district");
-    let union_status = match m.remove("union_status") {
-        None | Some(Value::Null) => None,
-        Some(v) => body_statuses(&v).map_err(|e| bad("union_status", e)).ok(),
-    };
-    let min_workers = match m.remove("min_workers") {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.as_u64().map(u32::try_from) {
-            Some(Ok(n)) => Some(n),
-            _ => {
-                bad(
-                    "min_workers",
-                    format!("must be a whole number from 0 to {}, got {v}", u32::MAX),
-                );
-                None
-            }
-        },
-    };
-    let candidates = match m.remove("candidates") {
-        None => Some(Candidates::Parks),
-        Some(v) => candidates(v)
-            .map_err(|(name, reason)| bad(&name, reason))
-            .ok(),
-    };
-    for k in m.keys() {
-        bad(
-            k,
-            "unknown field (layer, p, radius_m, candidates, weight, bbox, city, district, \
-             union_status, min_workers)"
-                .into(),
-        );
+impl Problems {
+    fn add(&mut self, name: &str, reason: impl Into<String>) {
+        self.0.push(InvalidParam::new(name, reason));
     }
-    match (layer, p, weight, candidates) {
-        (Some(layer), Some(p), Some(weight), Some(candidates)) if problems.is_empty() => {
-            Ok(SitingRequest {
-                layer,
-                p,
-                radius: radius.unwrap_or(defaults[layer]),
-                candidates,
-                weight,
-                parks: ParkFilter {
-                    union_status,
-                    min_workers,
-                    bbox,
-                    city,
-                    district,
-                },
-            })
+
+    /// A member's value; one that is not a `T` is a problem saying what it must be.
+    fn value<T>(&mut self, name: &str, field: Option<Field<T>>, must_be: &str) -> Option<T> {
+        match field? {
+            Field::Ok(v) => Some(v),
+            Field::Bad { given, .. } => {
+                self.add(name, format!("must be {must_be}, got {given}"));
+                None
+            }
         }
-        _ => Err(ApiError::InvalidParams(problems)),
+    }
+
+    /// A member checked by `check`, which says why a value is refused.
+    fn checked<T, U, E: ToString>(
+        &mut self,
+        name: &str,
+        field: Option<Field<T>>,
+        must_be: &str,
+        check: impl FnOnce(T) -> Result<U, E>,
+    ) -> Option<U> {
+        let v = self.value(name, field, must_be)?;
+        check(v).map_err(|e| self.add(name, e.to_string())).ok()
     }
 }
 
+impl SitingRequest {
+    /// Checks every member against its range, naming each one at fault (and then
+    /// the `unknown` members, found when the body was read).
+    fn validate(self, unknown: Vec<InvalidParam>, defaults: &Radii) -> Result<Siting, ApiError> {
+        let mut bad = Problems(Vec::new());
+        let layer = match self.layer {
+            None => {
+                bad.add(
+                    "layer",
+                    "is required (driver_home, courier_station, fitness_station)",
+                );
+                None
+            }
+            given => bad.checked("layer", given, "a string", |s| s.parse::<FacilityLayer>()),
+        };
+        let sites = format!("a whole number from 1 to {MAX_SITES}");
+        let p = bad.checked("p", self.p, &sites, |n| {
+            whole(n, 1, MAX_SITES as u64, &sites)
+        });
+        let radius = bad.checked("radius_m", self.radius_m, "a number of metres", Radius::new);
+        let weight = bad.checked("weight", self.weight, "a string", |s| s.parse::<Weight>());
+        let bbox = bad.checked(
+            "bbox",
+            self.bbox,
+            "[minlon, minlat, maxlon, maxlat]",
+            body_bbox,
+        );
+        let mut name = |field: &str, given: Option<Field<String>>| {
+            bad.checked(field, given, "a non-empty string", |s| {
+                let s = s.trim();
+                if s.is_empty() {
+                    Err("must be a non-empty string, got \"\"")
+                } else {
+                    Ok(s.to_owned())
+                }
+            })
+        };
+        let city = name("city", self.city);
+        let district = name("district", self.district);
+        let union_status = bad.checked(
+            "union_status",
+            self.union_status,
+            "a list of none, partial, full",
+            body_statuses,
+        );
+        let workers = format!("a whole number from 0 to {}", u32::MAX);
+        let min_workers = bad.checked("min_workers", self.min_workers, &workers, |n| {
+            whole(n, 0, u32::MAX.into(), &workers)
+        });
+        let candidates = match self.candidates {
+            None => None,
+            Some(Field::Ok(v)) => candidates(v).map_err(|(n, r)| bad.add(&n, r)).ok(),
+            // Any JSON is a `Value`; kept for completeness.
+            Some(Field::Bad { given, reason }) => {
+                bad.add("candidates", format!("{reason}, got {given}"));
+                None
+            }
+        };
+        bad.0.extend(unknown);
+        let (Some(layer), true) = (layer, bad.0.is_empty()) else {
+            return Err(ApiError::InvalidParams(bad.0));
+        };
+        Ok(Siting {
+            layer,
+            p: p.unwrap_or(10),
+            radius: radius.unwrap_or(defaults[layer]),
+            candidates: candidates.unwrap_or(Candidates::Parks),
+            weight: weight.unwrap_or(Weight::Workers),
+            parks: ParkFilter {
+                union_status,
+                min_workers,
+                bbox,
+                city,
+                district,
+            },
+        })
+    }
+}
+
+/// `n` as a whole number from `min` to `max`: JSON's `10.0` is `10`, as JSON Schema
+/// reads it.
+fn whole<T: TryFrom<u64>>(n: f64, min: u64, max: u64, must_be: &str) -> Result<T, String> {
+    let refused = || format!("must be {must_be}, got {n}");
+    if n.fract() != 0.0 || n < min as f64 || n > max as f64 {
+        return Err(refused());
+    }
+    T::try_from(n as u64).map_err(|_| refused())
+}
+
 /// `["none", "partial"]` or `"none,partial"`.
-fn body_statuses(v: &Value) -> Result<Vec<UnionStatus>, String> {
-    let words: Vec<&str> = match v {
-        Value::String(s) => s.split(',').map(str::trim).collect(),
-        Value::Array(a) => a
-            .iter()
-            .map(Value::as_str)
-            .collect::<Option<_>>()
-            .ok_or_else(|| format!("must be a list of none, partial, full, got {v}"))?,
-        other => {
-            return Err(format!(
-                "must be a list of none, partial, full, got {other}"
-            ));
-        }
+fn body_statuses(given: Statuses) -> Result<Vec<UnionStatus>, String> {
+    let words: Vec<String> = match given {
+        Statuses::List(words) => words,
+        Statuses::Comma(s) => s.split(',').map(|w| w.trim().to_owned()).collect(),
     };
+    if words.is_empty() {
+        // As `union_status=` in a query: an empty filter is a mistake, not "no parks".
+        return Err("names no status: give none, partial or full, or leave it out".into());
+    }
     words
-        .into_iter()
+        .iter()
         .map(|w| {
             w.parse::<UnionStatus>()
                 .map_err(|_| format!("unknown union status '{w}' (none, partial, full)"))
@@ -215,15 +362,7 @@ fn body_statuses(v: &Value) -> Result<Vec<UnionStatus>, String> {
         .collect()
 }
 
-fn body_bbox(v: &Value) -> Result<BBox, String> {
-    let nums: Option<Vec<f64>> = v
-        .as_array()
-        .and_then(|a| a.iter().map(Value::as_f64).collect());
-    let Some([min_lon, min_lat, max_lon, max_lat]) =
-        nums.as_deref().and_then(|n| <[f64; 4]>::try_from(n).ok())
-    else {
-        return Err(format!("must be [minlon, minlat, maxlon, maxlat], got {v}"));
-    };
+fn body_bbox([min_lon, min_lat, max_lon, max_lat]: [f64; 4]) -> Result<BBox, String> {
     LonLat::new(min_lon, min_lat)
         .and_then(|_| LonLat::new(max_lon, max_lat))
         .map_err(|e| e.to_string())?;
@@ -238,13 +377,158 @@ fn body_bbox(v: &Value) -> Result<BBox, String> {
     })
 }
 
+/// `null`, which a member may be (it counts as absent).
+fn null() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Null)
+}
+
+fn weight() -> Schema {
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["workers", "ununionised_workers", "parks"])),
+        )
+        .item(null())
+        .default(Some(json!("workers")))
+        .description(Some(
+            "What to cover: the parks' `workers` (default), their `ununionised_workers`, or the `parks` themselves",
+        ))
+        .into()
+}
+
+/// A number of degrees from `-max` to `max`.
+fn degrees(max: f64) -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::Number)
+        .minimum(Some(-max))
+        .maximum(Some(max))
+        .into()
+}
+
+fn bbox() -> Schema {
+    OneOfBuilder::new()
+        .item(
+            ArrayBuilder::new()
+                .prefix_items([degrees(180.0), degrees(90.0), degrees(180.0), degrees(90.0)])
+                .items(ArrayItems::False)
+                .min_items(Some(4))
+                .max_items(Some(4)),
+        )
+        .item(null())
+        .description(Some(
+            "Only demand inside `[minlon, minlat, maxlon, maxlat]` (WGS-84 degrees; minlat at most maxlat; minlon > maxlon crosses the antimeridian)",
+        ))
+        .into()
+}
+
+fn union_statuses() -> Schema {
+    let status = || {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(UnionStatus::ALL.iter().map(|s| s.id())))
+    };
+    OneOfBuilder::new()
+        .item(ArrayBuilder::new().items(status()).min_items(Some(1)))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^ *(none|partial|full) *(, *(none|partial|full) *)*$"))
+                .description(Some("a comma list, e.g. \"none,partial\"")),
+        )
+        .item(null())
+        .description(Some(
+            "Only parks with these union statuses (a list, or a comma list)",
+        ))
+        .into()
+}
+
+/// A candidate: a GeoJSON Feature with a Point (its `id`, if any, is kept).
+fn candidate_point() -> ObjectBuilder {
+    let point = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "type",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["Point"])),
+        )
+        .required("type")
+        .property(
+            "coordinates",
+            ArrayBuilder::new()
+                .prefix_items([degrees(180.0), degrees(90.0)])
+                .items(ObjectBuilder::new().schema_type(Type::Number))
+                .min_items(Some(2)),
+        )
+        .required("coordinates");
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("geometry", point)
+        .required("geometry")
+}
+
+fn candidates_schema() -> Schema {
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["parks"])),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property(
+                    "h3",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(GridResolution::MIN))
+                        .maximum(Some(GridResolution::MAX)),
+                )
+                .required("h3")
+                .additional_properties(Some(AdditionalProperties::FreeForm(false))),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property(
+                    "type",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(["FeatureCollection"])),
+                )
+                .required("type")
+                .property(
+                    "features",
+                    ArrayBuilder::new()
+                        .items(candidate_point())
+                        .max_items(Some(MAX_CANDIDATES)),
+                )
+                .required("features")
+                .description(Some("GeoJSON points, each kept with its id")),
+        )
+        .item(null())
+        .description(Some(
+            "Where sites may go: `\"parks\"` (default: at the parks), `{\"h3\": res}` (H3 cell centres), or a GeoJSON FeatureCollection of points",
+        ))
+        .into()
+}
+
 /// `"parks"`, `{"h3": res}` or a FeatureCollection of Points.
 fn candidates(v: Value) -> Result<Candidates, FieldProblem> {
     let err = |name: &str, reason: String| (name.to_owned(), reason);
     match v {
         Value::String(s) if s == "parks" => Ok(Candidates::Parks),
         Value::Object(m) if m.contains_key("h3") => {
-            let res = m.get("h3").and_then(Value::as_i64).ok_or_else(|| {
+            // A whole number, `7.0` included (as JSON Schema reads it).
+            let whole = |v: &Value| {
+                v.as_i64().or_else(|| {
+                    v.as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() < 1e9)
+                        .map(|f| f as i64)
+                })
+            };
+            let res = m.get("h3").and_then(whole).ok_or_else(|| {
                 err(
                     "candidates.h3",
                     "must be a whole number (an H3 resolution from 4 to 8)".into(),
@@ -329,16 +613,20 @@ fn coverage_error(e: CoverageError) -> ApiError {
 #[utoipa::path(post, path = "/siting", tag = "coverage",
     summary = "Where the next p facilities of a layer should go (maximal covering)",
     description = "Maximal covering (greedy with lazy evaluation): the parks filtered as asked are the demand, weighted by workers or parks. Up to `limits.max_siting_bytes` (32 MiB by default).",
-    request_body(content = crate::http::schema::SitingRequest, content_type = "application/json"),
+    request_body(content = SitingRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "the chosen sites in order with what each adds", body = crate::http::schema::Object),
         (status = 413, description = "a body over `limits.max_siting_bytes` (32 MiB by default)", body = crate::http::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "too many candidates or demand points", body = crate::http::schema::Problem, content_type = "application/problem+json"),
         crate::http::schema::ReadErrors,
     ))]
-pub async fn siting(State(state): State<Arc<AppState>>, JsonBody(v): JsonBody) -> ApiResult {
+pub async fn siting(
+    State(state): State<Arc<AppState>>,
+    JsonBody { body, unknown }: JsonBody<SitingRequest>,
+) -> ApiResult {
+    // Parameters first, then readiness: the order of every route (see `params`).
+    let req = body.validate(unknown, &state.options().radii)?;
     let atlas = state.atlas()?;
-    let req = siting_request(v, &state.options().radii)?;
     blocking(move || {
         let parks: Vec<u32> = req.parks.select(&atlas);
         let demand: Vec<Demand> = siting::park_demand(&atlas, &parks, req.weight);

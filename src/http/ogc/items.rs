@@ -362,7 +362,6 @@ pub async fn items(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let atlas = state.atlas()?;
     let layer = super::layer(&layer)?;
     let base = Base::of(&headers)?;
     let pairs: Vec<(String, String)> =
@@ -381,6 +380,7 @@ pub async fn items(
     let limit = limit(&mut p);
     let offset = p.integer("offset", 0..=usize::MAX >> 1, 0);
     p.finish()?;
+    let atlas = state.atlas()?;
 
     let meta = meta::of(&atlas);
     let ids = select(&atlas, &meta, layer, &selection);
@@ -493,22 +493,25 @@ pub async fn item(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let atlas = state.atlas()?;
+    // 404, then 400, then 503 (the order of every route: see `params`).
     let layer = super::layer(&layer)?;
+    let find = |atlas: &crate::index::Atlas| match atlas.get(&id) {
+        Some(FeatureRef::Facility(i)) if atlas.facility(i).layer == layer => Ok(i),
+        Some(FeatureRef::Park(i)) if layer == Layer::Park => Ok(i),
+        _ => Err(ApiError::NotFound(format!(
+            "no feature '{id}' in the collection {layer}"
+        ))),
+    };
+    if let Some(atlas) = state.atlas.load_full() {
+        find(&atlas)?;
+    }
     let base = Base::of(&headers)?;
     let mut p = Params::parse(query.as_deref())?;
     let f = super::format(&mut p, &headers);
     let out_crs = crs::take(&mut p, "crs");
     p.finish()?;
-    let index = match atlas.get(&id) {
-        Some(FeatureRef::Facility(i)) if atlas.facility(i).layer == layer => i,
-        Some(FeatureRef::Park(i)) if layer == Layer::Park => i,
-        _ => {
-            return Err(ApiError::NotFound(format!(
-                "no feature '{id}' in the collection {layer}"
-            )));
-        }
-    };
+    let atlas = state.atlas()?;
+    let index = find(&atlas)?;
     let path = format!("/collections/{layer}/items/{}", segment(&id));
     let [this, other] = super::self_links(&base, &path, f, GEOJSON);
     let links = [

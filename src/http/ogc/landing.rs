@@ -67,9 +67,9 @@ pub async fn landing(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let atlas = state.atlas()?;
     let base = Base::of(&headers)?;
     let f = only_f(query.as_deref(), &headers)?;
+    let atlas = state.atlas()?;
     let mut links: Vec<Link> = super::self_links(&base, "", f, JSON).into();
     links.extend([
         Link::new(
@@ -226,9 +226,9 @@ pub async fn collections(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let atlas = state.atlas()?;
     let base = Base::of(&headers)?;
     let f = only_f(query.as_deref(), &headers)?;
+    let atlas = state.atlas()?;
     let doc = json!({
         "links": super::self_links(&base, "/collections", f, JSON),
         "collections": Layer::ALL.map(|l| collection_doc(&atlas, &base, l, Format::Json)),
@@ -249,10 +249,10 @@ pub async fn collection(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let atlas = state.atlas()?;
     let layer = super::layer(&layer)?;
     let base = Base::of(&headers)?;
     let f = only_f(query.as_deref(), &headers)?;
+    let atlas = state.atlas()?;
     let doc = collection_doc(&atlas, &base, layer, f);
     match f {
         Format::Json => super::respond_json(&state, JSON, &doc),
