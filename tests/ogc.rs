@@ -1097,7 +1097,11 @@ async fn bad_filters_are_named_with_the_reason() {
             "'workers' is a number",
         ),
         (&[("filter", "city = 3")], "filter", "'city' is a string"),
-        (&[("filter", "CASEI(name) = '临沂'")], "filter", "not offered"),
+        (
+            &[("filter", "CASEI(name) = '临沂'")],
+            "filter",
+            "not offered",
+        ),
         (
             &[("filter", "S_INTERSECTS(geometry, POINT(90 180))")],
             "filter",

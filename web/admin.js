@@ -8,7 +8,7 @@
 // WGS-84 everywhere in the API; the form also shows the GCJ-02 (Amap) equivalent,
 // and when the configured basemap is GCJ-02 the map draws converted positions.
 
-import { baseStyle, basemapSources } from './common.js';
+import { baseStyle, basemapSources, langHeader } from './common.js';
 import { converterFor, wgs84ToGcj02, gcj02ToWgs84 } from './coords.js';
 import { AMENITIES, POSITION_ACCURACY, VALUES, UNION_STATUS } from './i18n.js';
 
@@ -498,7 +498,7 @@ async function problemOf(r) {
 
 // A call to our API. `auth` adds the token; a 401 on a signed-in call ends the session.
 async function api(path, { method = 'GET', body, headers = {}, auth = true, cache } = {}) {
-  const h = { Accept: 'application/json, application/geo+json, application/problem+json', ...headers };
+  const h = { Accept: 'application/json, application/geo+json, application/problem+json', ...langHeader(), ...headers };
   if (auth && state.token) h.Authorization = `Bearer ${state.token}`;
   let r;
   try {

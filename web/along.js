@@ -25,7 +25,7 @@
 // Coordinates: WGS-84 throughout, converted with state.conv for display (an
 // Amap basemap is GCJ-02), as app.js does.
 
-import { problemError } from './common.js';
+import { langHeader, problemError } from './common.js';
 import { STRINGS, AMENITIES, HOURS_WORDS, LAYER_SINGULAR } from './i18n.js';
 import { gcj02ToWgs84 } from './coords.js';
 
@@ -667,14 +667,14 @@ async function run() {
     for (const [k, v] of Object.entries(opts)) q.set(k, Array.isArray(v) ? v.join(',') : String(v));
     req = fetch(`/api/v1/along?${q}`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/gpx+xml', Accept: 'application/geo+json, application/json' },
+      headers: { 'Content-Type': 'application/gpx+xml', Accept: 'application/geo+json, application/json', ...langHeader() },
       body: r.send.text,
     });
   } else {
     const body = { route: r.send.route, crs: r.send.crs, ...opts };
     req = fetch('/api/v1/along', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/geo+json, application/json' },
+      headers: { 'Content-Type': 'application/json', Accept: 'application/geo+json, application/json', ...langHeader() },
       body: JSON.stringify(body),
     });
   }

@@ -15,7 +15,7 @@
 // we read back (clicks) is converted GCJ-02 → WGS-84 before querying.
 
 import { converterFor } from './coords.js';
-import { baseStyle, basemapSources, getJSON, pickLang, problemError, saveLang } from './common.js';
+import { baseStyle, basemapSources, getJSON, langHeader, pickLang, problemError, saveLang } from './common.js';
 import {
   STRINGS, AMENITIES, UNION_STATUS, UNION_STATUS_SHORT, POSITION_ACCURACY, VALUES, COMPASS, HOURS_WORDS, LAYER_ONE,
   LAYER_SINGULAR, LAYER_CHIP,
@@ -1194,7 +1194,7 @@ async function runNearest(wgs, { fromMe = false, fit = true } = {}) {
   if (f.amenities.length) q.set('amenities', f.amenities.join(','));
   if (f.openNow) q.set('open_now', 'true');
   try {
-    const r = await fetch(`/api/v1/nearest?${q}`, { headers: { Accept: 'application/geo+json, application/json' } });
+    const r = await fetch(`/api/v1/nearest?${q}`, { headers: { Accept: 'application/geo+json, application/json', ...langHeader() } });
     if (token !== state.queryToken) return;
     if (!r.ok) throw await problemError(r);
     const fc = await r.json();

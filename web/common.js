@@ -40,9 +40,15 @@ export async function problemError(r) {
   return e;
 }
 
+// The language this page shows, for the server's problem texts (`Accept-Language`:
+// the page's switch, not the browser's default).
+export function langHeader() {
+  return { 'Accept-Language': (document.documentElement.lang || '').toLowerCase().startsWith('en') ? 'en' : 'zh-CN' };
+}
+
 // GETs `path` as JSON; a failed answer throws problemError's Error.
 export async function getJSON(path) {
-  const r = await fetch(path, { headers: { Accept: 'application/json' } });
+  const r = await fetch(path, { headers: { Accept: 'application/json', ...langHeader() } });
   if (!r.ok) throw await problemError(r);
   return r.json();
 }

@@ -17,6 +17,7 @@
 //
 // app.js owns the map, the language and the popups; it hands them over in `ctx`.
 
+import { langHeader } from './common.js';
 import { UNION_STATUS, UNION_STATUS_SHORT, LAYER_ONE, LAYER_SHORT } from './i18n.js';
 
 const FACILITY_LAYERS = ['driver_home', 'courier_station', 'fitness_station'];
@@ -664,7 +665,7 @@ export function createPlanner(ctx) {
     try {
       const r = await track(fetch('/api/v1/siting', {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...langHeader() },
         body: JSON.stringify(body),
       }));
       if (!r.ok) throw await ctx.problemError(r);

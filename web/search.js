@@ -19,6 +19,7 @@
 // (#search in index.html). The page's language is the document's (app.js sets
 // <html lang>); labels follow it when it changes.
 
+import { langHeader } from './common.js';
 import { LAYER_SINGULAR } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -142,7 +143,7 @@ async function ask(q) {
   try {
     const r = await fetch(`/api/v1/search?${params}`, {
       signal: S.controller.signal,
-      headers: { Accept: 'application/geo+json, application/json' },
+      headers: { Accept: 'application/geo+json, application/json', ...langHeader() },
     });
     let body = null;
     try { body = await r.json(); } catch { /* not JSON */ }

@@ -250,6 +250,7 @@ test('3. a validation error shows next to its field', { timeout: TEST_TIMEOUT },
   const problem = await put.json();
   const reason = (problem['invalid-params'] || []).find((p) => p.name === 'properties.name');
   assert.ok(reason, `the problem names properties.name (${JSON.stringify(problem)})`);
+  assert.equal(reason.reason, '必填', 'the page in Chinese gets the reason in Chinese');
   const fieldError = page.locator('[data-field="name"] .field-error');
   await fieldError.waitFor({ state: 'visible' });
   assert.equal(await fieldError.textContent(), reason.reason, 'the reason is shown next to the name');

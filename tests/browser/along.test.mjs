@@ -381,7 +381,7 @@ test('2. phone: the same route pasted (Amap GCJ-02, encoded polyline) and as a G
 // 3. Proves a route the server refuses (longer than 10,000 km) shows the server's problem+json detail and reason.
 test('3. phone: a refused route shows the server\'s reason', { timeout: TEST_TIMEOUT }, async () => {
   const direct = await fetch(`${BASE}/api/v1/along`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ route: TOO_LONG, crs: 'wgs84' }),
+    method: 'POST', headers: { 'Content-Type': 'application/json', 'Accept-Language': 'zh-CN' }, body: JSON.stringify({ route: TOO_LONG, crs: 'wgs84' }),
   });
   assert.equal(direct.status, 400);
   assert.match(direct.headers.get('content-type'), /problem\+json/);

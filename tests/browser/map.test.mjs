@@ -27,8 +27,8 @@ async function idle(page) {
   }));
 }
 
-async function apiJSON(p) {
-  const r = await fetch(`${BASE}${p}`);
+async function apiJSON(p, headers = {}) {
+  const r = await fetch(`${BASE}${p}`, { headers });
   return { status: r.status, type: r.headers.get('content-type') || '', body: await r.json() };
 }
 
@@ -215,9 +215,11 @@ test('2. nearest to me and to a clicked point', { timeout: TEST_TIMEOUT }, async
   assert.equal(await page.locator('.query-marker').count(), 1, 'a marker shows the clicked point');
 
   // c) A failing query shows the server's problem+json detail.
-  const bad = await apiJSON(`/api/v1/nearest?lon=${BAD_LON}&lat=39.9&k=5&layers=driver_home`);
+  // The page asks in its own language (Chinese here), so the problem comes in Chinese.
+  const bad = await apiJSON(`/api/v1/nearest?lon=${BAD_LON}&lat=39.9&k=5&layers=driver_home`, { 'Accept-Language': 'zh-CN' });
   assert.equal(bad.status, 400, 'the API rejects lon=200');
   assert.match(bad.type, /problem\+json/);
+  assert.match(bad.body.detail, /经度 200 超出/, 'the detail is in Chinese');
   await page.evaluate((lon) => window.__waystation.nearest(lon, 39.9), BAD_LON);
   await page.waitForSelector('#status.error');
   const shownError = await page.textContent('#status');
