@@ -287,11 +287,17 @@ fn restart_after_kill_9_replays_onto_an_older_snapshot() {
     snapshot_generation(&db, 0);
     for round in 0..3 {
         // Round 1 rebuilds the base every 4 changes, and each rebuild (or the one
-        // after 10 quiet seconds) writes a snapshot in the background: the kill
-        // comes after edits made since the last.
+        // after 10 quiet seconds) writes a snapshot in the background (no pause
+        // between them): the kill comes after edits made since the last.
         if round == 1 {
             drop(server);
-            server = start(&db, &[("WAYSTATION_DELTA_MAX", "4")]);
+            server = start(
+                &db,
+                &[
+                    ("WAYSTATION_DELTA_MAX", "4"),
+                    ("WAYSTATION_SNAPSHOT_EVERY", "0"),
+                ],
+            );
             assert!(edit(&server, &db, 10 + round) > 0);
             let written = Store::open(&db).unwrap().generation().unwrap();
             snapshot_generation(&db, written - 1);

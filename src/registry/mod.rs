@@ -12,9 +12,10 @@
 //!    generation they started with and never wait for a writer. The base is rebuilt
 //!    with the delta folded in on a background thread when the delta grows large or
 //!    the writes pause (see `Publisher`).
-//! 4. After each rebuild the served generation is written as a snapshot beside the
-//!    database, in the background (see `Snapshots`): a start after a crash reads it
-//!    and replays only the changes committed since ([`load`]).
+//! 4. After a rebuild the served generation is written as a snapshot beside the
+//!    database, in the background and at most every [`SNAPSHOT_EVERY`] (see
+//!    `Snapshots`): a start after a crash reads it and replays only the changes
+//!    committed since ([`load`]).
 
 mod edit;
 mod import;
@@ -111,12 +112,20 @@ impl Registry {
         let published_generation = Arc::new(AtomicI64::new(generation));
         let expected_generation = Arc::new(AtomicI64::new(generation));
         let complete_generation = Arc::new(AtomicI64::new(generation));
+        let snapshot_every = std::env::var("WAYSTATION_SNAPSHOT_EVERY")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(SNAPSHOT_EVERY, std::time::Duration::from_secs);
         let snapshots = Arc::new(Snapshots {
             db: store.path().to_owned(),
             calendar_dir: calendar_dir.to_owned(),
             on_disk: Mutex::new(None),
             writing: Mutex::new(()),
             queue: Mutex::new(Queue::default()),
+            every: snapshot_every,
+            // A start counts as a write: the snapshot on disk is the data loaded,
+            // unless `snapshot_loaded` says otherwise.
+            last_background: Mutex::new(Some(std::time::Instant::now())),
         });
         let publisher = Publisher {
             target: published.clone(),
@@ -263,9 +272,19 @@ impl Registry {
     /// A generation with a delta (changes replayed onto the snapshot) is left to
     /// the rebuild that the publisher starts at once, which writes the snapshot
     /// after it (one write instead of two).
+    ///
+    /// Without a snapshot of the data loaded (none, or changes replayed onto it),
+    /// the next snapshot is written without waiting for [`SNAPSHOT_EVERY`].
     pub fn snapshot_loaded(&self, on_disk: Option<i64>) {
         *self.snapshots.on_disk() = on_disk;
         let generation = self.complete_generation.load(Ordering::SeqCst);
+        if on_disk != Some(generation) {
+            *self
+                .snapshots
+                .last_background
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = None;
+        }
         if on_disk != Some(generation)
             && let Some(atlas) = self.atlas()
             && atlas.delta_size() == 0
@@ -298,9 +317,17 @@ impl snapshot::Records for Atlas {
     }
 }
 
-/// The snapshot beside the database: written after each rebuild of the base on a
-/// thread of its own at half a core's pace, at shutdown at full speed; one write
-/// at a time, never over a newer one.
+/// The least time between two background snapshots (`WAYSTATION_SNAPSHOT_EVERY`,
+/// seconds, overrides it). Writing one takes 3–6 s of half a core at 1M, which cost
+/// nearest 3–5 % of its requests/s under 20 edits/s when every rebuild (one every
+/// 50 s) wrote one; replaying five minutes of such edits at a start takes
+/// milliseconds.
+const SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The snapshot beside the database: written after a rebuild of the base on a
+/// thread of its own at half a core's pace, at most every `every` (the newest
+/// generation asked for meanwhile then), at shutdown at full speed; one write at a
+/// time, never over a newer one.
 struct Snapshots {
     db: PathBuf,
     calendar_dir: PathBuf,
@@ -310,6 +337,10 @@ struct Snapshots {
     writing: Mutex<()>,
     /// The background writes asked for.
     queue: Mutex<Queue>,
+    /// The least time between two background writes.
+    every: std::time::Duration,
+    /// When the last background write ended.
+    last_background: Mutex<Option<std::time::Instant>>,
 }
 
 /// The background writer's work: it runs while there is any.
@@ -388,6 +419,17 @@ impl Snapshots {
             .name("snapshot".into())
             .spawn(move || {
                 loop {
+                    // Not before `every` has passed since the last one: the newest
+                    // generation asked for by then is written.
+                    let last = *this
+                        .last_background
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    if let Some(wait) = last.map(|t| {
+                        (t + this.every).saturating_duration_since(std::time::Instant::now())
+                    }) {
+                        std::thread::sleep(wait);
+                    }
                     // Taken, or the thread ends, under one lock: a write asked for
                     // meanwhile either is taken here or starts a thread of its own.
                     let (atlas, generation) = {
@@ -400,8 +442,16 @@ impl Snapshots {
                             }
                         }
                     };
-                    if let Err(e) = this.write(&atlas, generation, snapshot::Pace::Background) {
-                        tracing::warn!("no snapshot written: {e}");
+                    match this.write(&atlas, generation, snapshot::Pace::Background) {
+                        Ok(Some(_)) => {
+                            *this
+                                .last_background
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner()) =
+                                Some(std::time::Instant::now());
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!("no snapshot written: {e}"),
                     }
                 }
             });
