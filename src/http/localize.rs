@@ -88,7 +88,6 @@ const CATALOGUE: &[(&str, &str)] = &[
         "未知设施“{}”（词表见 geodata/README.md）",
     ),
     ("unknown layer '{}' (known: {})", "未知图层“{}”（可用：{}）"),
-    ("unknown {} '{}' ({})", "未知的 {}“{}”（可用：{}）"),
     (
         "cannot parse opening_hours '{}': {}",
         "无法读取开放时间“{}”：{}",
@@ -138,7 +137,6 @@ const CATALOGUE: &[(&str, &str)] = &[
     ),
     ("'{}' is not a number", "“{}”不是数"),
     ("'{}' is not a whole number", "“{}”不是整数"),
-    ("'{}' is not {}", "“{}”不是 {}"),
     (
         "must be a finite number (not NaN or infinity)",
         "应为有限的数（不能是 NaN 或无穷大）",
@@ -163,6 +161,85 @@ const CATALOGUE: &[(&str, &str)] = &[
         "'{}' is not an RFC 3339 time such as 2026-11-23T20:00:00+08:00",
         "“{}”不是 RFC 3339 时间，例如 2026-11-23T20:00:00+08:00",
     ),
+    // Siting bodies (src/http/coverage/siting.rs).
+    (
+        "is required (driver_home, courier_station, fitness_station)",
+        "必填（driver_home、courier_station、fitness_station）",
+    ),
+    ("a whole number from {} to {}", " {} 到 {} 的整数"),
+    ("a number of metres", "以米计的数"),
+    ("a string", "文本"),
+    ("a non-empty string", "非空文本"),
+    (
+        "[minlon, minlat, maxlon, maxlat]",
+        " [minlon, minlat, maxlon, maxlat]",
+    ),
+    (
+        "a list of none, partial, full",
+        " none、partial、full 的列表",
+    ),
+    (
+        "names no status: give none, partial or full, or leave it out",
+        "没有给出状态：请给出 none、partial 或 full，或省略此项",
+    ),
+    (
+        "radius must be more than 0 and at most {} metres, got {}",
+        "半径应大于 0 且不超过 {} 米，收到 {}",
+    ),
+    ("unknown field ({})", "未知字段（可用：{}）"),
+    ("unknown field (known: {})", "未知字段（可用：{}）"),
+    ("must be a JSON object ({})", "应为 JSON 对象（{}）"),
+    ("must be a JSON object", "应为 JSON 对象"),
+    ("not JSON: {}", "不是 JSON：{}"),
+    ("must be an array of Features", "应为 Feature 的数组"),
+    ("{} features; at most {}", "{} 个要素；最多 {} 个"),
+    ("must be a Point", "应为 Point（点）"),
+    (
+        "coordinates must be [lon, lat] numbers",
+        "坐标应为 [经度, 纬度] 两个数",
+    ),
+    ("coordinates must be [lon, lat]", "坐标应为 [经度, 纬度]"),
+    (
+        "must be a whole number (an H3 resolution from 4 to 8)",
+        "应为整数（H3 分辨率 4 到 8）",
+    ),
+    // Routes (src/route, src/http/along.rs).
+    (
+        "a GeoJSON LineString, an encoded polyline or 'lon,lat;lon,lat;…'",
+        "应为 GeoJSON LineString、编码折线或“经度,纬度;经度,纬度;…”",
+    ),
+    (
+        "needs depart (and speed_kmh, default 60)",
+        "需要 depart（以及 speed_kmh，默认 60）",
+    ),
+    ("needs depart", "需要 depart"),
+    (
+        "resolution must be between {} and {}, got {}",
+        "分辨率应在 {} 到 {} 之间，收到 {}",
+    ),
+    (
+        "{} vertices; at most {} (simplify the route)",
+        "{} 个点；最多 {} 个（请简化路线）",
+    ),
+    ("needs at least two points", "至少需要两个点"),
+    ("{} km long; at most {} km", "长 {} 公里；最多 {} 公里"),
+    ("not GPX: {}", "不是 GPX：{}"),
+    ("the Feature has no geometry", "该 Feature 没有几何"),
+    ("not a GeoJSON geometry: {}", "不是 GeoJSON 几何：{}"),
+    ("'{}' is not 'lon,lat'", "“{}”不是“经度,纬度”"),
+    (
+        "not an encoded polyline (byte {} at {})",
+        "不是编码折线（字节 {}，位置 {}）",
+    ),
+    (
+        "{}: an encoded polyline has precision 5 or 6",
+        "{}：编码折线的精度为 5 或 6",
+    ),
+    ("{} is outside {}..={}", "{} 超出 {}..={}"),
+    (
+        "'{}' is not an RFC 3339 instant: {}",
+        "“{}”不是 RFC 3339 时刻：{}",
+    ),
     // Whole answers (details of src/http/problem.rs and the handlers).
     ("the data is still loading", "数据仍在加载，请稍后再试"),
     ("no feature with id '{}'", "没有 id 为“{}”的要素"),
@@ -175,6 +252,11 @@ const CATALOGUE: &[(&str, &str)] = &[
         "the server failed to answer; the cause has been logged",
         "服务器未能应答，原因已记入日志",
     ),
+    // Generic forms, last: the specific ones above win.
+    ("'{}' is not {}", "“{}”不是 {}"),
+    ("must be {}, got {}", "应为{}，收到 {}"),
+    ("unknown {} '{}' ({})", "未知的 {}“{}”（可用：{}）"),
+    ("point {}: {}", "第 {} 个点：{}"),
 ];
 
 /// Chinese titles of the statuses problems are answered with.
