@@ -387,7 +387,7 @@ test('3. phone: a refused route shows the server\'s reason', { timeout: TEST_TIM
   assert.match(direct.headers.get('content-type'), /problem\+json/);
   const problem = await direct.json();
   const reason = problem['invalid-params'][0].reason;
-  assert.match(reason, /at most 10000 km/);
+  assert.match(reason, /最多 10000 公里/, 'the reason in the page language (Chinese)');
   await page.tap('#along-tab-paste');
   await page.fill('#along-text', TOO_LONG);
   await page.selectOption('#along-crs', 'wgs84');
