@@ -100,7 +100,11 @@ impl FromParams for ParksQuery {
     summary = "Every park with its distance to each kind of facility and its gap score",
     params(ParkFilterParams, ParksQuery),
     responses(
-        (status = 200, description = "the parks ranked (GeoJSON; or CSV, XLSX as asked)", body = crate::http::schema::FeatureCollection, content_type = "application/geo+json"),
+        (status = 200, description = "the parks ranked (GeoJSON; or CSV, XLSX with `format`)", content(
+            (crate::http::schema::FeatureCollection = "application/geo+json"),
+            (crate::http::schema::Binary = "text/csv"),
+            (crate::http::schema::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 422, description = "too expensive", body = crate::http::schema::Problem, content_type = "application/problem+json"),
         crate::http::schema::ReadErrors,
     ))]

@@ -131,7 +131,10 @@ impl FromParams for SummaryQuery {
     summary = "Totals and shares of covered parks and workers per city or district",
     params(ParkFilterParams, SummaryQuery),
     responses(
-        (status = 200, description = "the groups with their totals", body = crate::http::schema::Object),
+        (status = 200, description = "the groups with their totals (JSON; or CSV with `format=csv`)", content(
+            (crate::http::schema::Object = "application/json"),
+            (crate::http::schema::Binary = "text/csv"),
+        )),
         crate::http::schema::ReadErrors,
     ))]
 pub async fn summary(
