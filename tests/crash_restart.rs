@@ -4,6 +4,7 @@
 //! reads the whole database serves (every id, every property of every layer), and
 //! its ids must be the database's. Three rounds: the first snapshot, one written
 //! in the background after a rebuild, and edits after each.
+mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -18,14 +19,6 @@ use waystation::store::Store;
 
 const BIN: &str = env!("CARGO_BIN_EXE_waystation");
 const LAYERS: [&str; 4] = ["driver_home", "courier_station", "fitness_station", "park"];
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One request on its own connection: status and body.
 fn http(port: u16, method: &str, path: &str, token: &str, body: Option<&str>) -> (u16, String) {
@@ -98,7 +91,7 @@ impl Server {
 }
 
 fn start(db: &Path, env: &[(&str, &str)]) -> Server {
-    let port = free_port();
+    let port = common::free_port();
     let log = PathBuf::from(format!("{}.{port}.log", db.display()));
     let child = Command::new(BIN)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--db"])

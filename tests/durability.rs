@@ -4,6 +4,7 @@
 //! content, no write is half-applied (each stored feature is the `after` of its
 //! last audit entry), and `PRAGMA integrity_check` is ok. Plus: export round-trips
 //! and the online backup copies a database the server is writing.
+mod common;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -19,14 +20,6 @@ use serde_json::{Value, json};
 use waystation::store::Store;
 
 const BIN: &str = env!("CARGO_BIN_EXE_waystation");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One HTTP/1.1 request on its own connection: status and body (None if the
 /// connection failed, e.g. the server was killed mid-request).
@@ -132,7 +125,7 @@ fn acknowledged_edits_survive_kill_9() {
     let mut rng = rand::rng();
     let budget = Instant::now();
     for round in 0..5 {
-        let port = free_port();
+        let port = common::free_port();
         let mut server = start(port, &db);
         let token = Arc::new(token(&db, &format!("writer-{round}")));
         let stop = Arc::new(AtomicBool::new(false));
@@ -239,7 +232,7 @@ fn acknowledged_edits_survive_kill_9() {
         }
         drop(store);
         // The restarted server serves what was stored.
-        let port = free_port();
+        let port = common::free_port();
         let _server = start(port, &db);
         let (id, body) = acknowledged
             .iter()
@@ -264,7 +257,7 @@ fn acknowledged_edits_survive_kill_9() {
 fn export_round_trips_and_backup_runs_live() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a.db");
-    let port = free_port();
+    let port = common::free_port();
     let _server = start(port, &db);
     let token = token(&db, "exporter");
     for i in 0..20 {
@@ -286,7 +279,7 @@ fn export_round_trips_and_backup_runs_live() {
         .unwrap();
     assert!(status.success());
     let copy = dir.path().join("b.db");
-    let port2 = free_port();
+    let port2 = common::free_port();
     {
         let _seeded = Command::new(BIN)
             .args(["serve", "--bind", &format!("127.0.0.1:{port2}"), "--db"])
@@ -365,7 +358,7 @@ fn graceful_stop_leaves_a_fresh_snapshot() {
         }
         Server(child)
     };
-    let port = free_port();
+    let port = common::free_port();
     let server = serve(port);
     let token = token(&db, "stopper");
     let body = station("停机前的站", 90.0, 35.0);
@@ -390,7 +383,7 @@ fn graceful_stop_leaves_a_fresh_snapshot() {
         "{status:?}: {}",
         std::fs::read_to_string(&log).unwrap()
     );
-    let port = free_port();
+    let port = common::free_port();
     let _again = serve(port);
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("features read from the snapshot"), "{text}");

@@ -1,20 +1,14 @@
 //! The real binary on a real socket: it starts, answers, refuses bad data, and
 //! `validate` reports problems one per line.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_waystation");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A plain HTTP/1.1 GET over a socket: status line and body.
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
@@ -64,7 +58,7 @@ fn start(port: u16, data: &str) -> Server {
 /// The binary serves the bundled data over TCP: healthz, readyz, a nearest query.
 #[test]
 fn serves_over_a_real_socket() {
-    let port = free_port();
+    let port = common::free_port();
     let _server = start(port, concat!(env!("CARGO_MANIFEST_DIR"), "/geodata"));
     let deadline = Instant::now() + Duration::from_secs(30);
     while http_get(port, "/readyz").map(|r| r.0) != Some(200) {
@@ -151,7 +145,7 @@ fn validate_reports_every_problem() {
 #[test]
 fn server_refuses_bad_data() {
     let dir = bad_dir();
-    let mut server = start(free_port(), dir.path().to_str().unwrap());
+    let mut server = start(common::free_port(), dir.path().to_str().unwrap());
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(status) = server.0.try_wait().unwrap() {
@@ -211,7 +205,7 @@ fn raw_get(port: u16, target: &str) -> String {
 /// with its access line (without the query); the server goes on serving.
 #[test]
 fn long_targets_get_414_in_problem_json() {
-    let port = free_port();
+    let port = common::free_port();
     let mut server = start_with(port, &["--log-format", "json"]);
     for len in [100_000, 10_000] {
         let target = format!("/api/v1/nearest?lon=118.35&lat=35.10&q={}", "x".repeat(len));
@@ -257,7 +251,7 @@ fn long_targets_get_414_in_problem_json() {
 /// status and latency, and a driver's coordinates appear nowhere in the log.
 #[test]
 fn json_access_log_names_the_route_not_the_position() {
-    let port = free_port();
+    let port = common::free_port();
     let mut server = start_with(port, &["--log-format", "json"]);
     let (status, _) = http_get(port, "/api/v1/nearest?lon=118.3517&lat=35.1043&k=2").unwrap();
     assert_eq!(status, 200);
@@ -330,7 +324,7 @@ fn http_post(port: u16, path: &str, headers: &str) -> u16 {
 fn write_origins_and_client_addresses_on_a_real_socket() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("w.db");
-    let port = free_port();
+    let port = common::free_port();
     let child = Command::new(BIN)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--db"])
         .arg(&db)

@@ -11,8 +11,6 @@
 //! it works with `serde_json::from_slice` / `from_str` (request bodies, files), not
 //! with `from_value`.
 
-use std::fmt;
-
 use serde::de::{Deserialize, Deserializer, Error as _};
 use serde_json::value::RawValue;
 
@@ -48,17 +46,6 @@ impl<T> Field<T> {
         match self {
             Field::Ok(v) => Some(v),
             Field::Bad { .. } => None,
-        }
-    }
-
-    /// The value, borrowed, when it parsed.
-    pub fn as_ref(&self) -> Field<&T> {
-        match self {
-            Field::Ok(v) => Field::Ok(v),
-            Field::Bad { given, reason } => Field::Bad {
-                given: given.clone(),
-                reason: reason.clone(),
-            },
         }
     }
 }
@@ -108,15 +95,6 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
                 reason: reason(&e),
             },
         })
-    }
-}
-
-impl<T: fmt::Display> fmt::Display for Field<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Field::Ok(v) => v.fmt(f),
-            Field::Bad { given, .. } => f.write_str(given),
-        }
     }
 }
 

@@ -279,11 +279,7 @@ impl Registry {
         *self.snapshots.on_disk() = on_disk;
         let generation = self.complete_generation.load(Ordering::SeqCst);
         if on_disk != Some(generation) {
-            *self
-                .snapshots
-                .last_background
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = None;
+            *self.snapshots.last_background() = None;
         }
         if on_disk != Some(generation)
             && let Some(atlas) = self.atlas()
@@ -358,6 +354,12 @@ impl Snapshots {
         self.on_disk.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn last_background(&self) -> MutexGuard<'_, Option<std::time::Instant>> {
+        self.last_background
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Writes `atlas`, which holds every commit through `generation` (and perhaps
     /// some later ones: replaying them again changes nothing), unless the snapshot
     /// on disk is of that generation or a later one.
@@ -421,10 +423,7 @@ impl Snapshots {
                 loop {
                     // Not before `every` has passed since the last one: the newest
                     // generation asked for by then is written.
-                    let last = *this
-                        .last_background
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner());
+                    let last = *this.last_background();
                     if let Some(wait) = last.map(|t| {
                         (t + this.every).saturating_duration_since(std::time::Instant::now())
                     }) {
@@ -444,11 +443,7 @@ impl Snapshots {
                     };
                     match this.write(&atlas, generation, snapshot::Pace::Background) {
                         Ok(Some(_)) => {
-                            *this
-                                .last_background
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner()) =
-                                Some(std::time::Instant::now());
+                            *this.last_background() = Some(std::time::Instant::now());
                         }
                         Ok(None) => {}
                         Err(e) => tracing::warn!("no snapshot written: {e}"),

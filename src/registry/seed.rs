@@ -112,48 +112,44 @@ pub fn load(db: &Path, seed: &Path) -> Result<Loaded, OpenError> {
             "loaded"
         );
     };
-    if opened.replay.is_empty() {
+    let atlas = if opened.replay.is_empty() {
         timed(std::time::Duration::ZERO);
-        return Ok(Loaded {
-            store: opened.store,
-            atlas,
-            created: opened.created,
-            generation: opened.generation,
-            snapshot: opened.snapshot.map(|s| s.generation),
-            replayed,
-        });
-    }
-    let replaying = std::time::Instant::now();
-    let replayed_atlas = atlas.with_changes(&opened.replay, db);
-    timed(replaying.elapsed());
-    match replayed_atlas {
-        Ok(atlas) => Ok(Loaded {
-            store: opened.store,
-            atlas,
-            created: opened.created,
-            generation: opened.generation,
-            snapshot: opened.snapshot.map(|s| s.generation),
-            replayed,
-        }),
-        Err(e) => {
-            // The database is the truth: read it whole (which reports the same
-            // problems if they are its own).
-            tracing::warn!(
-                "cannot replay the changes since the snapshot ({e}); reading the database"
-            );
-            drop(atlas);
-            let store = opened.store;
-            let (data, generation) = store.consistent(|s| Ok((read(s, seed), s.generation()?)))?;
-            Ok(Loaded {
-                store,
-                atlas: Atlas::new(data?),
-                created: opened.created,
-                generation,
-                snapshot: None,
-                replayed: 0,
-            })
+        atlas
+    } else {
+        let replaying = std::time::Instant::now();
+        let replayed_atlas = atlas.with_changes(&opened.replay, db);
+        timed(replaying.elapsed());
+        match replayed_atlas {
+            Ok(atlas) => atlas,
+            Err(e) => {
+                // The database is the truth: read it whole (which reports the same
+                // problems if they are its own).
+                tracing::warn!(
+                    "cannot replay the changes since the snapshot ({e}); reading the database"
+                );
+                drop(atlas);
+                let store = opened.store;
+                let (data, generation) =
+                    store.consistent(|s| Ok((read(s, seed), s.generation()?)))?;
+                return Ok(Loaded {
+                    store,
+                    atlas: Atlas::new(data?),
+                    created: opened.created,
+                    generation,
+                    snapshot: None,
+                    replayed: 0,
+                });
+            }
         }
-    }
+    };
+    Ok(Loaded {
+        store: opened.store,
+        atlas,
+        created: opened.created,
+        generation: opened.generation,
+        snapshot: opened.snapshot.map(|s| s.generation),
+        replayed,
+    })
 }
 
 /// Removes the temporary files of snapshots a killed process left unfinished

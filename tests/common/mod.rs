@@ -17,6 +17,15 @@ use waystation::geodata;
 use waystation::http::{AppState, Basemap, router};
 use waystation::index::Atlas;
 
+/// A TCP port free on 127.0.0.1 now (for a server process a test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn repo_path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
 }

@@ -303,12 +303,12 @@ impl SitingRequest {
         let min_workers = bad.checked("min_workers", self.min_workers, &workers, |n| {
             whole(n, 0, u32::MAX.into(), &workers)
         });
-        let candidates = match self.candidates {
+        // Any JSON is a `Value`: a refused one is kept for completeness.
+        let candidates = match self.candidates.map(Field::into_result) {
             None => None,
-            Some(Field::Ok(v)) => candidates(v).map_err(|(n, r)| bad.add(&n, r)).ok(),
-            // Any JSON is a `Value`; kept for completeness.
-            Some(Field::Bad { given, reason }) => {
-                bad.add("candidates", format!("{reason}, got {given}"));
+            Some(Ok(v)) => candidates(v).map_err(|(n, r)| bad.add(&n, r)).ok(),
+            Some(Err(why)) => {
+                bad.add("candidates", why);
                 None
             }
         };
