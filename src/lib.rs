@@ -26,6 +26,8 @@
 //!   frame, grid clustering of dense tiles, park outlines clipped to the tile,
 //!   encoding.
 //! - [`http`]: the axum router, handlers, problem+json errors.
+//! - [`cli`]: the `waystation` command line: its clap types and every command
+//!   (`serve`, `import`, `token`, `export`, `backup`, `purge`, `gen`, `validate`).
 //! - [`config`]: the settings of `waystation serve` (`waystation.toml`, the
 //!   environment, the flags) and their layering.
 //! - [`import`]: union staff's own sheets (xlsx, CSV, GeoJSON; Chinese headers,
@@ -33,6 +35,7 @@
 //!   reason for every rejected row and the sheet given back as a report.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod config;
 pub mod coverage;
 pub mod geodata;
