@@ -16,14 +16,20 @@
 //!    database, in the background and at most every [`SNAPSHOT_EVERY`] (see
 //!    `Snapshots`): a start after a crash reads it and replays only the changes
 //!    committed since ([`load`]).
+//! 5. Another process's commits (the CLI's `import`, `purge`) are noticed by a
+//!    watcher and followed the same way: the changes since the last commit served
+//!    are replayed into the delta (see `follow`); the whole database is read again
+//!    only when that replay cannot be trusted. Tombstones no reader needs are
+//!    pruned after each snapshot ([`RETAIN_COMMITS`]).
 
 mod edit;
+mod follow;
 mod import;
 mod reports;
 mod seed;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -38,20 +44,22 @@ use crate::geodata::{Change, snapshot};
 use crate::index::Atlas;
 use crate::model::hours::Schedules;
 use crate::model::{Facility, Park};
-use crate::store::{Store, StoreError, Stored, Write};
+use crate::store::{Stamp, Store, StoreError, Stored, Write};
 
 /// The generation of the data the server answers from; empty while loading.
 pub type Published = Arc<ArcSwapOption<Atlas>>;
 
 /// What the publisher is asked to do.
 enum Message {
-    /// Committed changes, with the store generation their transaction made.
+    /// Committed changes, with the store generation their transaction made and
+    /// its stamp.
     Changes {
         changes: Vec<Change>,
         generation: i64,
+        stamp: Option<Stamp>,
     },
-    /// Another process wrote to the database: read it again.
-    Reload,
+    /// Another process wrote to the database: replay what it wrote.
+    Follow,
     /// A base rebuilt in the background (taken when swapped in).
     Rebuilt {
         atlas: Option<Box<Atlas>>,
@@ -74,6 +82,18 @@ pub struct Registry {
     /// (the publisher stores a generation before it counts it here).
     complete_generation: Arc<AtomicI64>,
     snapshots: Arc<Snapshots>,
+    /// How other processes' writes were followed.
+    follows: Arc<Follows>,
+}
+
+/// How often other processes' writes were followed by a replay, and how often the
+/// whole database had to be read again instead.
+#[derive(Debug, Default)]
+pub struct Follows {
+    /// Replays of the changes since the last commit seen.
+    pub replays: AtomicU64,
+    /// Whole reads of the database.
+    pub reloads: AtomicU64,
 }
 
 impl std::fmt::Debug for Registry {
@@ -86,7 +106,7 @@ impl Registry {
     /// A registry over `store`, publishing to `published`, which must already hold
     /// the store's features as of store generation `generation`, validated against
     /// the holiday calendar of `calendar_dir`. Starts the publisher thread and a
-    /// watcher that notices writes of other processes (checked every second).
+    /// watcher that notices writes of other processes (checked every [`WATCH_EVERY`]).
     pub fn new(
         store: Store,
         published: Published,
@@ -109,6 +129,17 @@ impl Registry {
         delta_max: usize,
     ) -> Arc<Self> {
         let (tx, rx) = mpsc::channel::<Message>();
+        let seen = follow::Seen::of(&store, generation).unwrap_or_else(|e| {
+            tracing::warn!(
+                "cannot read the commit loaded ({e}): other processes' writes will be read whole"
+            );
+            follow::Seen {
+                database_id: String::new(),
+                schema: 0,
+                stamp: None,
+            }
+        });
+        let follows = Arc::new(Follows::default());
         let published_generation = Arc::new(AtomicI64::new(generation));
         let expected_generation = Arc::new(AtomicI64::new(generation));
         let complete_generation = Arc::new(AtomicI64::new(generation));
@@ -136,10 +167,11 @@ impl Registry {
             snapshots: snapshots.clone(),
             tx: tx.clone(),
             delta_max,
+            follows: follows.clone(),
         };
         std::thread::Builder::new()
             .name("publisher".into())
-            .spawn(move || publisher.run(&rx))
+            .spawn(move || publisher.run(&rx, seen))
             .ok();
         let watcher = Watcher {
             db: store.path().to_owned(),
@@ -158,7 +190,13 @@ impl Registry {
             expected_generation,
             complete_generation,
             snapshots,
+            follows,
         })
+    }
+
+    /// How other processes' writes were followed so far.
+    pub fn follows(&self) -> &Follows {
+        &self.follows
     }
 
     /// The store, for one short operation. A poisoned lock only means another
@@ -194,6 +232,8 @@ impl Registry {
             }
         };
         let generation = store.generation()?;
+        // Only for following other processes: without it the next follow reads whole.
+        let stamp = store.stamp(generation).ok().flatten();
         let changes = writes
             .iter()
             .map(|w| match w {
@@ -210,6 +250,7 @@ impl Registry {
         self.send(Message::Changes {
             changes,
             generation,
+            stamp,
         });
         drop(store);
         // Read your writes: answer once the change is served (the publisher folds
@@ -313,6 +354,36 @@ impl snapshot::Records for Atlas {
     }
 }
 
+/// How many of the newest commits keep their tombstones (and commit log entries)
+/// even when a snapshot newer than them is on disk.
+///
+/// A tombstone is needed only by a reader replaying from before it: a start that
+/// reads the snapshot beside the database (no older than the newest written, unless
+/// a slower writer put an older one back), or a running server following another
+/// process's writes from the last commit it saw (at most a second behind). The
+/// window is counted in commits rather than days because that is what a follower
+/// lags by, and commits are what the store counts without a clock: 10,000 commits
+/// are over eight minutes of edits at 20 a second (the busiest rate measured), and
+/// months at a union's usual pace, while their tombstones take under a megabyte. A
+/// reader older than the horizon is told (`StoreError::Pruned`, and its commit's
+/// stamp is gone) and reads the whole database: slower, never wrong.
+pub const RETAIN_COMMITS: i64 = 10_000;
+
+/// Prunes the tombstones no reader needs now that a snapshot of `generation` is
+/// beside the database (logged; a failure only leaves them for the next time).
+fn prune(store: &Store, generation: i64) {
+    match store.prune(generation, RETAIN_COMMITS) {
+        Ok(p) if p.tombstones + p.commits > 0 => tracing::info!(
+            horizon = p.horizon,
+            tombstones = p.tombstones,
+            commits = p.commits,
+            "pruned the change log"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("no tombstones pruned: {e}"),
+    }
+}
+
 /// The least time between two background snapshots (`WAYSTATION_SNAPSHOT_EVERY`,
 /// seconds, overrides it). Writing one takes 3–6 s of half a core at 1M, which cost
 /// nearest 3–5 % of its requests/s under 20 edits/s when every rebuild (one every
@@ -398,6 +469,10 @@ impl Snapshots {
             "wrote the snapshot {}",
             path.display()
         );
+        match Store::open(&self.db) {
+            Ok(store) => prune(&store, generation),
+            Err(e) => tracing::warn!("no tombstones pruned: {e}"),
+        }
         Ok(Some(path))
     }
 
@@ -479,12 +554,13 @@ struct Publisher {
     calendar_dir: PathBuf,
     generation: Arc<AtomicI64>,
     /// The generation through which the published data holds every commit: the
-    /// commits of this process arrive in order, another process's only by a reload.
+    /// commits of this process arrive in order, another process's when followed.
     complete: Arc<AtomicI64>,
     snapshots: Arc<Snapshots>,
     /// To hand rebuilt bases back to the publisher's own loop.
     tx: mpsc::Sender<Message>,
     delta_max: usize,
+    follows: Arc<Follows>,
 }
 
 /// A rebuild in flight.
@@ -496,7 +572,9 @@ struct Rebuild {
 }
 
 impl Publisher {
-    fn run(&self, rx: &mpsc::Receiver<Message>) {
+    /// Publishes until the registry is dropped; `seen` is what the data loaded
+    /// was of (see [`follow::Seen`]).
+    fn run(&self, rx: &mpsc::Receiver<Message>, mut seen: follow::Seen) {
         let mut epoch = 0u64;
         let mut rebuild: Option<Rebuild> = None;
         // Started with changes replayed onto a snapshot (after a crash): fold them
@@ -546,40 +624,83 @@ impl Publisher {
                     }
                 }
             }
-            let reload = batch.iter().any(|m| matches!(m, Message::Reload));
-            let base_generation = if reload {
-                match self.read() {
-                    Ok((data, generation)) => {
+            // Another process wrote: what it changed since the last commit served,
+            // replayed (or, when that cannot be trusted, the database read whole).
+            // Read after the batch was taken, so every commit of this process in
+            // the batch is in it already.
+            let mut changes = Vec::new();
+            let mut base_generation = i64::MIN;
+            let mut replayed = None;
+            let mut reload = false;
+            if batch.iter().any(|m| matches!(m, Message::Follow)) {
+                let from = seen.stamp.map(|s| s.generation);
+                match follow::replay(&self.db, &seen) {
+                    Ok(follow::Followed::Replayed {
+                        changes: c,
+                        generation,
+                        stamp,
+                    }) => {
+                        tracing::info!(
+                            changes = c.len(),
+                            from,
+                            generation,
+                            "following another process's writes: replaying the changes since the last commit seen"
+                        );
+                        changes = c;
+                        base_generation = generation;
+                        replayed = Some(stamp);
+                    }
+                    Ok(follow::Followed::Untrusted(why)) => {
+                        tracing::warn!(
+                            "cannot replay another process's writes ({why}); reading the whole database again"
+                        );
+                        reload = true;
+                    }
+                    Err(e) => {
+                        tracing::warn!(
+                            "cannot read another process's writes ({e}); reading the whole database again"
+                        );
+                        reload = true;
+                    }
+                }
+            }
+            if reload {
+                match self.reload() {
+                    Ok((generation, now)) => {
                         epoch += 1;
                         rebuild = None;
-                        self.target.store(Some(Arc::new(Atlas::new(data))));
-                        self.complete.store(generation, Ordering::SeqCst);
-                        generation
+                        seen = now;
+                        base_generation = generation;
                     }
                     Err(e) => {
                         tracing::error!("cannot read the database again: {e}");
                         continue;
                     }
                 }
-            } else {
-                i64::MIN
-            };
-            // The changes the base does not hold yet, in commit order.
-            let mut changes = Vec::new();
+            }
+            // This process's changes the data does not hold yet, in commit order,
+            // after the replayed ones; and the commit through which the data will
+            // then hold every change.
             let mut newest = base_generation;
-            let mut complete = self.complete.load(Ordering::SeqCst);
+            let (mut complete, mut complete_stamp) = match replayed {
+                Some(stamp) => (base_generation, stamp),
+                None => (self.complete.load(Ordering::SeqCst), seen.stamp),
+            };
             for m in batch {
                 if let Message::Changes {
                     changes: c,
                     generation,
+                    stamp,
                 } = m
                     && generation > base_generation
                 {
                     changes.extend(c);
                     newest = newest.max(generation);
-                    // A gap is another process's commit: complete again at its reload.
+                    // A gap is another process's commit: complete again once it is
+                    // followed.
                     if generation == complete + 1 {
                         complete = generation;
+                        complete_stamp = stamp;
                     }
                 }
             }
@@ -589,8 +710,24 @@ impl Publisher {
             if !changes.is_empty() {
                 match current.with_changes(&changes, &self.db) {
                     Ok(next) => self.target.store(Some(Arc::new(next))),
-                    // Every change was validated before it was committed, so this is a
-                    // bug; the store keeps the truth and the next start serves it.
+                    // What this process commits was validated before, so this is a
+                    // bug, or another process stored what this one refuses: the
+                    // store keeps the truth, read whole here or at the next start.
+                    Err(e) if replayed.is_some() => {
+                        tracing::warn!(
+                            "cannot replay another process's writes ({e}); reading the whole database again"
+                        );
+                        match self.reload() {
+                            Ok((generation, now)) => {
+                                epoch += 1;
+                                rebuild = None;
+                                seen = now;
+                                self.generation.fetch_max(generation, Ordering::SeqCst);
+                            }
+                            Err(e) => tracing::error!("cannot read the database again: {e}"),
+                        }
+                        continue;
+                    }
                     Err(e) => {
                         tracing::error!("cannot publish committed changes: {e}");
                         continue;
@@ -600,11 +737,18 @@ impl Publisher {
                     r.since.extend(changes.iter().cloned());
                 }
             }
+            if replayed.is_some() {
+                self.follows.replays.fetch_add(1, Ordering::SeqCst);
+            }
             self.generation.fetch_max(newest, Ordering::SeqCst);
+            if complete > self.complete.load(Ordering::SeqCst) {
+                seen.stamp = complete_stamp;
+            }
             self.complete.fetch_max(complete, Ordering::SeqCst);
             tracing::debug!(
                 changes = changes.len(),
                 reload,
+                replayed = replayed.is_some(),
                 ms = started.elapsed().as_secs_f64() * 1e3,
                 "published a new generation"
             );
@@ -649,15 +793,34 @@ impl Publisher {
         }
     }
 
-    /// The whole database, read on a connection of its own, with its generation.
-    fn read(&self) -> Result<(crate::geodata::Dataset, i64), String> {
+    /// Reads the whole database on a connection of its own and publishes it as a
+    /// new base: its generation and what it is of.
+    fn reload(&self) -> Result<(i64, follow::Seen), String> {
+        let started = std::time::Instant::now();
         let store = Store::open(&self.db).map_err(|e| e.to_string())?;
-        let (data, generation) = store
-            .consistent(|s| Ok((read(s, &self.calendar_dir), s.generation()?)))
+        let (data, generation, seen) = store
+            .consistent(|s| {
+                let generation = s.generation()?;
+                let seen = follow::Seen::of(s, generation)?;
+                Ok((read(s, &self.calendar_dir), generation, seen))
+            })
             .map_err(|e| e.to_string())?;
-        Ok((data.map_err(|e| e.to_string())?, generation))
+        let data = data.map_err(|e| e.to_string())?;
+        self.target.store(Some(Arc::new(Atlas::new(data))));
+        self.complete.store(generation, Ordering::SeqCst);
+        self.follows.reloads.fetch_add(1, Ordering::SeqCst);
+        tracing::info!(
+            generation,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "read the whole database again"
+        );
+        Ok((generation, seen))
     }
 }
+
+/// How often the watcher reads the store's generation (one indexed row): another
+/// process's write is served within this and the replay.
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Notices writes of other processes to the database.
 struct Watcher {
@@ -676,7 +839,7 @@ impl Watcher {
             }
         };
         loop {
-            std::thread::sleep(std::time::Duration::from_secs(1));
+            std::thread::sleep(WATCH_EVERY);
             let Ok(found) = store.generation() else {
                 continue;
             };
@@ -684,9 +847,9 @@ impl Watcher {
             if found > expected {
                 self.expected.fetch_add(found - expected, Ordering::SeqCst);
                 tracing::info!(
-                    "the database was written by another process (generation {found}); reading it again"
+                    "the database was written by another process (generation {found}); following it"
                 );
-                if self.tx.send(Message::Reload).is_err() {
+                if self.tx.send(Message::Follow).is_err() {
                     return;
                 }
             }

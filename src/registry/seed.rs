@@ -17,7 +17,7 @@ use crate::store::{Changed, Store, StoreError};
 
 /// More changes than this since the snapshot and the whole database is read
 /// instead: replaying costs about what reading costs, per feature.
-const REPLAY_MAX: i64 = 200_000;
+pub(super) const REPLAY_MAX: i64 = 200_000;
 
 /// Why the store could not be opened or read.
 #[derive(Debug, thiserror::Error)]
@@ -202,7 +202,10 @@ fn write_snapshot(
                 .map_err(|e| e.to_string())
         });
     match written {
-        Ok(path) => tracing::info!("wrote {}", path.display()),
+        Ok(path) => {
+            tracing::info!("wrote {}", path.display());
+            super::prune(store, generation);
+        }
         Err(e) => tracing::warn!("no snapshot written: {e}"),
     }
 }
@@ -314,8 +317,17 @@ fn read_snapshot(
     };
     let found = store.consistent(|s| {
         let generation = s.generation()?;
+        let horizon = s.replay_horizon()?;
         let mut ok: Result<bool, StoreError> = Ok(false);
         let read = snapshot::read_stamped(&file, calendar_dir, key, |stamp| {
+            if stamp.generation < horizon {
+                tracing::warn!(
+                    "{}: generation {} is older than the changes kept (pruned through generation {horizon}); reading the database",
+                    file.display(),
+                    stamp.generation
+                );
+                return false;
+            }
             ok = (|| {
                 Ok(stamp.generation <= generation
                     && s.stamp(stamp.generation)? == Some(stamp)
@@ -329,14 +341,7 @@ fn read_snapshot(
                 let replay = s
                     .changes_since(stamp.generation)?
                     .into_iter()
-                    .map(|c| match c {
-                        Changed::Put { id, layer, body } => Change::Put {
-                            layer,
-                            id,
-                            feature: body.into_bytes(),
-                        },
-                        Changed::Delete { id } => Change::Delete { id },
-                    })
+                    .map(change_of)
                     .collect::<Vec<_>>();
                 Ok(Some((data, replay, generation, stamp)))
             }
@@ -356,6 +361,18 @@ fn read_snapshot(
         );
     }
     Ok(found)
+}
+
+/// A stored change as the index takes it.
+pub(super) fn change_of(c: Changed) -> Change {
+    match c {
+        Changed::Put { id, layer, body } => Change::Put {
+            layer,
+            id,
+            feature: body.into_bytes(),
+        },
+        Changed::Delete { id } => Change::Delete { id },
+    }
 }
 
 /// The store's features, validated as the loader validates files.
@@ -544,6 +561,30 @@ mod tests {
         // `open` (the CLI's) gives the same.
         let (_, data, _, _) = open(&db, &seed).unwrap();
         assert_eq!(served(&Atlas::new(data)), truth(&db, &seed));
+    }
+
+    /// A snapshot older than the pruned horizon is not replayed onto (its deletes
+    /// are gone): the database is read whole, and serves the same.
+    #[test]
+    fn a_snapshot_older_than_the_pruned_horizon_is_not_replayed() {
+        let dir = tempfile::tempdir().unwrap();
+        let seed = seed_dir(dir.path());
+        let db = dir.path().join("p.db");
+        let (mut store, _, _, first) = open(&db, &seed).unwrap();
+        edit(&mut store, "a");
+        let now = store.generation().unwrap();
+        let pruned = store.prune(now, 0).unwrap();
+        assert!(pruned.horizon > first && pruned.tombstones > 0);
+        assert_eq!(
+            snapshot::stamp_of(&snapshot::database_snapshot(&db))
+                .unwrap()
+                .generation,
+            first
+        );
+        let loaded = load(&db, &seed).unwrap();
+        assert_eq!(loaded.snapshot, None);
+        assert_eq!(loaded.generation, now);
+        assert_eq!(served(&loaded.atlas), truth(&db, &seed));
     }
 
     /// The snapshot of a copy of the database that went its own way, of another

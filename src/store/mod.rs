@@ -18,7 +18,11 @@
 //!   a random nonce (`commit_log`), and marks what it wrote (`feature.generation`)
 //!   and deleted (`tombstone`): [`Store::changes_since`] gives what changed after
 //!   any generation, and a snapshot of that generation plus those changes is the
-//!   store (see `registry::seed`).
+//!   store (see `registry::seed`); a running server follows another process's
+//!   writes the same way (`registry::follow`).
+//! - Tombstones and commit log entries no reader needs are pruned
+//!   ([`Store::prune`]); the horizon is kept, and a replay from before it is refused
+//!   ([`StoreError::Pruned`]) rather than missing deletes.
 
 mod reports;
 mod tokens;
@@ -154,6 +158,17 @@ pub enum StoreError {
     /// Something stored is not what it should be.
     #[error("stored data damaged: {0}")]
     Damaged(String),
+    /// The changes after `generation` are no longer all known: the tombstones
+    /// through `horizon` were pruned (see [`Store::prune`]). Read the whole store.
+    #[error(
+        "the changes after generation {generation} are gone (pruned through generation {horizon})"
+    )]
+    Pruned {
+        /// The generation asked about.
+        generation: i64,
+        /// The oldest generation whose changes since are all kept.
+        horizon: i64,
+    },
 }
 
 /// A feature as stored.
@@ -186,6 +201,17 @@ pub enum Changed {
         /// The feature's id.
         id: String,
     },
+}
+
+/// What [`Store::prune`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pruned {
+    /// The oldest generation whose changes since are all kept.
+    pub horizon: i64,
+    /// Tombstones deleted.
+    pub tombstones: usize,
+    /// Commit log entries deleted.
+    pub commits: usize,
 }
 
 /// Which commit a generation was: equal stamps from two databases (or one database
@@ -439,8 +465,92 @@ impl Store {
         )?)
     }
 
-    /// How many features were written or deleted after `generation`.
+    /// The schema version of the file (`PRAGMA user_version`): a follower that sees
+    /// it change (a newer binary upgraded the file) must read the store whole.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// The oldest generation after which every change is still known: tombstones
+    /// and commit log entries before it were pruned ([`Store::prune`]); 0 when none
+    /// were. [`Store::changes_since`] of an older generation is refused.
+    pub fn replay_horizon(&self) -> Result<i64, StoreError> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'pruned_through'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match text {
+            None => Ok(0),
+            Some(t) => t
+                .parse()
+                .map_err(|_| StoreError::Damaged(format!("pruned_through '{t}'"))),
+        }
+    }
+
+    /// [`StoreError::Pruned`] when the changes after `generation` are not all kept.
+    fn check_replayable(&self, generation: i64) -> Result<(), StoreError> {
+        let horizon = self.replay_horizon()?;
+        if generation < horizon {
+            return Err(StoreError::Pruned {
+                generation,
+                horizon,
+            });
+        }
+        Ok(())
+    }
+
+    /// Forgets the tombstones and commit log entries no reader needs, and returns
+    /// the new horizon with how many rows went (see [`Pruned`]).
+    ///
+    /// A reader replays from the generation of a snapshot, or of the last commit a
+    /// running server has seen. The horizon is the older of `snapshot` (the
+    /// generation of the newest snapshot written) and `retain_commits` commits
+    /// before the newest; tombstones of that generation and before, and commit log
+    /// entries before it, are deleted, and the horizon is kept in `meta` so that a
+    /// reader from an older generation is told ([`StoreError::Pruned`]; its stamp is
+    /// gone too) and reads the whole store instead, never a replay with deletes
+    /// missing. The horizon never moves back. Features and the audit log are not
+    /// touched, and no generation is counted: nothing served changes.
+    pub fn prune(&self, snapshot: i64, retain_commits: i64) -> Result<Pruned, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let generation: i64 = tx.query_row(
+            "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'",
+            [],
+            |r| r.get(0),
+        )?;
+        let old = self.replay_horizon()?;
+        let horizon = snapshot.min(generation - retain_commits.max(0));
+        if horizon <= old {
+            return Ok(Pruned {
+                horizon: old,
+                tombstones: 0,
+                commits: 0,
+            });
+        }
+        let tombstones = tx.execute("DELETE FROM tombstone WHERE generation <= ?1", [horizon])?;
+        let commits = tx.execute("DELETE FROM commit_log WHERE generation < ?1", [horizon])?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('pruned_through', ?1)",
+            [horizon.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(Pruned {
+            horizon,
+            tombstones,
+            commits,
+        })
+    }
+
+    /// How many features were written or deleted after `generation`
+    /// ([`StoreError::Pruned`] when that is no longer known).
     pub fn changes_since_count(&self, generation: i64) -> Result<i64, StoreError> {
+        self.check_replayable(generation)?;
         Ok(self.conn.query_row(
             "SELECT (SELECT count(*) FROM feature WHERE generation > ?1)
                   + (SELECT count(*) FROM tombstone WHERE generation > ?1)",
@@ -454,7 +564,9 @@ impl Store {
     /// features as of `generation`, they give the features now (a feature deleted
     /// and written again is only written; one written and deleted only deleted).
     /// Read it inside [`Store::consistent`] with the generation it brings you to.
+    /// [`StoreError::Pruned`] when the deletes after `generation` were pruned.
     pub fn changes_since(&self, generation: i64) -> Result<Vec<Changed>, StoreError> {
+        self.check_replayable(generation)?;
         let mut out = Vec::new();
         let mut stmt = self.conn.prepare_cached(
             "SELECT id FROM tombstone WHERE generation > ?1 ORDER BY generation, id",

@@ -240,3 +240,76 @@ fn a_backup_has_an_id_of_its_own() {
     assert_eq!(copy.stamp(1).unwrap(), store.stamp(1).unwrap());
     assert_ne!(copy.database_id().unwrap(), store.database_id().unwrap());
 }
+
+/// Pruning keeps every tombstone a reader from the horizon needs, forgets the older
+/// ones with their commits' stamps, refuses a replay from before the horizon, and
+/// never moves the horizon back; the retention window holds it back from the
+/// snapshot's generation.
+#[test]
+fn pruning_forgets_only_what_no_reader_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_path = dir.path().join("t.db");
+    let mut store = Store::open(&store_path).unwrap();
+    for id in ["cs-1", "cs-2", "cs-3", "cs-4"] {
+        store.apply("t", None, &[put(id, "一", None)]).unwrap();
+    }
+    store.apply("t", None, &[delete("cs-1")]).unwrap(); // 5
+    store.apply("t", None, &[delete("cs-2")]).unwrap(); // 6
+    store.apply("t", None, &[delete("cs-3")]).unwrap(); // 7
+    store.apply("t", None, &[put("cs-5", "五", None)]).unwrap(); // 8
+    assert_eq!(store.generation().unwrap(), 8);
+    assert_eq!(store.replay_horizon().unwrap(), 0);
+    let before = store.changes_since(5).unwrap();
+
+    // The window (3 commits: the horizon is 5) holds it back from the snapshot (7).
+    let p = store.prune(7, 3).unwrap();
+    assert_eq!((p.horizon, p.tombstones), (5, 1));
+    assert_eq!(store.replay_horizon().unwrap(), 5);
+    // From the horizon on, nothing is missing.
+    assert_eq!(store.changes_since(5).unwrap(), before);
+    assert_eq!(store.changes_since_count(5).unwrap(), 3);
+    assert!(store.stamp(5).unwrap().is_some());
+    // Before it, the replay is refused (the delete of cs-1 is gone) and the stamp
+    // a snapshot of that generation would be checked against is gone too.
+    let refused = store.changes_since(4);
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Pruned {
+                generation: 4,
+                horizon: 5
+            })
+        ),
+        "{refused:?}"
+    );
+    assert!(store.changes_since_count(0).is_err());
+    assert_eq!(store.stamp(4).unwrap(), None);
+
+    // The snapshot (6) holds it back from the window (8 - 0); it never moves back.
+    assert_eq!(store.prune(6, 0).unwrap().horizon, 6);
+    assert_eq!(store.prune(2, 0).unwrap().horizon, 6);
+    assert_eq!(store.prune(6, 0).unwrap().tombstones, 0);
+    assert!(store.changes_since(5).is_err());
+    let after = store.changes_since(6).unwrap();
+    assert_eq!(
+        after,
+        vec![
+            Changed::Delete { id: "cs-3".into() },
+            Changed::Put {
+                id: "cs-5".into(),
+                layer: Layer::CourierStation,
+                body: feature("cs-5", "五"),
+            }
+        ]
+    );
+    // Features and their history are untouched; the generation too.
+    assert_eq!(store.feature_count().unwrap(), 2);
+    assert_eq!(store.history("cs-1").unwrap().len(), 2);
+    assert_eq!(store.generation().unwrap(), 8);
+    // Kept across a reopen.
+    drop(store);
+    assert_eq!(
+        Store::open(&store_path).unwrap().replay_horizon().unwrap(),
+        6
+    );
+}
