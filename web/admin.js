@@ -467,6 +467,7 @@ function setLang(lang) {
   renderFormNote();
   renderHistory();
   renderImport();
+  refetchImportRows();
   renderPlaces();
 }
 
@@ -1426,6 +1427,22 @@ async function runImport(dry) {
     $('btn-dry').disabled = false;
   }
   renderImport();
+}
+
+// An import's reasons and warnings come from the server in the page's language
+// (langHeader): after a switch the row report is asked for again, in the new one.
+let importRowsAsk = 0;
+async function refetchImportRows() {
+  const li = state.lastImport;
+  if (!li || !state.token) return;
+  const ask = ++importRowsAsk;
+  try {
+    const r = await api(`/api/v1/imports/${encodeURIComponent(li.summary.id)}`, { cache: 'no-store' });
+    const body = await r.json();
+    if (ask !== importRowsAsk || state.lastImport !== li || !Array.isArray(body.rows)) return;
+    li.rows = body.rows;
+    renderImport();
+  } catch { /* the rows stay in the language they came in */ }
 }
 
 function renderImport() {

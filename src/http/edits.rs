@@ -25,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::localize::imports::{self, Lang};
 use super::params::Params;
 use super::problem::{ApiError, InvalidParam};
 use super::schema;
@@ -445,7 +446,7 @@ pub struct ImportParams {
     params(ImportParams),
     request_body(content = schema::Binary, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     responses(
-        (status = 201, description = "the import's summary and row report (`Location`: its status)", body = schema::Object),
+        (status = 201, description = "the import's summary and row report (`Location`: its status); reasons and warnings in the language `Accept-Language` prefers", body = schema::Object),
         schema::TokenErrors, schema::WriteErrors,
     ))]
 pub async fn import(
@@ -556,13 +557,26 @@ pub async fn import(
     .await?;
     let location = HeaderValue::from_str(&format!("/api/v1/imports/{}", summary.id))
         .map_err(ApiError::internal)?;
+    let lang = Lang::of(&headers);
     let mut response = (
         StatusCode::CREATED,
-        axum::Json(json!({"import": summary, "rows": rows})),
+        axum::Json(json!({"import": summary, "rows": imports::rows_json(&rows, lang)})),
     )
         .into_response();
     response.headers_mut().insert(header::LOCATION, location);
-    Ok(response)
+    Ok(in_language(response, lang))
+}
+
+/// Says which language an import's answer is in, and that it depends on
+/// `Accept-Language`.
+fn in_language(mut response: Response, lang: Lang) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(lang.tag()),
+    );
+    headers.append(header::VARY, HeaderValue::from_static("accept-language"));
+    response
 }
 
 const FORMAT_HINT: &str = "send the file as xlsx \
@@ -626,7 +640,7 @@ fn format_of(content_type: &str, file_name: Option<&str>) -> Option<Format> {
     summary = "An import's state, progress and row report",
     params(("id" = i64, Path, description = "the import's id")),
     responses(
-        (status = 200, description = "`{import, rows}`", body = schema::Object),
+        (status = 200, description = "`{import, rows}`; each row's `reason`, `warnings` and `status_text` in the language `Accept-Language` prefers (Chinese or English, `Content-Language`)", body = schema::Object),
         (status = 400, description = "an id that is not a number", body = schema::Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such import", body = schema::Problem, content_type = "application/problem+json"),
         schema::TokenErrors,
@@ -639,7 +653,12 @@ pub async fn import_status(
 ) -> ApiResult {
     let (registry, _) = authenticate(&state, &headers, &client).await?;
     let (record, rows) = blocking(move || Ok(registry.store().import(id)?)).await?;
-    Ok(axum::Json(json!({"import": record, "rows": rows})).into_response())
+    let lang = Lang::of(&headers);
+    let body = json!({
+        "import": imports::record(record, lang),
+        "rows": imports::rows_json(&rows, lang),
+    });
+    Ok(in_language(axum::Json(body).into_response(), lang))
 }
 
 /// `GET /api/v1/imports/{id}/report.xlsx`: the user's own sheet with a status and a
@@ -648,7 +667,7 @@ pub async fn import_status(
     summary = "The imported sheet with a status and a reason column added",
     params(("id" = i64, Path, description = "the import's id")),
     responses(
-        (status = 200, description = "the sheet", body = schema::Binary, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 200, description = "the sheet; its status words and reasons in the language `Accept-Language` prefers", body = schema::Binary, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (status = 400, description = "an id that is not a number", body = schema::Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such import", body = schema::Problem, content_type = "application/problem+json"),
         schema::TokenErrors,
@@ -660,6 +679,7 @@ pub async fn import_report(
     headers: HeaderMap,
 ) -> ApiResult {
     let (registry, _) = authenticate(&state, &headers, &client).await?;
+    let lang = Lang::of(&headers);
     let bytes = blocking(move || {
         let store = registry.store();
         let (record, rows) = store.import(id)?;
@@ -672,28 +692,32 @@ pub async fn import_report(
         };
         let sheet =
             import::read(&file, format, None).map_err(|e| EditError::Malformed(e.to_string()))?;
-        let statuses: Vec<(usize, String, String)> = rows
-            .into_iter()
-            .map(|r| (r.row as usize, r.status, r.reason))
-            .collect();
-        import::report_xlsx(&sheet, &statuses).map_err(|e| EditError::Malformed(e.to_string()))
+        let statuses = imports::statuses(&rows, lang);
+        let word = |status: &str| imports::status_word(status, lang).to_owned();
+        import::report_xlsx_with(&sheet, &statuses, &word)
+            .map_err(|e| EditError::Malformed(e.to_string()))
     })
     .await?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    Ok(in_language(
+        (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    ),
                 ),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&format!("attachment; filename=\"import-{id}-report.xlsx\""))
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_str(&format!(
+                        "attachment; filename=\"import-{id}-report.xlsx\""
+                    ))
                     .map_err(ApiError::internal)?,
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        lang,
+    ))
 }

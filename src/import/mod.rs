@@ -42,7 +42,7 @@ use crate::model::Layer;
 pub use columns::{Column, ColumnMap};
 pub use convert::{RowOutcome, RowProblem, convert};
 pub use read::{Sheet, SheetRow, read};
-pub use report::{REASON_HEADER, STATUS_HEADER, report_xlsx};
+pub use report::{REASON_HEADER, STATUS_HEADER, report_xlsx, report_xlsx_with};
 
 /// The kind of file being imported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

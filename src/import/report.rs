@@ -28,10 +28,26 @@ pub fn report_xlsx(
     sheet: &Sheet,
     statuses: &[(usize, String, String)],
 ) -> Result<Vec<u8>, ImportError> {
-    write(sheet, statuses).map_err(|e| ImportError::Report(e.to_string()))
+    report_xlsx_with(sheet, statuses, &|s: &str| s.to_owned())
 }
 
-fn write(sheet: &Sheet, statuses: &[(usize, String, String)]) -> Result<Vec<u8>, XlsxError> {
+/// [`report_xlsx`] with each status written as `word(status)`: the status column in
+/// the reader's language (the HTTP edge passes Chinese words; the reasons in
+/// `statuses` are already in that language). Rejected rows are marked by their
+/// status, whatever the word.
+pub fn report_xlsx_with(
+    sheet: &Sheet,
+    statuses: &[(usize, String, String)],
+    word: &dyn Fn(&str) -> String,
+) -> Result<Vec<u8>, ImportError> {
+    write(sheet, statuses, word).map_err(|e| ImportError::Report(e.to_string()))
+}
+
+fn write(
+    sheet: &Sheet,
+    statuses: &[(usize, String, String)],
+    word: &dyn Fn(&str) -> String,
+) -> Result<Vec<u8>, XlsxError> {
     let by_row: HashMap<usize, (&str, &str)> = statuses
         .iter()
         .map(|(row, status, reason)| (*row, (status.as_str(), reason.as_str())))
@@ -87,7 +103,7 @@ fn write(sheet: &Sheet, statuses: &[(usize, String, String)]) -> Result<Vec<u8>,
                 "rejected" => &rejected,
                 _ => &accepted,
             };
-            ws.write_string_with_format(at, col(status_col)?, cap(status), format)?;
+            ws.write_string_with_format(at, col(status_col)?, cap(&word(status)), format)?;
             if !reason.is_empty() {
                 ws.write_string(at, col(reason_col)?, cap(reason))?;
             }

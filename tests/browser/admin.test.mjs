@@ -105,7 +105,7 @@ before(async () => {
 });
 after(() => session.close());
 
-// 1. Proves a wrong token shows the server's 401 detail, the right one signs in (kept
+// 1. Proves a wrong token shows the server's 401 detail (in the page's language), the right one signs in (kept
 // in sessionStorage only, and across a reload), and sign-out forgets it.
 test('1. sign in with a token', { timeout: TEST_TIMEOUT }, async () => {
   const context = await session.newContext('signin', { viewport: { width: 1280, height: 800 } });
@@ -114,9 +114,11 @@ test('1. sign in with a token', { timeout: TEST_TIMEOUT }, async () => {
   assert.equal(await page.getAttribute('#token', 'type'), 'password');
   assert.equal(await page.locator('#workspace').isVisible(), false, 'no tools before signing in');
 
-  const wrong = await apiJSON('/api/v1/whoami', { Authorization: `Bearer ${WRONG_TOKEN}` });
+  // Asked as the page asks, in its language (Chinese): the detail shown is Chinese.
+  const wrong = await apiJSON('/api/v1/whoami', { Authorization: `Bearer ${WRONG_TOKEN}`, 'Accept-Language': 'zh-CN' });
   assert.equal(wrong.status, 401);
   assert.match(wrong.type, /problem\+json/);
+  assert.equal(wrong.body.detail, '令牌无效或已被吊销', 'the 401 in Chinese');
   const respP = page.waitForResponse((r) => r.url().includes('/api/v1/whoami'));
   await page.fill('#token', WRONG_TOKEN);
   await page.click('#btn-signin');
@@ -356,8 +358,8 @@ test('4. edit, history and revert', { timeout: TEST_TIMEOUT }, async () => {
 });
 
 // 5. Proves a dry-run import of an xlsx with Chinese headers reports each row: the
-// three good rows new (or unchanged / updated), the bad row 5 (纬度 200) rejected with a reason
-// naming the latitude and highlighted; the report downloads as an xlsx.
+// three good rows new (or unchanged / updated), the bad row 5 (纬度 200) rejected with a
+// Chinese reason (the page's language) and highlighted; the report downloads as an xlsx.
 test('5. import dry run with a row report', { timeout: TEST_TIMEOUT }, async () => {
   const context = await session.newContext('import', { viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   const page = await openAdmin(context);
@@ -384,8 +386,13 @@ test('5. import dry run with a row report', { timeout: TEST_TIMEOUT }, async () 
   const report = { import: kept.summary, rows: kept.rows };
   const location = resp.headers().location;
   assert.equal(location, `/api/v1/imports/${report.import.id}`, 'Location of the import');
-  const stored = (await apiJSON(location, { Authorization: `Bearer ${TOKEN}` })).body;
+  // The page sends its language (langHeader): the stored report, asked for in
+  // Chinese, is the one shown; in English it is the stored English.
+  assert.equal(resp.request().headers()['accept-language'], 'zh-CN', 'the import asks in the page\'s language');
+  const stored = (await apiJSON(location, { Authorization: `Bearer ${TOKEN}`, 'Accept-Language': 'zh-CN' })).body;
   assert.deepEqual(stored.rows, report.rows, 'the stored row report is the one shown');
+  const storedEn = (await apiJSON(location, { Authorization: `Bearer ${TOKEN}`, 'Accept-Language': 'en' })).body;
+  assert.match(storedEn.rows.find((r) => r.row === 5).reason, /^lat: latitude 200 is outside/, 'in English on request');
   assert.equal(report.import.dry_run, true);
   assert.equal(report.rows.length, 4, 'four rows read');
   await page.waitForFunction(() => document.querySelectorAll('#import-table tbody tr').length === 4);
@@ -399,7 +406,8 @@ test('5. import dry run with a row report', { timeout: TEST_TIMEOUT }, async () 
   const bad = shown.filter((r) => r.status === '拒绝');
   assert.equal(bad.length, 1, `one rejected row (${JSON.stringify(shown)})`);
   assert.equal(bad[0].row, '5', 'the bad row is sheet row 5');
-  assert.match(bad[0].reason, /纬度|lat/i, 'its reason names the latitude');
+  assert.match(bad[0].reason, /纬度 200 超出 -90\.\.90/, 'its reason is in Chinese, the value kept');
+  assert.doesNotMatch(bad[0].reason, /latitude|outside/, 'no English left in the reason');
   assert.equal(bad[0].cls, 'rejected');
   assert.notEqual(bad[0].bg, 'rgba(0, 0, 0, 0)', 'and it is highlighted');
   const good = shown.filter((r) => r.row !== '5');
@@ -426,6 +434,11 @@ test('5. import dry run with a row report', { timeout: TEST_TIMEOUT }, async () 
   // Nothing was written by the dry run.
   const near = (await apiJSON('/api/v1/nearest?lon=98.5108&lat=39.7446&k=1&max_distance_m=50')).body;
   if (report.import.accepted > 0) assert.equal(near.features.length, 0, 'the dry run wrote nothing');
+  // Switched to English, the page asks for the row report again: the reason in English.
+  await page.click('#btn-lang');
+  await page.waitForFunction(() => /latitude 200 is outside/.test(document.querySelector('#import-table tbody tr.rejected .reason')?.textContent || ''));
+  await page.click('#btn-lang');
+  await page.waitForFunction(() => /纬度 200 超出/.test(document.querySelector('#import-table tbody tr.rejected .reason')?.textContent || ''));
   await context.close();
 });
 
