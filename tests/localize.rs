@@ -10,6 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::Value;
+use waystation::http::localize::english_left;
 
 /// (method, uri, content type, body) of a request the server refuses.
 type BadRequest<'a> = (&'a str, &'a str, &'a str, &'a str);
@@ -122,29 +123,6 @@ async fn ask_with(
 
 fn has_chinese(s: &str) -> bool {
     s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
-}
-
-/// Whether a Chinese text still holds an English phrase (three lower-case words in
-/// a row, nothing but spaces between them), leaving out what is quoted (“a value”,
-/// `a command`): a generic template ("'{}' is not {}") can translate a reason's
-/// frame and leave its heart in English. (The unit tests of `localize` hold the
-/// same rule.)
-fn english_left(s: &str) -> bool {
-    let mut plain = String::new();
-    let mut quoted: Option<char> = None;
-    for c in s.chars() {
-        match (quoted, c) {
-            (None, '“') => quoted = Some('”'),
-            (None, '`') => quoted = Some('`'),
-            (Some(q), c) if c == q => quoted = None,
-            (None, c) => plain.push(c),
-            _ => {}
-        }
-    }
-    // Runs of lower-case ASCII words and spaces only: punctuation and Chinese end a run.
-    plain
-        .split(|c: char| !(c.is_ascii_lowercase() || c == ' '))
-        .any(|run| run.split(' ').filter(|w| !w.is_empty()).count() >= 3)
 }
 
 /// Asks `request` in English and in Chinese and holds the answers to each other:

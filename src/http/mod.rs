@@ -21,7 +21,7 @@ pub mod geojson;
 mod handlers;
 mod headers;
 mod json;
-mod localize;
+pub mod localize;
 mod metrics;
 mod ogc;
 mod openapi;

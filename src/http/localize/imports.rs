@@ -319,7 +319,7 @@ mod tests {
         let missing: Vec<(&String, Option<String>)> = texts
             .iter()
             .map(|t| (t, zh_whole(t)))
-            .filter(|(_, z)| z.as_deref().is_none_or(super::super::tests::english_left))
+            .filter(|(_, z)| z.as_deref().is_none_or(crate::http::localize::english_left))
             .collect();
         assert!(missing.is_empty(), "no Chinese for:\n{missing:#?}");
     }

@@ -188,30 +188,30 @@ pub async fn problems_in_chinese(request: Request, next: Next) -> Response {
     }
 }
 
+/// Whether a Chinese text still holds an English phrase: three lower-case words
+/// in a row, nothing but spaces between them, outside “quotes” and `backticks`
+/// (a generic template can translate a reason's frame and leave its heart in
+/// English). The catalogue's tests and `tests/localize.rs` hold every Chinese answer to it.
+pub fn english_left(s: &str) -> bool {
+    let mut plain = String::new();
+    let mut quoted: Option<char> = None;
+    for c in s.chars() {
+        match (quoted, c) {
+            (None, '“') => quoted = Some('”'),
+            (None, '`') => quoted = Some('`'),
+            (Some(q), c) if c == q => quoted = None,
+            (None, c) => plain.push(c),
+            _ => {}
+        }
+    }
+    plain
+        .split(|c: char| !(c.is_ascii_lowercase() || c == ' '))
+        .any(|run| run.split(' ').filter(|w| !w.is_empty()).count() >= 3)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Whether a Chinese text still holds an English phrase: three lower-case words
-    /// in a row, nothing but spaces between them, outside “quotes” and `backticks`
-    /// (a generic template can translate a reason's frame and leave its heart in
-    /// English). `tests/localize.rs` holds the same rule.
-    pub(super) fn english_left(s: &str) -> bool {
-        let mut plain = String::new();
-        let mut quoted: Option<char> = None;
-        for c in s.chars() {
-            match (quoted, c) {
-                (None, '“') => quoted = Some('”'),
-                (None, '`') => quoted = Some('`'),
-                (Some(q), c) if c == q => quoted = None,
-                (None, c) => plain.push(c),
-                _ => {}
-            }
-        }
-        plain
-            .split(|c: char| !(c.is_ascii_lowercase() || c == ' '))
-            .any(|run| run.split(' ').filter(|w| !w.is_empty()).count() >= 3)
-    }
 
     #[test]
     fn templates_carry_their_values_over() {
