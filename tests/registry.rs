@@ -113,6 +113,19 @@ async fn edit_cycle_is_audited_and_live() {
     )
     .await;
     assert_eq!(headers[header::ETAG], etag.as_str());
+    // A strong tag names these bytes: the answer is not gzipped under it.
+    let gzip = Request::get(format!("/api/v1/features/{id}"))
+        .header(header::ACCEPT_ENCODING, "gzip, br")
+        .body(Body::empty())
+        .unwrap();
+    let (_, headers, body) = call(&f.app, gzip).await;
+    assert!(!etag.starts_with("W/"), "{etag}");
+    assert_eq!(headers[header::ETAG], etag.as_str());
+    assert!(
+        headers.get(header::CONTENT_ENCODING).is_none(),
+        "{headers:?}"
+    );
+    assert_eq!(body["id"], id.as_str());
 
     let patch = |tag: &str, body: Value| {
         Request::patch(format!("/api/v1/features/{id}"))

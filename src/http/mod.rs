@@ -39,10 +39,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, StatusCode};
+use axum::http::{Extensions, HeaderMap, Method, StatusCode, Version, header};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, DefaultPredicate, Predicate};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
@@ -246,7 +246,17 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
         ))
         // Outside it, so converted errors are translated too (Accept-Language: zh).
         .layer(axum::middleware::from_fn(localize::problems_in_chinese))
-        .layer(CompressionLayer::new())
+        // A strong ETag names one sequence of bytes (a feature's, for If-Match): such
+        // answers go out as they are; weak-tagged and untagged ones are compressed.
+        .layer(
+            CompressionLayer::new().compress_when(DefaultPredicate::new().and(
+                |_: StatusCode, _: Version, headers: &HeaderMap, _: &Extensions| {
+                    headers
+                        .get(header::ETAG)
+                        .is_none_or(|tag| tag.as_bytes().starts_with(b"W/"))
+                },
+            )),
+        )
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)

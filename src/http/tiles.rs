@@ -3,9 +3,11 @@
 //!
 //! `{layers}` is one layer id or a comma list of them (`driver_home,park`): one
 //! composite tile with an MVT layer per requested layer plus `clusters`, as Martin
-//! composes sources. Tiles carry a strong ETag made of the data's fingerprint and
+//! composes sources. Tiles carry a weak ETag made of the data's fingerprint and
 //! the tile's address, so a revalidation answers 304 without rendering; an empty
-//! tile is a 204. The compression layer gzips tiles for clients that ask.
+//! tile is a 204. The compression layer gzips tiles for clients that ask: the tag
+//! is weak because the gzipped and the plain bytes of a tile share it (a strong
+//! tag names one sequence of bytes, RFC 9110 §8.8.1).
 //!
 //! `?crs=gcj02` asks for the tile set drawn in GCJ-02, for an Amap or Tencent
 //! basemap (see `tiles::frame`): its own tile index, its own ETags, and a TileJSON
@@ -166,7 +168,7 @@ fn cache_control(state: &AppState) -> HeaderValue {
 /// `GET /tiles/{layers}/{z}/{x}/{y}.mvt`: one vector tile.
 #[utoipa::path(get, path = "/tiles/{layers}/{z}/{x}/{y}", tag = "tiles",
     summary = "A Mapbox vector tile (`/tiles/{layers}/{z}/{x}/{y}.mvt`)",
-    description = "One composite tile of the comma-listed layers, zoom 0–16. Points are clustered below zoom 16 (a cluster keeps `point_count` and the count per layer); parks carry their union status, and with `park` the parks that have a polygon are also in the layer `park_area` (MVT polygons clipped to the tile with a buffer) from the zoom where they span 4 px. `crs=gcj02` draws the tile in GCJ-02 for an Amap or Tencent basemap. Strong ETag (304 on If-None-Match), gzip when accepted.",
+    description = "One composite tile of the comma-listed layers, zoom 0–16. Points are clustered below zoom 16 (a cluster keeps `point_count` and the count per layer); parks carry their union status, and with `park` the parks that have a polygon are also in the layer `park_area` (MVT polygons clipped to the tile with a buffer) from the zoom where they span 4 px. `crs=gcj02` draws the tile in GCJ-02 for an Amap or Tencent basemap. Weak ETag (304 on If-None-Match, weak comparison), gzip when accepted.",
     params(
         ("layers" = String, Path, description = "a comma list of layer ids", example = "driver_home,courier_station"),
         ("z" = u8, Path, description = "zoom", minimum = 0, maximum = 16),
@@ -195,7 +197,7 @@ pub async fn tile(
     // The layers as a bit mask: an ETag holds no comma (If-None-Match lists tags with them).
     let mask: u32 = layers.iter().map(|l| 1 << l as u32).sum();
     let etag = format!(
-        "\"{:016x}-{mask:x}-{}-{}-{}{}\"",
+        "W/\"{:016x}-{mask:x}-{}-{}-{}{}\"",
         atlas.fingerprint(),
         tile.z,
         tile.x,
@@ -211,8 +213,10 @@ pub async fn tile(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|inm| {
+            // Weak comparison (RFC 9110 §13.1.2): `"t"` and `W/"t"` match.
+            let ours = opaque(etag.as_bytes());
             inm.split(',')
-                .any(|t| t.trim() == "*" || t.trim().as_bytes() == etag.as_bytes())
+                .any(|t| t.trim() == "*" || opaque(t.trim().as_bytes()) == ours)
         })
     {
         return Ok((
@@ -410,4 +414,9 @@ fn shift_bbox(b: crate::index::BBox, frame: Frame) -> crate::index::BBox {
         max_lon,
         max_lat,
     }
+}
+
+/// An entity tag without its weakness mark: what weak comparison compares.
+fn opaque(tag: &[u8]) -> &[u8] {
+    tag.strip_prefix(b"W/").unwrap_or(tag)
 }
