@@ -289,6 +289,17 @@ fn cli_writes_are_followed_by_replay() {
 
     let log = server.log();
     assert!(log.matches(REPLAYED).count() >= 2, "{log}");
+    // `/metrics` counts the same: replays, and no whole read.
+    let (status, metrics) = http(server.port, "GET", "/metrics", "", None);
+    assert_eq!(status, 200);
+    let counter = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+    };
+    assert!(counter("waystation_follow_replays_total") >= 2, "{metrics}");
+    assert_eq!(counter("waystation_follow_reloads_total"), 0, "{metrics}");
     assert!(
         !log.contains(WHOLE_READ),
         "the whole database was read: {log}"

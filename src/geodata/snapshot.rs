@@ -302,6 +302,93 @@ pub fn write_records(
     stamp: Option<Stamp>,
     pace: Pace,
 ) -> Result<PathBuf, SnapshotError> {
+    match write_unless(path, records, key, stamp, pace, None)? {
+        Written::Wrote(path) => Ok(path),
+        // Never: nothing is asked to be kept.
+        Written::Kept(_) => Err(SnapshotError::Stale),
+    }
+}
+
+/// What [`write_database`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Written {
+    /// Wrote the snapshot, to this file.
+    Wrote(PathBuf),
+    /// Kept the snapshot already there (of this database, holding this commit),
+    /// which the caller's `keep` preferred: nothing was written.
+    Kept(Stamp),
+}
+
+/// [`write_records`] of a database's snapshot holding the commit `stamp`, unless
+/// the one already at `path` under the same `key` is to be kept: `keep` is asked
+/// with the commit that one holds before anything is written and again just
+/// before the rename, which another writer's rename cannot interleave with (a lock
+/// on `PATH.lock`). Another process (the CLI beside a server) may write its
+/// snapshot meanwhile: this way an older one never replaces it.
+pub fn write_database(
+    path: &Path,
+    records: &(impl Records + ?Sized),
+    key: SnapshotKey,
+    stamp: Stamp,
+    pace: Pace,
+    mut keep: impl FnMut(Stamp) -> bool,
+) -> Result<Written, SnapshotError> {
+    if let Some(there) = stamp_under(path, key)
+        && keep(there)
+    {
+        return Ok(Written::Kept(there));
+    }
+    let mut kept = || stamp_under(path, key).filter(|there| keep(*there));
+    write_unless(path, records, key, Some(stamp), pace, Some(&mut kept))
+}
+
+/// The commit the snapshot at `path` holds, if it is one of this format under
+/// `key` (none when missing, of another key, or unreadable: then it is replaced).
+fn stamp_under(path: &Path, key: SnapshotKey) -> Option<Stamp> {
+    let mut head = Vec::new();
+    let file = std::fs::File::open(path).ok()?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, 4096), &mut head).ok()?;
+    #[derive(Deserialize)]
+    struct Start<'a> {
+        magic: &'a str,
+        key: u64,
+        generation: i64,
+        nonce: i64,
+    }
+    let (start, _) = postcard::take_from_bytes::<Start<'_>>(&head).ok()?;
+    (start.magic == MAGIC && start.key == key.0).then_some(Stamp {
+        generation: start.generation,
+        nonce: start.nonce,
+    })
+}
+
+/// Holds the lock beside a snapshot (`PATH.lock`) while its writer checks what is
+/// there and renames its own over it. `None` when the lock cannot be had (a file
+/// system without locks): the check and the rename then run unlocked.
+fn rename_lock(path: &Path) -> Option<std::fs::File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(PathBuf::from(name))
+        .ok()?;
+    file.lock().ok()?;
+    Some(file)
+}
+
+/// [`write_records`], renamed over `path` unless `kept()`, asked under the rename
+/// lock just before the rename, says which commit the snapshot there holds that is
+/// to be kept instead (then the temporary file is removed). Without `kept`, no lock.
+fn write_unless(
+    path: &Path,
+    records: &(impl Records + ?Sized),
+    key: SnapshotKey,
+    stamp: Option<Stamp>,
+    pace: Pace,
+    mut kept: Option<&mut dyn FnMut() -> Option<Stamp>>,
+) -> Result<Written, SnapshotError> {
     let SnapshotKey(key) = key;
     let (nf, np) = (records.facility_count(), records.park_count());
     // First pass: the shared strings, which the header carries.
@@ -333,7 +420,7 @@ pub fn write_records(
     tmp.push(format!(".{}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
     let mut pacer = Pacer::new(pace);
-    let result = (|| -> Result<(), SnapshotError> {
+    let result = (|| -> Result<Written, SnapshotError> {
         let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
         postcard::to_io(&header, &mut out).map_err(damaged)?;
         let per_chunk = nf.div_ceil(CHUNKS).max(1);
@@ -347,19 +434,26 @@ pub fn write_records(
             park_rec(&mut table, records.park(i))
         })?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        let lock = kept.is_some().then(|| rename_lock(&path));
+        if let Some(there) = kept.as_mut().and_then(|kept| kept()) {
+            drop(lock);
+            let _ = std::fs::remove_file(&tmp);
+            return Ok(Written::Kept(there));
+        }
         std::fs::rename(&tmp, &path)?;
+        drop(lock);
         // The rename is durable once the directory is.
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && let Ok(d) = std::fs::File::open(dir)
         {
             let _ = d.sync_all();
         }
-        Ok(())
+        Ok(Written::Wrote(path.clone()))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map(|()| path)
+    result
 }
 
 /// Sleeps a [`Pace::Background`] writer as long as it has worked.
@@ -800,5 +894,64 @@ mod tests {
             read(dir.path(), current_key(dir.path()).unwrap()),
             Err(SnapshotError::Damaged(_))
         ));
+    }
+
+    /// A database's snapshot never replaces one its caller keeps: neither one there
+    /// before the write, nor one another writer renamed into place during it; one
+    /// under another key is replaced without asking, and no temporary file is left.
+    #[test]
+    fn a_kept_snapshot_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        copy_bundled(dir.path());
+        let data = super::super::load_dir(dir.path()).unwrap();
+        let path = dir.path().join("t.db.snapshot");
+        let key = database_key("one", dir.path()).unwrap();
+        let at = |generation| Stamp {
+            generation,
+            nonce: generation * 7,
+        };
+        let write = |stamp: Stamp, keep: &mut dyn FnMut(Stamp) -> bool| {
+            write_database(&path, &data, key, stamp, Pace::Full, keep).unwrap()
+        };
+        // Nothing there: written, nothing asked.
+        let mut never = |_: Stamp| -> bool { panic!("asked with nothing there") };
+        assert_eq!(write(at(5), &mut never), Written::Wrote(path.clone()));
+        assert_eq!(stamp_of(&path).unwrap(), at(5));
+        // An older commit than the one there: kept, untouched.
+        let mut newer = |there: Stamp| there.generation >= 4;
+        assert_eq!(write(at(4), &mut newer), Written::Kept(at(5)));
+        assert_eq!(stamp_of(&path).unwrap(), at(5));
+        // Another writer's newer snapshot renamed into place while this one writes
+        // (after its first look): kept at the rename.
+        let mut asked = Vec::new();
+        let mut racing = |there: Stamp| {
+            asked.push(there.generation);
+            if asked.len() == 1 {
+                let mut no = |_: Stamp| false;
+                assert!(matches!(write(at(9), &mut no), Written::Wrote(_)));
+            }
+            there.generation >= 6
+        };
+        assert_eq!(write(at(6), &mut racing), Written::Kept(at(9)));
+        assert_eq!(asked, [5, 9]);
+        assert_eq!(stamp_of(&path).unwrap(), at(9));
+        // A newer commit than the one there replaces it.
+        let mut newer = |there: Stamp| there.generation >= 10;
+        assert_eq!(write(at(10), &mut newer), Written::Wrote(path.clone()));
+        assert_eq!(stamp_of(&path).unwrap(), at(10));
+        let (restored, _) = read_stamped(&path, dir.path(), key, |s| s == at(10)).unwrap();
+        assert_eq!(restored.fingerprint(), data.fingerprint());
+        // Another key's (another database, another build): replaced unasked.
+        let other = database_key("two", dir.path()).unwrap();
+        let written =
+            write_database(&path, &data, other, at(3), Pace::Full, |_| panic!("asked")).unwrap();
+        assert_eq!(written, Written::Wrote(path.clone()));
+        assert_eq!(stamp_of(&path).unwrap(), at(3));
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 }

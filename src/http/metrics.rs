@@ -1,6 +1,7 @@
 //! `/metrics` in the Prometheus text format: requests by route and status class,
 //! latency histograms by route, requests in flight, features per layer, when the
-//! served data was last published, and build information.
+//! served data was last published, how another process's writes to the database
+//! were followed (with edits on), and build information.
 //!
 //! Counting costs a read lock and a few relaxed atomic additions per request: the
 //! route's counters are created once (on its first request) and shared after.
@@ -91,7 +92,7 @@ pub async fn record(State(state): State<Arc<AppState>>, request: Request, next: 
 
 /// `GET /metrics`.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format: requests by route and status, latency histograms, in-flight requests, features per layer, the data's load time, build info", body = String, content_type = "text/plain; version=0.0.4")))]
+    responses((status = 200, description = "Prometheus text format: requests by route and status, latency histograms, in-flight requests, features per layer, the data's load time, how another process's writes were followed, build info", body = String, content_type = "text/plain; version=0.0.4")))]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let mut out = String::with_capacity(8 * 1024);
     let m = &state.metrics;
@@ -178,6 +179,20 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
          # TYPE waystation_data_published_timestamp_seconds gauge\n\
          waystation_data_published_timestamp_seconds {published:.3}"
     );
+    if let Some(registry) = state.registry() {
+        let follows = registry.follows();
+        let _ = writeln!(
+            out,
+            "# HELP waystation_follow_replays_total Another process's writes (the CLI's import, purge) followed by replaying the changes since the last commit seen.\n\
+             # TYPE waystation_follow_replays_total counter\n\
+             waystation_follow_replays_total {}\n\
+             # HELP waystation_follow_reloads_total Another process's writes followed by reading the whole database again (the replay could not be trusted).\n\
+             # TYPE waystation_follow_reloads_total counter\n\
+             waystation_follow_reloads_total {}",
+            follows.replays.load(Ordering::Relaxed),
+            follows.reloads.load(Ordering::Relaxed)
+        );
+    }
     (
         [(
             header::CONTENT_TYPE,

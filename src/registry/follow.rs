@@ -116,6 +116,7 @@ mod tests {
     use std::sync::atomic::Ordering;
 
     use super::*;
+    use crate::geodata::snapshot;
     use crate::index::Atlas;
     use crate::model::Layer;
     use crate::registry::{DELTA_MAX, Published, Registry, load, read};
@@ -332,5 +333,76 @@ mod tests {
         let store = Store::open(&a).unwrap();
         store.prune(store.generation().unwrap(), 0).unwrap();
         assert!(untrusted(&a, &seen_a).contains("pruned"));
+    }
+
+    /// `settle` returns only once another process's commits are served, even when
+    /// this process committed after them (its own newest commit is published before
+    /// theirs is followed, within the watcher's look and the replay).
+    #[test]
+    fn settle_waits_for_another_process_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let seed = seed_dir(dir.path());
+        let db = dir.path().join("s.db");
+        let registry = serve(&db, &seed);
+        let mut other = Store::open(&db).unwrap();
+        for round in 0..5 {
+            let theirs = format!("cs-other-{round}");
+            other
+                .apply("other", None, &[station(&theirs, "别人", 118.0)])
+                .unwrap();
+            let own = format!("cs-own-{round}");
+            registry
+                .commit("own", None, &[station(&own, "自己", 119.0)])
+                .unwrap();
+            assert!(registry.settle(std::time::Duration::from_secs(10)));
+            let atlas = registry.atlas().unwrap();
+            assert!(atlas.get(&own).is_some(), "round {round}");
+            assert!(
+                atlas.get(&theirs).is_some(),
+                "round {round}: settled before another process's commit was served"
+            );
+        }
+        assert_same(&served(&registry.atlas().unwrap()), &truth(&db, &seed));
+    }
+
+    /// The server's snapshot of an older commit (written slowly in the background,
+    /// or at shutdown) never replaces the newer one another process (the CLI)
+    /// wrote meanwhile, and the server then knows the newer one is there.
+    #[test]
+    fn an_older_snapshot_never_replaces_a_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let seed = seed_dir(dir.path());
+        let db = dir.path().join("n.db");
+        let loaded = load(&db, &seed).unwrap();
+        let older = loaded.generation;
+        let registry = serve(&db, &seed);
+        let atlas = registry.atlas().unwrap();
+        // The CLI: writes, then opens (no snapshot there: it writes one).
+        other_process(&db, "a");
+        let file = snapshot::database_snapshot(&db);
+        assert!(!file.exists());
+        let (_, _, _, newer) = crate::registry::open(&db, &seed).unwrap();
+        assert!(newer > older);
+        let theirs = snapshot::stamp_of(&file).unwrap();
+        assert_eq!(theirs.generation, newer);
+        // The server's write of what it served before following them.
+        let written = registry
+            .snapshots
+            .write(&atlas, older, snapshot::Pace::Full)
+            .unwrap();
+        assert_eq!(written, None);
+        assert_eq!(snapshot::stamp_of(&file).unwrap(), theirs);
+        assert_eq!(*registry.snapshots.on_disk(), Some(newer));
+        // What it serves once caught up is the same commit: not written again.
+        caught_up(&registry, &db);
+        assert_eq!(registry.write_snapshot().unwrap(), None);
+        assert_eq!(snapshot::stamp_of(&file).unwrap(), theirs);
+        // A newer commit of its own is.
+        registry
+            .commit("own", None, &[station("cs-own-n", "自己", 119.0)])
+            .unwrap();
+        assert!(registry.settle(std::time::Duration::from_secs(10)));
+        assert!(registry.write_snapshot().unwrap().is_some());
+        assert_eq!(snapshot::stamp_of(&file).unwrap().generation, newer + 1);
     }
 }

@@ -276,13 +276,16 @@ impl Registry {
         }
     }
 
-    /// Waits until everything committed so far is published (at most `timeout`);
-    /// whether it is.
+    /// Waits until everything committed so far, by this process or another, is
+    /// published (at most `timeout`); whether it is. Another process's commits are
+    /// followed within `WATCH_EVERY` (200 ms) and their replay.
     pub fn settle(&self, timeout: std::time::Duration) -> bool {
         let deadline = std::time::Instant::now() + timeout;
         loop {
+            // Not the published generation: that is this process's newest commit
+            // served, with another process's earlier one perhaps not followed yet.
             let stored = self.store().generation().ok();
-            if stored == Some(self.published_generation.load(Ordering::SeqCst)) {
+            if stored.is_some_and(|g| self.complete_generation.load(Ordering::SeqCst) >= g) {
                 return true;
             }
             if std::time::Instant::now() >= deadline {
@@ -398,7 +401,8 @@ const SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 struct Snapshots {
     db: PathBuf,
     calendar_dir: PathBuf,
-    /// The generation of the snapshot on disk, as far as this process knows.
+    /// The generation of the snapshot on disk, as far as this process knows (the
+    /// file is checked again before each write).
     on_disk: Mutex<Option<i64>>,
     /// Held while a snapshot is written.
     writing: Mutex<()>,
@@ -433,7 +437,10 @@ impl Snapshots {
 
     /// Writes `atlas`, which holds every commit through `generation` (and perhaps
     /// some later ones: replaying them again changes nothing), unless the snapshot
-    /// on disk is of that generation or a later one.
+    /// on disk is of that generation or a later one: as this process knows, and as
+    /// the file says before the write and at its rename (another process, the
+    /// CLI, may have written a newer one meanwhile; see
+    /// [`seed::write_unless_newer`]).
     fn write(
         &self,
         atlas: &Atlas,
@@ -445,35 +452,24 @@ impl Snapshots {
             return Ok(None);
         }
         let started = std::time::Instant::now();
-        let (stamp, key) = {
-            let store = Store::open(&self.db).map_err(|e| e.to_string())?;
-            let Some(stamp) = store.stamp(generation).map_err(|e| e.to_string())? else {
-                return Ok(None);
-            };
-            let id = store.database_id().map_err(|e| e.to_string())?;
-            let key = snapshot::database_key(&id, &self.calendar_dir).map_err(|e| e.to_string())?;
-            (stamp, key)
-        };
-        let path = snapshot::write_records(
-            &snapshot::database_snapshot(&self.db),
-            atlas,
-            key,
-            Some(stamp),
-            pace,
-        )
-        .map_err(|e| e.to_string())?;
-        *self.on_disk() = Some(generation);
-        tracing::info!(
-            generation,
-            ms = started.elapsed().as_secs_f64() * 1e3,
-            "wrote the snapshot {}",
-            path.display()
-        );
-        match Store::open(&self.db) {
-            Ok(store) => prune(&store, generation),
-            Err(e) => tracing::warn!("no tombstones pruned: {e}"),
+        let store = Store::open(&self.db).map_err(|e| e.to_string())?;
+        match seed::write_unless_newer(&store, atlas, generation, &self.calendar_dir, pace)? {
+            Some(snapshot::Written::Wrote(path)) => {
+                *self.on_disk() = Some(generation);
+                tracing::info!(
+                    generation,
+                    ms = started.elapsed().as_secs_f64() * 1e3,
+                    "wrote the snapshot {}",
+                    path.display()
+                );
+                Ok(Some(path))
+            }
+            Some(snapshot::Written::Kept(there)) => {
+                *self.on_disk() = Some(there.generation);
+                Ok(None)
+            }
+            None => Ok(None),
         }
-        Ok(Some(path))
     }
 
     fn queue(&self) -> MutexGuard<'_, Queue> {
