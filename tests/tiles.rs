@@ -178,6 +178,36 @@ fn cell(px: (u32, u32)) -> usize {
     ((px.1 / size) * GRID + px.0 / size) as usize
 }
 
+/// Where the cluster of cell `c` is expected, by a scan of its members: the cell
+/// halved four times into its most populous quarter (the first in Z order — x,
+/// then y — on a tie), and the mean pixel of what that 64-unit square holds.
+fn anchor(c: usize, members: &[&Truth]) -> (u32, u32) {
+    let size = 4096 / GRID;
+    let (mut x0, mut y0, mut size) = ((c as u32 % GRID) * size, (c as u32 / GRID) * size, size);
+    let mut inside: Vec<&Truth> = members.to_vec();
+    for _ in 0..4 {
+        size /= 2;
+        let mut best: Option<(usize, u32, u32)> = None;
+        for q in 0..4u32 {
+            let (qx, qy) = (x0 + (q & 1) * size, y0 + (q >> 1) * size);
+            let n = inside
+                .iter()
+                .filter(|t| (qx..qx + size).contains(&t.px.0) && (qy..qy + size).contains(&t.px.1))
+                .count();
+            if best.is_none_or(|b| n > b.0) {
+                best = Some((n, qx, qy));
+            }
+        }
+        let (_, qx, qy) = best.unwrap();
+        (x0, y0) = (qx, qy);
+        inside.retain(|t| (x0..x0 + size).contains(&t.px.0) && (y0..y0 + size).contains(&t.px.1));
+    }
+    let n = inside.len().max(1) as u64;
+    let sx: u64 = inside.iter().map(|t| u64::from(t.px.0)).sum();
+    let sy: u64 = inside.iter().map(|t| u64::from(t.px.1)).sum();
+    ((sx / n) as u32, (sy / n) as u32)
+}
+
 /// Checks a decoded tile against the brute force: at the last zoom every feature
 /// is there singly at its pixel; below it, the cells holding more than CELL_MAX
 /// features are clusters with their counts, and every other feature is there singly.
@@ -219,10 +249,15 @@ fn check(decoded: &Decoded, truth: &[Truth], z: u8) {
         .clusters
         .iter()
         .map(|(at, n, per)| {
-            // A cluster is drawn inside its cell.
+            // A cluster is drawn inside its cell, where most of it is.
+            let members = per_cell
+                .get(&cell(*at))
+                .unwrap_or_else(|| panic!("cluster at {at:?} outside its cells"));
+            let (ax, ay) = anchor(cell(*at), members);
             assert!(
-                per_cell.contains_key(&cell(*at)),
-                "cluster at {at:?} outside its cells"
+                at.0.abs_diff(ax) <= 1 && at.1.abs_diff(ay) <= 1,
+                "cluster at {at:?}, its most populous part's mean at {:?}",
+                (ax, ay)
             );
             (*n, per.clone())
         })

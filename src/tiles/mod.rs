@@ -15,8 +15,9 @@
 //!    feature is in exactly one tile per zoom (edges are half-open);
 //! 2. cluster: below [`MAX_ZOOM`] the tile is cut into [`GRID`]×[`GRID`] cells
 //!    (each cell is one tile of zoom z+2, 128 px on a 512 px tile); a cell holding
-//!    more than [`CELL_MAX`] feature of the requested layers becomes one cluster
-//!    at their mean position, carrying `point_count` and a count per layer (keys
+//!    more than [`CELL_MAX`] feature of the requested layers becomes one cluster,
+//!    drawn where most of it is (the mean of its most populous 8 px part, found
+//!    by halving the cell four times: never in the empty sea between cities), carrying `point_count` and a count per layer (keys
 //!    named after the layers). A cell with a single feature keeps it, so sparse
 //!    places show single points even at low zoom. At [`MAX_ZOOM`] nothing is
 //!    clustered: clustering stops there, and deeper zooms over-zoom its tiles;
