@@ -159,14 +159,6 @@ impl LayerRun {
         run
     }
 
-    /// The positions of the keys in `[lo, hi)` inside the positions `span`.
-    fn within(&self, (start, end): (usize, usize), lo: u64, hi: Option<u64>) -> (usize, usize) {
-        let keys = &self.keys[start..end];
-        let a = keys.partition_point(|k| *k < lo);
-        let b = hi.map_or(keys.len(), |hi| keys.partition_point(|k| *k < hi));
-        (start + a, start + b)
-    }
-
     /// The positions `[start, end)` of the keys in `[lo, hi)`, searching from `from`.
     fn span(&self, from: usize, lo: u64, hi: Option<u64>) -> (usize, usize) {
         let start = from + self.keys[from..].partition_point(|k| *k < lo);
@@ -380,20 +372,29 @@ impl TileIndex {
         let mut spans = [(0usize, 0usize); Layer::ALL.len()];
         spans[..cell.len()].copy_from_slice(cell);
         for _ in 0..DESCENT {
-            let mut best = (0usize, spans, x, y);
-            for q in 0..4u32 {
-                let (qx, qy) = ((x << 1) | (q & 1), (y << 1) | (q >> 1));
-                let (lo, hi) = key_range(z + 1, qx, qy);
-                let mut quarter = spans;
-                for (l, span) in wanted.iter().zip(quarter.iter_mut()) {
-                    *span = self.layers[*l as usize].within(*span, lo, hi);
-                }
-                let n: usize = quarter.iter().map(|(s, e)| e - s).sum();
-                if n > best.0 {
-                    best = (n, quarter, qx, qy);
+            let child = |q: u32| ((x << 1) | (q & 1), (y << 1) | (q >> 1));
+            // The quarters are consecutive runs of the curve: three cuts split a span.
+            let cuts = [1, 2, 3].map(|q| {
+                let (cx, cy) = child(q);
+                key_range(z + 1, cx, cy).0
+            });
+            let mut bounds = [[0usize; 5]; Layer::ALL.len()];
+            for ((l, (s, e)), b) in wanted.iter().zip(&spans).zip(&mut bounds) {
+                let keys = &self.layers[*l as usize].keys;
+                let mut at = *s;
+                *b = [*s, 0, 0, 0, *e];
+                for (cut, slot) in cuts.iter().zip(&mut b[1..4]) {
+                    at += keys[at..*e].partition_point(|k| k < cut);
+                    *slot = at;
                 }
             }
-            (_, spans, x, y) = best;
+            let held = |q: usize| -> usize { bounds.iter().map(|b| b[q + 1] - b[q]).sum() };
+            // The most populous quarter; the first on a tie.
+            let q = (1..4).fold(0, |best, q| if held(q) > held(best) { q } else { best });
+            for (span, b) in spans.iter_mut().zip(&bounds) {
+                *span = (b[q], b[q + 1]);
+            }
+            (x, y) = child(q as u32);
             z += 1;
         }
         let (mut sx, mut sy, mut n) = (0u64, 0u64, 0u64);
