@@ -2,10 +2,13 @@
 //! file fails with its line and key, the environment overrides the file and the
 //! flags override the environment.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_waystation");
+use common::process::{BIN, Server, try_http};
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/waystation.example.toml");
 
 /// `waystation config check ARGS` in `dir`, with `env` and no other `WAYSTATION_`
@@ -166,31 +169,6 @@ fn serve_refuses_a_bad_file() {
     assert!(err.contains("line 2") && err.contains("port"), "{err}");
 }
 
-/// A GET over a socket: status and body.
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    http(port, "GET", path, "")
-}
-
-/// A request over a socket (a JSON body when not empty): status and body.
-fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .ok()?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    let status = raw.split_whitespace().nth(1)?.parse().ok()?;
-    let body = raw.split_once("\r\n\r\n")?.1.to_owned();
-    Some((status, body))
-}
-
 /// `serve` takes its settings from the file in the working directory and the
 /// environment: it listens where the file says, the coverage analyses use the
 /// configured radii (the environment's beating the file's), and the body limits
@@ -198,11 +176,7 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)
 #[test]
 fn serve_uses_the_file_and_the_environment() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let manifest = env!("CARGO_MANIFEST_DIR");
     std::fs::write(
         dir.path().join("waystation.toml"),
@@ -220,31 +194,32 @@ fn serve_uses_the_file_and_the_environment() {
             cmd.env_remove(k);
         }
     }
-    let mut child = cmd
+    let child = cmd
         .env("WAYSTATION_RADIUS_M__FITNESS_STATION", "2500")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let server = Server::of(child, port);
+    let deadline = Instant::now() + Duration::from_secs(30);
     let summary = loop {
-        if let Some((200, body)) = http_get(port, "/api/v1/coverage/summary?group_by=all") {
+        let path = "/api/v1/coverage/summary?group_by=all";
+        if let Some((200, body)) = try_http(port, "GET", path, "", None) {
             break body;
         }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the server did not answer on the port of its file");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(
+            Instant::now() < deadline,
+            "the server did not answer on the port of its file"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     };
     // The file's body limit: a siting request past 1,000 bytes is refused.
     let big = format!(
         "{{\"layer\": \"driver_home\", \"city\": \"{}\"}}",
         "x".repeat(1200)
     );
-    let too_large = http(port, "POST", "/api/v1/siting", &big);
-    let _ = child.kill();
-    let _ = child.wait();
+    let too_large = try_http(port, "POST", "/api/v1/siting", "", Some(&big));
+    drop(server);
     let (status, problem) = too_large.expect("an answer");
     assert_eq!(status, 413, "{problem}");
     assert!(problem.contains("1000 bytes"), "{problem}");

@@ -6,155 +6,17 @@
 //! in the background after a rebuild, and edits after each.
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::process::{DATA, Server, assert_same, http, serve, served, token, truth};
 use serde_json::{Value, json};
 use waystation::geodata::snapshot;
 use waystation::store::Store;
 
-const BIN: &str = env!("CARGO_BIN_EXE_waystation");
-const LAYERS: [&str; 4] = ["driver_home", "courier_station", "fitness_station", "park"];
-
-/// One request on its own connection: status and body.
-fn http(port: u16, method: &str, path: &str, token: &str, body: Option<&str>) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let body = body.unwrap_or("");
-    let ctype = if method == "PATCH" {
-        "application/merge-patch+json"
-    } else {
-        "application/json"
-    };
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
-         Authorization: Bearer {token}\r\nContent-Type: {ctype}\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let raw = String::from_utf8(raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let body = if chunked {
-        let mut out = String::new();
-        let mut rest = body;
-        loop {
-            let (size, after) = rest.split_once("\r\n").unwrap();
-            let size = usize::from_str_radix(size.trim(), 16).unwrap();
-            if size == 0 {
-                break;
-            }
-            out.push_str(&after[..size]);
-            rest = &after[size + 2..];
-        }
-        out
-    } else {
-        body.to_owned()
-    };
-    (status, body)
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// SIGKILL: no shutdown, no snapshot.
-    fn kill_9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
+/// A server on `db` with `env`, logging beside it, once ready.
 fn start(db: &Path, env: &[(&str, &str)]) -> Server {
-    let port = common::free_port();
-    let log = PathBuf::from(format!("{}.{port}.log", db.display()));
-    let child = Command::new(BIN)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(db)
-        .args(["--data", concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")])
-        .args(["--web", concat!(env!("CARGO_MANIFEST_DIR"), "/web")])
-        .envs(env.iter().copied())
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("spawn waystation");
-    let server = Server { child, port, log };
-    let started = Instant::now();
-    loop {
-        let ready = TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && http(port, "GET", "/readyz", "", None).0 == 200;
-        if ready {
-            return server;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "server not ready: {}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn token(db: &Path, name: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["token", "create", "--name", name, "--role", "admin", "--db"])
-        .arg(db)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let out = String::from_utf8(out.stdout).unwrap();
-    out.lines().last().unwrap().trim().to_owned()
-}
-
-/// Every feature served, by id, as served.
-fn served(server: &Server) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    for layer in LAYERS {
-        let (status, body) = http(
-            server.port,
-            "GET",
-            &format!("/api/v1/layers/{layer}?limit=200000"),
-            "",
-            None,
-        );
-        assert_eq!(status, 200, "{body}");
-        let v: Value = serde_json::from_str(&body).unwrap();
-        for f in v["features"].as_array().unwrap() {
-            let id = f["properties"]["id"]
-                .as_str()
-                .or(f["id"].as_str())
-                .unwrap()
-                .to_owned();
-            assert!(out.insert(id, f.clone()).is_none(), "served twice");
-        }
-    }
-    out
+    serve(DATA).db(db).envs(env).log_beside(db).ready()
 }
 
 /// Creates, patches and deletes, of new and of seeded features: `round` tells
@@ -246,28 +108,6 @@ fn snapshot_generation(db: &Path, above: i64) -> i64 {
     }
 }
 
-/// What a start reading the whole database serves: a server on a copy of it
-/// without the snapshot.
-fn truth(db: &Path, dir: &Path, round: usize) -> BTreeMap<String, Value> {
-    let copy = dir.join(format!("truth-{round}.db"));
-    Store::open(db).unwrap().backup(&copy).unwrap();
-    assert!(!snapshot::database_snapshot(&copy).exists());
-    let server = start(&copy, &[]);
-    let log = server.log();
-    assert!(!log.contains("features read from the snapshot"), "{log}");
-    let out = served(&server);
-    server.kill_9();
-    let ids: BTreeSet<String> = Store::open(db)
-        .unwrap()
-        .features(None)
-        .unwrap()
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    assert_eq!(out.keys().cloned().collect::<BTreeSet<_>>(), ids);
-    out
-}
-
 /// Three rounds of edits after the snapshot on disk, SIGKILL, restart: the restart
 /// uses the older snapshot, replays what came after it, and serves the database.
 #[test]
@@ -311,12 +151,9 @@ fn restart_after_kill_9_replays_onto_an_older_snapshot() {
                 && log.contains(&format!("changes since (generation {generation})")),
             "round {round}: the restart did not replay onto the snapshot: {log}"
         );
-        let replayed = served(&server);
-        let expected = truth(&db, dir.path(), round);
-        assert_eq!(replayed.len(), expected.len(), "round {round}");
-        for (id, feature) in &expected {
-            assert_eq!(replayed.get(id), Some(feature), "round {round}: {id}");
-        }
+        let replayed = served(server.port);
+        let expected = truth(&db, dir.path(), &round.to_string());
+        assert_same(&replayed, &expected, &format!("round {round}"));
         assert!(budget.elapsed() < Duration::from_secs(240), "too slow");
     }
 }

@@ -7,107 +7,15 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::process::{BIN, DATA, serve, token, try_http};
 use rand::Rng;
 use serde_json::{Value, json};
 use waystation::store::Store;
-
-const BIN: &str = env!("CARGO_BIN_EXE_waystation");
-
-/// One HTTP/1.1 request on its own connection: status and body (None if the
-/// connection failed, e.g. the server was killed mid-request).
-fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<&str>,
-) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    let body = body.unwrap_or("");
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
-         Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    let raw = String::from_utf8(raw).ok()?;
-    let (head, body) = raw.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-length:")
-                .map(|v| v.trim().to_owned())
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(body.len());
-    // A response cut short by the kill is not an answer.
-    (body.len() == length).then(|| (status, body.to_owned()))
-}
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(port: u16, db: &Path) -> Server {
-    let child = Command::new(BIN)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(db)
-        .args(["--data", concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")])
-        .args(["--web", concat!(env!("CARGO_MANIFEST_DIR"), "/web")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn waystation");
-    let server = Server(child);
-    let started = Instant::now();
-    while http(port, "GET", "/readyz", "", None).map(|r| r.0) != Some(200) {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "server not ready"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    server
-}
-
-fn token(db: &Path, name: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["token", "create", "--name", name, "--role", "admin", "--db"])
-        .arg(db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_owned()
-}
 
 fn station(name: &str, lon: f64, lat: f64) -> String {
     json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
@@ -125,8 +33,8 @@ fn acknowledged_edits_survive_kill_9() {
     let mut rng = rand::rng();
     let budget = Instant::now();
     for round in 0..5 {
-        let port = common::free_port();
-        let mut server = start(port, &db);
+        let server = serve(DATA).db(&db).ready();
+        let port = server.port;
         let token = Arc::new(token(&db, &format!("writer-{round}")));
         let stop = Arc::new(AtomicBool::new(false));
         let acks = Arc::new(Mutex::new(Vec::<(String, Option<String>)>::new()));
@@ -144,7 +52,7 @@ fn acknowledged_edits_survive_kill_9() {
                         let lon = 100.0 + w as f64 + i as f64 * 1e-4;
                         let body = station(&name, lon, 30.0 + round as f64);
                         let Some((status, answer)) =
-                            http(port, "POST", "/api/v1/features", &token, Some(&body))
+                            try_http(port, "POST", "/api/v1/features", &token, Some(&body))
                         else {
                             continue;
                         };
@@ -159,7 +67,7 @@ fn acknowledged_edits_survive_kill_9() {
                         if i % 3 == 0 {
                             let phone = format!("0539-{i}");
                             let patch = json!({"properties": {"phone": phone}}).to_string();
-                            match http(port, "PATCH", &path, &token, Some(&patch)) {
+                            match try_http(port, "PATCH", &path, &token, Some(&patch)) {
                                 Some((200, answer)) => {
                                     acks.lock().unwrap().push((id.clone(), Some(answer)))
                                 }
@@ -167,7 +75,7 @@ fn acknowledged_edits_survive_kill_9() {
                                 None => unanswered.lock().unwrap().push((id.clone(), Some(phone))),
                             }
                         } else if i % 5 == 0 {
-                            match http(port, "DELETE", &path, &token, None) {
+                            match try_http(port, "DELETE", &path, &token, None) {
                                 Some((204, _)) => acks.lock().unwrap().push((id, None)),
                                 Some(_) => {}
                                 None => unanswered.lock().unwrap().push((id, None)),
@@ -179,8 +87,7 @@ fn acknowledged_edits_survive_kill_9() {
             .collect();
         std::thread::sleep(Duration::from_millis(rng.random_range(300..1500)));
         // SIGKILL: no shutdown, no flush.
-        server.0.kill().unwrap();
-        server.0.wait().unwrap();
+        server.kill_9();
         stop.store(true, Ordering::Relaxed);
         for w in writers {
             w.join().unwrap();
@@ -232,14 +139,19 @@ fn acknowledged_edits_survive_kill_9() {
         }
         drop(store);
         // The restarted server serves what was stored.
-        let port = common::free_port();
-        let _server = start(port, &db);
+        let server = serve(DATA).db(&db).ready();
         let (id, body) = acknowledged
             .iter()
             .find_map(|(id, b)| b.as_ref().map(|b| (id, b)))
             .unwrap();
-        let (status, answer) =
-            http(port, "GET", &format!("/api/v1/features/{id}"), "", None).unwrap();
+        let (status, answer) = try_http(
+            server.port,
+            "GET",
+            &format!("/api/v1/features/{id}"),
+            "",
+            None,
+        )
+        .unwrap();
         assert_eq!(status, 200);
         let served: Value = serde_json::from_str(&answer).unwrap();
         let stored: Value = serde_json::from_str(body).unwrap();
@@ -257,13 +169,13 @@ fn acknowledged_edits_survive_kill_9() {
 fn export_round_trips_and_backup_runs_live() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a.db");
-    let port = common::free_port();
-    let _server = start(port, &db);
+    let server = serve(DATA).db(&db).ready();
+    let port = server.port;
     let token = token(&db, "exporter");
     for i in 0..20 {
         let body = station(&format!("导出站 {i}"), 110.0 + i as f64 * 0.01, 30.0);
         assert_eq!(
-            http(port, "POST", "/api/v1/features", &token, Some(&body))
+            try_http(port, "POST", "/api/v1/features", &token, Some(&body))
                 .unwrap()
                 .0,
             201
@@ -279,24 +191,8 @@ fn export_round_trips_and_backup_runs_live() {
         .unwrap();
     assert!(status.success());
     let copy = dir.path().join("b.db");
-    let port2 = common::free_port();
-    {
-        let _seeded = Command::new(BIN)
-            .args(["serve", "--bind", &format!("127.0.0.1:{port2}"), "--db"])
-            .arg(&copy)
-            .arg("--data")
-            .arg(&out)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map(Server)
-            .unwrap();
-        let started = Instant::now();
-        while http(port2, "GET", "/readyz", "", None).map(|r| r.0) != Some(200) {
-            assert!(started.elapsed() < Duration::from_secs(60));
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
+    // Seeded from the export: the server is ready once it created the database.
+    drop(serve(out.to_str().unwrap()).db(&copy).ready());
     let a = Store::open(&db).unwrap().features(None).unwrap();
     let b = Store::open(&copy).unwrap().features(None).unwrap();
     let sorted = |mut v: Vec<(String, String)>| {
@@ -311,7 +207,7 @@ fn export_round_trips_and_backup_runs_live() {
         std::thread::spawn(move || {
             for i in 0..30 {
                 let body = station(&format!("备份中 {i}"), 111.0 + i as f64 * 0.01, 31.0);
-                http(port, "POST", "/api/v1/features", &token, Some(&body));
+                try_http(port, "POST", "/api/v1/features", &token, Some(&body));
             }
         })
     };
@@ -340,35 +236,16 @@ fn export_round_trips_and_backup_runs_live() {
 fn graceful_stop_leaves_a_fresh_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
-    let log = dir.path().join("serve.log");
-    let serve = |port: u16| {
-        let child = Command::new(BIN)
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--db"])
-            .arg(&db)
-            .args(["--data", concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")])
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while http(port, "GET", "/readyz", "", None).map(|r| r.0) != Some(200) {
-            assert!(started.elapsed() < Duration::from_secs(60));
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Server(child)
-    };
-    let port = common::free_port();
-    let server = serve(port);
+    let mut server = serve(DATA).db(&db).log_beside(&db).ready();
     let token = token(&db, "stopper");
     let body = station("停机前的站", 90.0, 35.0);
     assert_eq!(
-        http(port, "POST", "/api/v1/features", &token, Some(&body))
+        try_http(server.port, "POST", "/api/v1/features", &token, Some(&body))
             .unwrap()
             .0,
         201
     );
-    let pid = server.0.id().to_string();
+    let pid = server.child.id().to_string();
     assert!(
         Command::new("kill")
             .args(["-TERM", &pid])
@@ -376,18 +253,14 @@ fn graceful_stop_leaves_a_fresh_snapshot() {
             .unwrap()
             .success()
     );
-    let mut server = server;
-    let status = server.0.wait().unwrap();
-    assert!(
-        status.success(),
-        "{status:?}: {}",
-        std::fs::read_to_string(&log).unwrap()
-    );
-    let port = common::free_port();
-    let _again = serve(port);
-    let text = std::fs::read_to_string(&log).unwrap();
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status:?}: {}", server.log());
+    let again = serve(DATA).db(&db).log_beside(&db).ready();
+    let text = again.log();
     assert!(text.contains("features read from the snapshot"), "{text}");
-    let (status, near) = http(port, "GET", "/api/v1/nearest?lon=90&lat=35&k=1", "", None).unwrap();
+    let port = again.port;
+    let (status, near) =
+        try_http(port, "GET", "/api/v1/nearest?lon=90&lat=35&k=1", "", None).unwrap();
     assert_eq!(status, 200);
     assert!(near.contains("停机前的站"), "{near}");
 }

@@ -7,20 +7,14 @@
 //! API between the two commands interleaves the server's own commits with theirs.
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::collections::BTreeMap;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::process::{
+    BIN, DATA, Server, assert_same, get_json, http, serve, served, token, truth,
+};
 use serde_json::{Value, json};
-use waystation::geodata::snapshot;
-use waystation::store::Store;
-
-const BIN: &str = env!("CARGO_BIN_EXE_waystation");
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/geodata");
-const LAYERS: [&str; 4] = ["driver_home", "courier_station", "fitness_station", "park"];
 
 /// How soon after the command exits its change must be served: the watcher looks
 /// every 200 ms, the replay of a few thousand changes takes milliseconds (a debug
@@ -32,101 +26,6 @@ const WHOLE_READ: &str = "read the whole database again";
 /// Written by the publisher when it replays another process's writes.
 const REPLAYED: &str = "replaying the changes since the last commit seen";
 
-/// One request on its own connection: status and body.
-fn http(port: u16, method: &str, path: &str, token: &str, body: Option<&str>) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let body = body.unwrap_or("");
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
-         Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let raw = String::from_utf8(raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let body = if chunked {
-        let mut out = String::new();
-        let mut rest = body;
-        loop {
-            let (size, after) = rest.split_once("\r\n").unwrap();
-            let size = usize::from_str_radix(size.trim(), 16).unwrap();
-            if size == 0 {
-                break;
-            }
-            out.push_str(&after[..size]);
-            rest = &after[size + 2..];
-        }
-        out
-    } else {
-        body.to_owned()
-    };
-    (status, body)
-}
-
-fn get(port: u16, path: &str) -> Value {
-    let (status, body) = http(port, "GET", path, "", None);
-    assert_eq!(status, 200, "{path}: {body}");
-    serde_json::from_str(&body).unwrap()
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-fn start(db: &Path) -> Server {
-    let port = common::free_port();
-    let log = PathBuf::from(format!("{}.{port}.log", db.display()));
-    let child = Command::new(BIN)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(db)
-        .args(["--data", DATA])
-        .args(["--web", concat!(env!("CARGO_MANIFEST_DIR"), "/web")])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("spawn waystation");
-    let server = Server { child, port, log };
-    let started = Instant::now();
-    loop {
-        let ready = TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && http(port, "GET", "/readyz", "", None).0 == 200;
-        if ready {
-            return server;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "server not ready: {}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Runs the CLI; its standard output, after asserting it succeeded.
 fn cli(args: &[&str]) -> String {
     let out = Command::new(BIN).args(args).output().unwrap();
@@ -137,42 +36,6 @@ fn cli(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     text
-}
-
-/// Every feature served, by id, as served.
-fn served(port: u16) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    for layer in LAYERS {
-        let v = get(port, &format!("/api/v1/layers/{layer}?limit=200000"));
-        for f in v["features"].as_array().unwrap() {
-            let id = f["properties"]["id"]
-                .as_str()
-                .or(f["id"].as_str())
-                .unwrap()
-                .to_owned();
-            assert!(out.insert(id, f.clone()).is_none(), "served twice");
-        }
-    }
-    out
-}
-
-/// What a server reading the whole database serves: one on a copy of it without
-/// the snapshot. Its ids are the database's.
-fn truth(db: &Path, dir: &Path, round: &str) -> BTreeMap<String, Value> {
-    let copy = dir.join(format!("truth-{round}.db"));
-    Store::open(db).unwrap().backup(&copy).unwrap();
-    assert!(!snapshot::database_snapshot(&copy).exists());
-    let server = start(&copy);
-    let out = served(server.port);
-    let ids: BTreeSet<String> = Store::open(db)
-        .unwrap()
-        .features(None)
-        .unwrap()
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    assert_eq!(out.keys().cloned().collect::<BTreeSet<_>>(), ids);
-    out
 }
 
 /// Polls `check` until it holds; how long that took, failing past [`BOUND`].
@@ -191,13 +54,6 @@ fn within_bound(what: &str, server: &Server, mut check: impl FnMut() -> bool) ->
     }
 }
 
-fn assert_same(served: &BTreeMap<String, Value>, expected: &BTreeMap<String, Value>, round: &str) {
-    assert_eq!(served.len(), expected.len(), "{round}");
-    for (id, feature) in expected {
-        assert_eq!(served.get(id), Some(feature), "{round}: {id}");
-    }
-}
-
 /// The server follows the CLI's import (new features) and purge (deletes) by
 /// replaying their changes: served within the bound, equal to a whole read, and
 /// never by reading the whole database again.
@@ -206,7 +62,7 @@ fn cli_writes_are_followed_by_replay() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("follow.db");
     let db_arg = db.to_str().unwrap();
-    let server = start(&db);
+    let server = serve(DATA).db(&db).log_beside(&db).ready();
     let nearest = "/api/v1/nearest?lon=95.12&lat=40.21&k=5&layers=driver_home";
     let names = |v: &Value| -> Vec<String> {
         v["features"]
@@ -217,7 +73,7 @@ fn cli_writes_are_followed_by_replay() {
             .collect()
     };
     assert!(
-        !names(&get(server.port, nearest))
+        !names(&get_json(server.port, nearest))
             .iter()
             .any(|n| n.starts_with("跟随")),
     );
@@ -248,7 +104,7 @@ fn cli_writes_are_followed_by_replay() {
     ]);
     assert!(out.contains("60 accepted"), "{out}");
     let took = within_bound("import", &server, || {
-        let n = names(&get(server.port, nearest));
+        let n = names(&get_json(server.port, nearest));
         n.len() == 5 && n.iter().all(|n| n.starts_with("跟随测试司机之家"))
     });
     eprintln!("import of 60 rows served {took:?} after the CLI exited");
@@ -259,10 +115,7 @@ fn cli_writes_are_followed_by_replay() {
     );
 
     // 2. An edit through the API: this process's own commit after theirs.
-    let token = cli(&[
-        "token", "create", "--name", "follow", "--role", "admin", "--db", db_arg,
-    ]);
-    let token = token.lines().last().unwrap().trim().to_owned();
+    let token = token(&db, "follow");
     let body = json!({"type": "Feature",
         "geometry": {"type": "Point", "coordinates": [95.3, 40.3]},
         "properties": {"layer": "courier_station", "name": "跟随测试驿站", "city": "酒泉市",

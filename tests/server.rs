@@ -5,66 +5,29 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_waystation");
+use common::process::{BIN, DATA, Server, serve, try_http, try_http_headers};
 
-/// A plain HTTP/1.1 GET over a socket: status line and body.
+/// A GET over a socket: status and body.
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    let status = raw.split_whitespace().nth(1)?.parse().ok()?;
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Some((status, body))
+    try_http(port, "GET", path, "", None)
 }
 
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(port: u16, data: &str) -> Server {
-    let child = Command::new(BIN)
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--data",
-            data,
-            "--web",
-        ])
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/web"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn waystation");
-    Server(child)
+/// The server on the bundled data with `extra` flags, its output piped, once ready.
+fn start_with(extra: &[&str]) -> Server {
+    serve(DATA)
+        .args(extra)
+        .piped()
+        .ready_within(Duration::from_secs(30))
 }
 
 /// The binary serves the bundled data over TCP: healthz, readyz, a nearest query.
 #[test]
 fn serves_over_a_real_socket() {
-    let port = common::free_port();
-    let _server = start(port, concat!(env!("CARGO_MANIFEST_DIR"), "/geodata"));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http_get(port, "/readyz").map(|r| r.0) != Some(200) {
-        assert!(Instant::now() < deadline, "server did not become ready");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let server = serve(DATA).ready_within(Duration::from_secs(30));
+    let port = server.port;
     assert_eq!(http_get(port, "/healthz").unwrap().0, 200);
     let (status, body) = http_get(port, "/api/v1/nearest?lon=118.35&lat=35.10&k=3").unwrap();
     assert_eq!(status, 200);
@@ -130,10 +93,7 @@ fn validate_reports_every_problem() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
-    let ok = Command::new(BIN)
-        .args(["validate", concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")])
-        .output()
-        .unwrap();
+    let ok = Command::new(BIN).args(["validate", DATA]).output().unwrap();
     assert!(
         ok.status.success(),
         "{}",
@@ -145,10 +105,10 @@ fn validate_reports_every_problem() {
 #[test]
 fn server_refuses_bad_data() {
     let dir = bad_dir();
-    let mut server = start(common::free_port(), dir.path().to_str().unwrap());
+    let mut server = serve(dir.path().to_str().unwrap()).piped().spawn();
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
-        if let Some(status) = server.0.try_wait().unwrap() {
+        if let Some(status) = server.child.try_wait().unwrap() {
             break status;
         }
         assert!(Instant::now() < deadline, "server kept running on bad data");
@@ -156,7 +116,7 @@ fn server_refuses_bad_data() {
     };
     assert!(!status.success());
     let mut lines = Vec::new();
-    for line in BufReader::new(server.0.stderr.take().unwrap()).lines() {
+    for line in BufReader::new(server.child.stderr.take().unwrap()).lines() {
         lines.push(line.unwrap());
     }
     let text = lines.join("\n");
@@ -164,26 +124,6 @@ fn server_refuses_bad_data() {
         text.contains("refusing to serve") && text.contains("unknown amenity 'showers'"),
         "{text}"
     );
-}
-
-/// Starts the binary on the bundled data with `extra` flags; stderr piped.
-fn start_with(port: u16, extra: &[&str]) -> Server {
-    let child = Command::new(BIN)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata"))
-        .arg("--web")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/web"))
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn waystation");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http_get(port, "/readyz").map(|r| r.0) != Some(200) {
-        assert!(Instant::now() < deadline, "server did not become ready");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server(child)
 }
 
 /// A GET over a socket: the whole raw answer (head and body).
@@ -205,8 +145,8 @@ fn raw_get(port: u16, target: &str) -> String {
 /// with its access line (without the query); the server goes on serving.
 #[test]
 fn long_targets_get_414_in_problem_json() {
-    let port = common::free_port();
-    let mut server = start_with(port, &["--log-format", "json"]);
+    let mut server = start_with(&["--log-format", "json"]);
+    let port = server.port;
     for len in [100_000, 10_000] {
         let target = format!("/api/v1/nearest?lon=118.35&lat=35.10&q={}", "x".repeat(len));
         let raw = raw_get(port, &target);
@@ -233,9 +173,9 @@ fn long_targets_get_414_in_problem_json() {
     assert_ne!(status, 414);
     assert_eq!(http_get(port, "/healthz").unwrap().0, 200);
     std::thread::sleep(Duration::from_millis(200));
-    let _ = server.0.kill();
+    let _ = server.child.kill();
     let mut log = String::new();
-    let mut stderr = server.0.stderr.take().unwrap();
+    let mut stderr = server.child.stderr.take().unwrap();
     stderr.read_to_string(&mut log).unwrap();
     assert!(!log.contains("xxxx") && !log.contains("lon="), "{log}");
     let refused: Vec<serde_json::Value> = log
@@ -251,17 +191,17 @@ fn long_targets_get_414_in_problem_json() {
 /// status and latency, and a driver's coordinates appear nowhere in the log.
 #[test]
 fn json_access_log_names_the_route_not_the_position() {
-    let port = common::free_port();
-    let mut server = start_with(port, &["--log-format", "json"]);
+    let mut server = start_with(&["--log-format", "json"]);
+    let port = server.port;
     let (status, _) = http_get(port, "/api/v1/nearest?lon=118.3517&lat=35.1043&k=2").unwrap();
     assert_eq!(status, 200);
     let (status, _) = http_get(port, "/api/v1/features/no-such-feature-4711").unwrap();
     assert_eq!(status, 404);
     std::thread::sleep(Duration::from_millis(200));
-    let _ = server.0.kill();
+    let _ = server.child.kill();
     let mut log = String::new();
     server
-        .0
+        .child
         .stderr
         .take()
         .unwrap()
@@ -269,7 +209,7 @@ fn json_access_log_names_the_route_not_the_position() {
         .unwrap();
     let mut stdout = String::new();
     server
-        .0
+        .child
         .stdout
         .take()
         .unwrap()
@@ -299,21 +239,9 @@ fn json_access_log_names_the_route_not_the_position() {
     assert_eq!(find("/api/v1/features/{id}")["status"], 404);
 }
 
-/// A POST over a socket with `headers`: the status.
+/// A POST over a socket with `headers`: the status (0 without an answer).
 fn http_post(port: u16, path: &str, headers: &str) -> u16 {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{headers}Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    let _ = s.read_to_string(&mut raw);
-    raw.split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+    try_http_headers(port, "POST", path, headers, Some("{}")).map_or(0, |r| r.0)
 }
 
 /// On a real socket, with a database and `write_origins` from the environment: a
@@ -324,28 +252,14 @@ fn http_post(port: u16, path: &str, headers: &str) -> u16 {
 fn write_origins_and_client_addresses_on_a_real_socket() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("w.db");
-    let port = common::free_port();
-    let child = Command::new(BIN)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(&db)
-        .arg("--data")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata"))
-        .arg("--web")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/web"))
-        .env(
+    let server = serve(DATA)
+        .db(&db)
+        .envs(&[(
             "WAYSTATION_WRITE_ORIGINS",
             r#"["https://admin.example.org"]"#,
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn waystation");
-    let _server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http_get(port, "/readyz").map(|r| r.0) != Some(200) {
-        assert!(Instant::now() < deadline, "server did not become ready");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        )])
+        .ready();
+    let port = server.port;
     let bad_token = "Authorization: Bearer not-a-token\r\n";
     let listed = format!("Origin: https://admin.example.org\r\n{bad_token}");
     assert_eq!(

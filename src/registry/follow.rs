@@ -1,8 +1,9 @@
 //! Following another process's writes (the CLI's `import`, `purge`) while serving:
 //! the features written and deleted since the last commit the server has seen are
-//! read ([`replay`], the replay a start after a crash does onto its snapshot) and
-//! published as a delta, in proportion to the change. The whole database is read
-//! again only when the replay cannot be trusted ([`Followed::Untrusted`]).
+//! read ([`replay()`]: the check and read of [`super::replay`], as a start after a
+//! crash makes onto its snapshot) and published as a delta, in proportion to the
+//! change. The whole database is read again only when the replay cannot be trusted
+//! ([`Followed::Untrusted`]).
 
 use std::path::Path;
 
@@ -74,32 +75,11 @@ pub(super) fn replay(db: &Path, seen: &Seen) -> Result<Followed, StoreError> {
                 seen.schema
             )));
         }
-        let horizon = s.replay_horizon()?;
-        if stamp.generation < horizon {
-            return Ok(Followed::Untrusted(format!(
-                "the changes after generation {} were pruned (through generation {horizon})",
-                stamp.generation
-            )));
-        }
-        if s.stamp(stamp.generation)? != Some(stamp) {
-            return Ok(Followed::Untrusted(format!(
-                "the commit last seen (generation {}) is gone or another",
-                stamp.generation
-            )));
+        if let Some(why) = super::replay::untrusted(s, stamp)? {
+            return Ok(Followed::Untrusted(why));
         }
         let generation = s.generation()?;
-        let count = s.changes_since_count(stamp.generation)?;
-        if count > super::seed::REPLAY_MAX {
-            return Ok(Followed::Untrusted(format!(
-                "{count} changes since generation {}: reading is cheaper",
-                stamp.generation
-            )));
-        }
-        let changes = s
-            .changes_since(stamp.generation)?
-            .into_iter()
-            .map(super::seed::change_of)
-            .collect();
+        let changes = super::replay::changes_since(s, stamp.generation)?;
         Ok(Followed::Replayed {
             changes,
             generation,
@@ -111,48 +91,14 @@ pub(super) fn replay(db: &Path, seen: &Seen) -> Result<Followed, StoreError> {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::path::PathBuf;
     use std::sync::Arc;
     use std::sync::atomic::Ordering;
 
     use super::*;
     use crate::geodata::snapshot;
-    use crate::index::Atlas;
-    use crate::model::Layer;
-    use crate::registry::{DELTA_MAX, Published, Registry, load, read};
+    use crate::registry::testing::{self, seed_dir, served, truth};
+    use crate::registry::{DELTA_MAX, Published, Registry, load};
     use crate::store::{Op, Write};
-
-    /// A seed directory: the bundled data.
-    fn seed_dir(root: &Path) -> PathBuf {
-        let seed = root.join("seed");
-        std::fs::create_dir_all(&seed).unwrap();
-        for e in std::fs::read_dir("geodata").unwrap() {
-            let p = e.unwrap().path();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if name.ends_with(".geojson") || name == "holidays_cn.json" {
-                std::fs::copy(&p, seed.join(name)).unwrap();
-            }
-        }
-        seed
-    }
-
-    /// Every feature served, by id: its record in full.
-    fn served(atlas: &Atlas) -> BTreeMap<String, String> {
-        let mut out = BTreeMap::new();
-        for i in 0..atlas.facility_count() as u32 {
-            let mut f = atlas.facility(i).clone();
-            let hours = f.hours.take().map(|h| atlas.schedules().text(h).to_owned());
-            assert!(
-                out.insert(f.id().to_owned(), format!("{f:?} {hours:?}"))
-                    .is_none()
-            );
-        }
-        for i in 0..atlas.park_count() as u32 {
-            let p = atlas.park(i);
-            assert!(out.insert(p.id.to_string(), format!("{p:?}")).is_none());
-        }
-        out
-    }
 
     /// `served` is `expected`; else the ids that differ (not two whole maps).
     fn assert_same(served: &BTreeMap<String, String>, expected: &BTreeMap<String, String>) {
@@ -168,24 +114,9 @@ mod tests {
         );
     }
 
-    /// The database read whole, as served.
-    fn truth(db: &Path, seed: &Path) -> BTreeMap<String, String> {
-        let store = Store::open(db).unwrap();
-        served(&Atlas::new(read(&store, seed).unwrap()))
-    }
-
+    /// A courier station written as the CLI's import writes it.
     fn station(id: &str, name: &str, lon: f64) -> Write {
-        let body = serde_json::json!({"type": "Feature", "id": id,
-            "geometry": {"type": "Point", "coordinates": [lon, 35.1]},
-            "properties": {"id": id, "layer": "courier_station", "name": name,
-                "source": "test", "position_accuracy": "surveyed", "synthetic": false}});
-        Write::Put {
-            id: id.into(),
-            layer: Layer::CourierStation,
-            body: body.to_string(),
-            expect: None,
-            op: Op::Import,
-        }
+        testing::station(id, name, lon, Op::Import)
     }
 
     fn delete(id: &str) -> Write {

@@ -25,8 +25,11 @@
 mod edit;
 mod follow;
 mod import;
+mod replay;
 mod reports;
 mod seed;
+#[cfg(test)]
+mod testing;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};

@@ -13,11 +13,9 @@ use crate::geodata::{
 };
 use crate::index::Atlas;
 use crate::model::Layer;
-use crate::store::{Changed, Store, StoreError};
+use crate::store::{Store, StoreError};
 
-/// More changes than this since the snapshot and the whole database is read
-/// instead: replaying costs about what reading costs, per feature.
-pub(super) const REPLAY_MAX: i64 = 200_000;
+use super::replay;
 
 /// More changes than this replayed onto the snapshot at [`open`] and it writes the
 /// snapshot again. At 1M a replay costs ~2 µs a change (4,000 in 8 ms), writing
@@ -353,33 +351,22 @@ fn read_snapshot(
     };
     let found = store.consistent(|s| {
         let generation = s.generation()?;
-        let horizon = s.replay_horizon()?;
         let mut ok: Result<bool, StoreError> = Ok(false);
         let read = snapshot::read_stamped(&file, calendar_dir, key, |stamp| {
-            if stamp.generation < horizon {
-                tracing::warn!(
-                    "{}: generation {} is older than the changes kept (pruned through generation {horizon}); reading the database",
-                    file.display(),
-                    stamp.generation
-                );
-                return false;
-            }
-            ok = (|| {
-                Ok(stamp.generation <= generation
-                    && s.stamp(stamp.generation)? == Some(stamp)
-                    && s.changes_since_count(stamp.generation)? <= REPLAY_MAX)
-            })();
+            ok = replay::untrusted(s, stamp).map(|why| match why {
+                Some(why) => {
+                    tracing::warn!("{}: {why}; reading the database", file.display());
+                    false
+                }
+                None => true,
+            });
             matches!(ok, Ok(true))
         });
         ok?;
         match read {
             Ok((data, stamp)) => {
-                let replay = s
-                    .changes_since(stamp.generation)?
-                    .into_iter()
-                    .map(change_of)
-                    .collect::<Vec<_>>();
-                Ok(Some((data, replay, generation, stamp)))
+                let changes = replay::changes_since(s, stamp.generation)?;
+                Ok(Some((data, changes, generation, stamp)))
             }
             Err(snapshot::SnapshotError::Stale) => Ok(None),
             Err(why) => {
@@ -397,18 +384,6 @@ fn read_snapshot(
         );
     }
     Ok(found)
-}
-
-/// A stored change as the index takes it.
-pub(super) fn change_of(c: Changed) -> Change {
-    match c {
-        Changed::Put { id, layer, body } => Change::Put {
-            layer,
-            id,
-            feature: body.into_bytes(),
-        },
-        Changed::Delete { id } => Change::Delete { id },
-    }
 }
 
 /// The store's features, validated as the loader validates files.
@@ -468,60 +443,13 @@ pub fn export(store: &Store, out: &Path) -> Result<Vec<(PathBuf, usize)>, OpenEr
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
+    use crate::registry::testing::{self, seed_dir, served, truth};
     use crate::store::{Op, Write};
 
-    /// A seed directory: the bundled data.
-    fn seed_dir(root: &Path) -> PathBuf {
-        let seed = root.join("seed");
-        std::fs::create_dir_all(&seed).unwrap();
-        for e in std::fs::read_dir("geodata").unwrap() {
-            let p = e.unwrap().path();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if name.ends_with(".geojson") || name == "holidays_cn.json" {
-                std::fs::copy(&p, seed.join(name)).unwrap();
-            }
-        }
-        seed
-    }
-
-    /// Every feature served, by id: its record in full.
-    fn served(atlas: &Atlas) -> BTreeMap<String, String> {
-        let mut out = BTreeMap::new();
-        for i in 0..atlas.facility_count() as u32 {
-            // Opening hours by their text: their numbering depends on the load order.
-            let mut f = atlas.facility(i).clone();
-            let hours = f.hours.take().map(|h| atlas.schedules().text(h).to_owned());
-            let record = format!("{f:?} {hours:?}");
-            assert!(out.insert(f.id().to_owned(), record).is_none());
-        }
-        for i in 0..atlas.park_count() as u32 {
-            let p = atlas.park(i);
-            assert!(out.insert(p.id.to_string(), format!("{p:?}")).is_none());
-        }
-        out
-    }
-
-    /// The database read whole, as served.
-    fn truth(db: &Path, seed: &Path) -> BTreeMap<String, String> {
-        let store = Store::open(db).unwrap();
-        served(&Atlas::new(read(&store, seed).unwrap()))
-    }
-
+    /// A courier station created as the API creates one.
     fn station(id: &str, name: &str, lon: f64) -> Write {
-        let body = serde_json::json!({"type": "Feature", "id": id,
-            "geometry": {"type": "Point", "coordinates": [lon, 35.1]},
-            "properties": {"id": id, "layer": "courier_station", "name": name,
-                "source": "test", "position_accuracy": "surveyed", "synthetic": false}});
-        Write::Put {
-            id: id.into(),
-            layer: Layer::CourierStation,
-            body: body.to_string(),
-            expect: None,
-            op: Op::Create,
-        }
+        testing::station(id, name, lon, Op::Create)
     }
 
     /// Some of everything, in `round`'s own commits: creates, a seed feature

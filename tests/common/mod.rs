@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod documented;
+pub mod process;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
