@@ -814,8 +814,19 @@ function popupHTML(f) {
   row(t('source'), esc(p.source || ''));
   row(t('updated'), esc(p.updated || ''));
   if (rows.length) html += `<dl>${rows.join('')}</dl>`;
+  html += stationLink(p);
   html += '</div>';
   return html;
+}
+
+// The feature's own page (/s/{id}: hours, a link to share, the problem-report
+// form), in the map's language; a new tab from an embed, whose frame is small.
+function stationLink(p) {
+  const id = typeof p.id === 'string' || typeof p.id === 'number' ? String(p.id) : '';
+  if (!id) return '';
+  const href = `/s/${encodeURIComponent(id)}${state.lang === 'en' ? '?lang=en' : ''}`;
+  const target = EMBED ? ' target="_blank" rel="noopener"' : '';
+  return `<a class="pop-page" href="${esc(href)}"${target}>${esc(t('station_page'))}</a>`;
 }
 
 // Opens a popup for a feature given with WGS-84 coordinates.

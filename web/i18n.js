@@ -41,6 +41,7 @@ export const STRINGS = {
     go: '去这里',
     go_aria: (name) => `导航去 ${name}`,
     nav: '导航',
+    station_page: '详情页 · 分享 · 报告问题',
     show_on_map: '在地图上显示',
     open_now: '营业中',
     closed_now: '已关闭',
@@ -80,6 +81,8 @@ export const STRINGS = {
     basemap_failed: '底图加载失败，仅显示本站数据。',
     offline: '离线',
     offline_results: (when) => `离线 · ${when} 的结果`,
+    update_ready: '新版本已就绪',
+    update_reload: '重新加载',
 
     // Coverage mode (planner.js) and the report page (report.js).
     mode_coverage: '覆盖分析',
@@ -301,6 +304,7 @@ export const STRINGS = {
     go: 'Go',
     go_aria: (name) => `Navigate to ${name}`,
     nav: 'Navigate',
+    station_page: 'Details · share · report a problem',
     show_on_map: 'Show on map',
     open_now: 'Open now',
     closed_now: 'Closed',
@@ -340,6 +344,8 @@ export const STRINGS = {
     basemap_failed: 'The basemap could not be loaded; showing our data only.',
     offline: 'Offline',
     offline_results: (when) => `Offline · results from ${when}`,
+    update_ready: 'A new version is ready',
+    update_reload: 'Reload',
 
     mode_coverage: 'Coverage',
     mode_coverage_aria: 'Coverage analysis mode (park unions and facility coverage)',

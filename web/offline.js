@@ -22,6 +22,12 @@
 // then says the app can start offline (the browser test waits for it). After each
 // nearest answer from the network the tiles around it are stored the same way, at
 // the zooms where they are few (when the map draws our vector tiles).
+//
+// A new release: the worker answers the shell from its cache and refreshes it
+// behind; when a refreshed file differs it posts {type: 'waystation-update'}, and
+// a new worker taking over an already controlled page does the same job. Either
+// way a strip offers "新版本已就绪 · 重新加载" (the page never reloads under a
+// driver's fingers); the reload starts the new release from the refreshed cache.
 
 const LAST_KEY = 'waystation.lastNearest';
 const CACHED_AT = 'X-Waystation-Cached-At';
@@ -33,6 +39,7 @@ const net = {
 };
 let opts = null; // { t, restore, current }
 let banner = null;
+let update = null; // the "new version" strip, once a new release is known
 
 // Starts the offline support. `t(key, ...args)` gives the page's strings in its
 // language; `restore(query, { fit })` sets the filter and asks the nearest query;
@@ -58,6 +65,8 @@ export function initOffline({ t, restore, current }) {
   if (!EMBED && 'serviceWorker' in navigator && window.isSecureContext) {
     const hadController = Boolean(navigator.serviceWorker.controller);
     navigator.serviceWorker.addEventListener('message', onWorkerMessage);
+    // A new worker (a release that changed sw.js) took over a page an old one served.
+    navigator.serviceWorker.addEventListener('controllerchange', () => { if (hadController) offerUpdate(); });
     navigator.serviceWorker.startMessages();
     const register = () => navigator.serviceWorker.register('/sw.js', { scope: '/' })
       .catch((e) => console.warn('service worker not registered:', e && e.message));
@@ -95,6 +104,7 @@ function isOffline() {
 
 function onWorkerMessage(event) {
   const msg = event.data || {};
+  if (msg.type === 'waystation-update') { offerUpdate(); return; }
   if (msg.type !== 'waystation-net') return;
   net.cacheAnswered = !msg.online;
   render();
@@ -120,7 +130,28 @@ function reask(n) {
   retryTimer = setTimeout(() => { if (net.cacheAnswered) reask(n + 1); }, RETRY_MS[n]);
 }
 
+// Shows (once) the strip offering to start the new release now.
+function offerUpdate() {
+  if (update || !opts) return;
+  update = document.createElement('div');
+  update.id = 'update-banner';
+  update.setAttribute('role', 'status');
+  const text = document.createElement('span');
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'btn';
+  button.addEventListener('click', () => location.reload());
+  update.append(text, button);
+  (banner || document.body.firstElementChild).after(update);
+  render();
+}
+
 function render() {
+  if (update && opts) {
+    const [text, button] = update.children;
+    text.textContent = opts.t('update_ready');
+    button.textContent = opts.t('update_reload');
+  }
   if (!banner || !opts) return;
   const off = isOffline();
   banner.hidden = !off;

@@ -405,7 +405,7 @@ export function createPlanner(ctx) {
         let html;
         if (c.key === 'name') {
           const dot = `<span class="status-dot" style="background:${ctx.UNION_COLOURS[p.union_status] || '#adb5bd'}" title="${esc(p.union_status ? lw(UNION_STATUS, p.union_status) : '')}"></span>`;
-          const place = [p.city, p.district].filter(Boolean).join(' ');
+          const place = [p.city && cityLabel(p.city), p.district].filter(Boolean).join(' ');
           html = `${dot}${esc(v)}${p.synthetic === true ? ` <span class="badge demo small">${esc(t('demo_short'))}</span>` : ''}` +
             `<span class="sub c-city">${esc(place || '–')}</span>`;
         } else if (c.layer) {
@@ -641,7 +641,7 @@ export function createPlanner(ctx) {
   function renderSitingScope() {
     const f = ps.filters;
     const parts = [];
-    if (f.city) parts.push([f.city, f.district].filter(Boolean).join(' '));
+    if (f.city) parts.push([cityLabel(f.city), f.district].filter(Boolean).join(' '));
     if (f.union_status.length) parts.push(f.union_status.map((k) => lw(UNION_STATUS, k)).join(' / '));
     const mw = String(f.min_workers).trim();
     if (mw !== '') parts.push(`${t('f_min_workers')} ${mw}`);
@@ -867,10 +867,22 @@ export function createPlanner(ctx) {
       option('parks', t('weight_parks'), prevW === 'parks'));
   }
 
+  // A city's name in the page's language: the data says 临沂市, the place list
+  // (/api/v1/places) knows 临沂 as Linyi; a city it does not know keeps its name.
+  function cityLabel(c) {
+    if (state.lang !== 'en') return c;
+    const bare = c.replace(/市$/, '');
+    const place = (state.places || []).find((f) => f.properties && (f.properties.name === c || f.properties.name === bare));
+    return (place && place.properties.name_en) || c;
+  }
+
   function renderPlaceChoices() {
-    const cities = [...new Set(ps.groups.map((g) => g.city).filter(Boolean))].sort((a, b) => a.localeCompare(b, 'zh-CN'));
+    const locale = state.lang === 'en' ? 'en' : 'zh-CN';
+    const cities = [...new Set(ps.groups.map((g) => g.city).filter(Boolean))]
+      .map((c) => ({ c, label: cityLabel(c) }))
+      .sort((a, b) => a.label.localeCompare(b.label, locale));
     const cs = $('cf-city');
-    cs.replaceChildren(option('', t('f_all'), !ps.filters.city), ...cities.map((c) => option(c, c, c === ps.filters.city)));
+    cs.replaceChildren(option('', t('f_all'), !ps.filters.city), ...cities.map(({ c, label }) => option(c, label, c === ps.filters.city)));
     const ds = $('cf-district');
     const districts = ps.groups.filter((g) => g.city === ps.filters.city && g.district).map((g) => g.district);
     ds.replaceChildren(option('', t('f_all'), !ps.filters.district), ...districts.map((d) => option(d, d, d === ps.filters.district)));

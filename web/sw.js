@@ -5,8 +5,10 @@
 //
 // 1. The app shell (SHELL_FILES: the page, its modules, styles, the vendored
 //    MapLibre and the icons) is stored on install and answered
-//    stale-while-revalidate: from the cache at once, refreshed in the background,
-//    so a new release shows on the next start.
+//    stale-while-revalidate: from the cache at once, refreshed in the background.
+//    When the refreshed file differs from the one answered, the open pages are
+//    told ('waystation-update'), and the page offers to reload now (offline.js):
+//    a new release no longer waits for the second start.
 // 2. The data the map shows (DATA_PATTERNS: config, layer list, every layer's
 //    features, city names, nearest answers, feature cards, and our own vector
 //    tiles if the map draws from them) is answered network first, and each good
@@ -151,7 +153,13 @@ async function staleWhileRevalidate(event, req, path) {
   const cache = await caches.open(SHELL_CACHE);
   const cached = await cache.match(key);
   const network = fetch(req).then(async (r) => {
-    if (r.ok && r.type === 'basic' && !r.redirected) await cache.put(key, r.clone());
+    if (r.ok && r.type === 'basic' && !r.redirected) {
+      // The page was answered from `cached`: a different file from the network is
+      // a new release it is not running yet. Say so (the page offers a reload).
+      const changed = cached ? await differs(cached, r.clone()) : false;
+      await cache.put(key, r.clone());
+      if (changed) await announceUpdate(event, key);
+    }
     return r;
   });
   if (cached) {
@@ -159,6 +167,41 @@ async function staleWhileRevalidate(event, req, path) {
     return cached;
   }
   return network;
+}
+
+// Whether two answers for one shell file differ: their validators when both carry
+// one (ETag, else Last-Modified and length), else their bytes.
+async function differs(a, b) {
+  const etag = (r) => r.headers.get('etag');
+  if (etag(a) && etag(b)) return etag(a) !== etag(b);
+  const stamp = (r) => `${r.headers.get('last-modified')} ${r.headers.get('content-length')}`;
+  if (a.headers.get('last-modified') && b.headers.get('last-modified')) return stamp(a) !== stamp(b);
+  const [x, y] = await Promise.all([a.clone().arrayBuffer(), b.arrayBuffer()]);
+  if (x.byteLength !== y.byteLength) return true;
+  const u = new Uint8Array(x);
+  const v = new Uint8Array(y);
+  for (let i = 0; i < u.length; i++) if (u[i] !== v[i]) return true;
+  return false;
+}
+
+// Tells every open map page that the shell changed under it (several files of one
+// release change together: one message per file, the page shows one notice).
+// The page a navigation is loading may not exist yet when the network answers
+// (matchAll does not list it): wait for it by its id, a few seconds at most.
+async function announceUpdate(event, path) {
+  const msg = { type: 'waystation-update', path };
+  const told = new Set();
+  for (const client of await self.clients.matchAll({ type: 'window' })) {
+    client.postMessage(msg);
+    told.add(client.id);
+  }
+  const id = event.resultingClientId || event.clientId;
+  if (!id || told.has(id)) return;
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    const client = await self.clients.get(id);
+    if (client) { client.postMessage(msg); return; }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 // ---- the data: the network's answer, else the stored one with its time

@@ -564,6 +564,47 @@ test('4. printable report', { timeout: TEST_TIMEOUT }, async () => {
   await context.close();
 });
 
+// 4c. Proves the city choice speaks the page's language: in English 临沂市 reads "Linyi" (its value stays the
+//     data's 临沂市, which the API filters on), and back in Chinese it reads 临沂市 again.
+test('4c. planner city names in English', { timeout: TEST_TIMEOUT }, async () => {
+  const context = await session.newContext('planner-cities', { viewport: { width: 1440, height: 900 } });
+  const page = await session.openMap(context, '?mode=coverage&lang=en');
+  await settle(page);
+  const label = (v) => page.$eval('#cf-city', (sel, value) => {
+    const o = [...sel.options].find((x) => x.value === value);
+    return o ? o.textContent : null;
+  }, v);
+  await page.waitForFunction(() => document.querySelectorAll('#cf-city option').length > 1, null, { timeout: 15_000 });
+  assert.equal(await label('临沂市'), 'Linyi');
+  assert.equal(await label('北京市'), 'Beijing');
+  await page.click('#tab-filters');
+  await page.screenshot({ path: path.join(SHOTS, 'planner-cities-en.png') });
+  await page.selectOption('#cf-city', '临沂市');
+  await settle(page);
+  assert.match(await page.locator('#gap-count').textContent(), /\d/, 'the gap count is shown for the city');
+  const places = await page.$$eval('#gap-table tbody td .c-city', (l) => l.map((x) => x.textContent));
+  assert.ok(places.length > 0 && places.every((x) => x.startsWith('Linyi')), `the gap table says Linyi: ${places.slice(0, 3)}`);
+  await page.click('#btn-lang');
+  await page.waitForFunction(() => {
+    const o = [...document.querySelectorAll('#cf-city option')].find((x) => x.value === '临沂市');
+    return o && o.textContent === '临沂市';
+  }, null, { timeout: 10_000 });
+  await context.close();
+});
+
+// 4b. Proves a planner who types /planner (or follows a bookmark to it) lands in the coverage mode, not on a 404.
+test('4b. /planner opens the coverage mode', { timeout: TEST_TIMEOUT }, async () => {
+  const context = await session.newContext('planner-path', { viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  const first = await page.goto(`${BASE}/planner`, { waitUntil: 'load' });
+  assert.notEqual(first && first.status(), 404, '/planner is not a 404');
+  await page.waitForURL((u) => u.pathname === '/' && u.searchParams.get('mode') === 'coverage', { timeout: 15_000 });
+  await page.waitForFunction(() => window.__waystation && window.__waystation.ready === true, null, { timeout: READY_TIMEOUT });
+  await page.waitForFunction(() => document.body.classList.contains('coverage'), null, { timeout: 15_000 });
+  assert.ok(await page.locator('#planner').isVisible(), 'the planner panel shows');
+  await context.close();
+});
+
 // 5. Proves no request of the whole session went to any host but this machine (data: and blob: allowed).
 test('5. no request leaves 127.0.0.1', { timeout: TEST_TIMEOUT }, () => {
   session.assertNoOutsideRequests();

@@ -22,7 +22,7 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 // The station the tests look at: a bundled courier station open 24/7, else the
 // first courier station the server has.
-const station = { id: 'cs-liaocheng-devzone-service-centre', name: null };
+const station = { id: 'cs-liaocheng-devzone-service-centre', name: null, lonlat: null };
 
 before(async () => {
   await session.start();
@@ -32,7 +32,9 @@ before(async () => {
     station.id = layer.features[0].id;
     r = await fetch(`${BASE}/api/v1/features/${station.id}`);
   }
-  station.name = (await r.json()).properties.name;
+  const f = await r.json();
+  station.name = f.properties.name;
+  station.lonlat = f.geometry.coordinates;
 });
 
 after(async () => {
@@ -92,6 +94,32 @@ test('1. station page at 360 px', { timeout: TEST_TIMEOUT }, async () => {
   const en = await fitsWidth(page);
   assert.ok(en.doc <= en.w && en.over.length === 0, `English page: ${JSON.stringify(en)}`);
   await page.screenshot({ path: path.join(SHOTS, 'station-en.png'), fullPage: true });
+  await context.close();
+});
+
+// 1b. Proves a driver reaches the page from the map: the card of a nearest result links to /s/{id} (in the map's
+//     language), and the link opens the station's page. Before, the card had no way there.
+test('1b. the map card links to the station page', { timeout: TEST_TIMEOUT }, async () => {
+  const context = await session.newContext('station-from-map', PHONE);
+  for (const lang of ['zh', 'en']) {
+    const page = await session.openMap(context, `?lang=${lang}`);
+    await page.evaluate(([lon, lat]) => window.__waystation.nearest(lon, lat), station.lonlat);
+    const item = page.locator(`#results .result[data-id="${station.id}"] .result-main`);
+    await item.waitFor({ state: 'visible', timeout: 20_000 });
+    await item.click();
+    const link = page.locator('.maplibregl-popup .pop-page');
+    await link.waitFor({ state: 'visible', timeout: 10_000 });
+    const href = await link.getAttribute('href');
+    assert.equal(href, `/s/${encodeURIComponent(station.id)}${lang === 'en' ? '?lang=en' : ''}`);
+    assert.match(await link.innerText(), lang === 'en' ? /Details/ : /详情页/);
+    const b = await link.boundingBox();
+    assert.ok(b && b.height >= 32 && b.x >= 0 && b.x + b.width <= 360, `the link is tappable and on screen: ${JSON.stringify(b)}`);
+    await page.screenshot({ path: path.join(SHOTS, `station-from-map-${lang}.png`) });
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), link.click()]);
+    assert.equal((await page.locator('h1#name').textContent()).trim(), station.name);
+    assert.equal(await page.locator('html').getAttribute('lang'), lang === 'en' ? 'en' : 'zh-CN');
+    await page.close();
+  }
   await context.close();
 });
 
