@@ -118,7 +118,9 @@ async fn station_page_shows_a_bundled_station() {
     assert!(page.contains("微波炉") && page.contains("data-amenity=\"qr_entry\""));
     assert!(page.contains("union press, 2022-09"), "source");
     assert!(page.contains("2026-11-23"), "updated");
-    assert!(page.contains("href=\"/?center=116.045000,36.432000&amp;zoom=16\""));
+    assert!(page.contains(&format!(
+        "href=\"/?center=116.045000,36.432000&amp;zoom=16&amp;feature={STATION}\""
+    )));
     assert!(page.contains("href=\"/station.css\""));
     assert!(!page.contains("<form"), "read-only: no report form");
     assert!(!page.contains("演示数据 / demo data"), "not synthetic");
@@ -137,7 +139,7 @@ async fn station_page_shows_a_bundled_station() {
     assert!(en.contains("<html lang=\"en\">"));
     assert!(en.contains("open 24 hours") && en.contains("Opening hours"));
     assert!(en.contains("Microwave") && en.contains("Open now"));
-    assert!(en.contains("zoom=16&amp;lang=en"));
+    assert!(en.contains(&format!("zoom=16&amp;feature={STATION}&amp;lang=en")));
 }
 
 /// A generated station says so clearly, reads its hours in Chinese and links its

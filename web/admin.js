@@ -8,7 +8,7 @@
 // WGS-84 everywhere in the API; the form also shows the GCJ-02 (Amap) equivalent,
 // and when the configured basemap is GCJ-02 the map draws converted positions.
 
-import { baseStyle, basemapSources, langHeader } from './common.js';
+import { LAYER_COLOURS, baseStyle, basemapSources, langHeader } from './common.js';
 import { converterFor, wgs84ToGcj02, gcj02ToWgs84 } from './coords.js';
 import { AMENITIES, POSITION_ACCURACY, VALUES, UNION_STATUS } from './i18n.js';
 
@@ -23,7 +23,6 @@ const CONTEXT_MIN_ZOOM = 8; // from here on the map shows the layer's features i
 const CONTEXT_LIMIT = 1000; // … at most this many
 
 const LAYERS = ['driver_home', 'courier_station', 'fitness_station', 'park'];
-const LAYER_COLOURS = { driver_home: '#1c64c8', courier_station: '#e8590c', fitness_station: '#0c8599', park: '#7048e8' };
 const LAYER_WORDS = {
   driver_home: { zh: '司机之家', en: 'Driver homes' },
   courier_station: { zh: '工会驿站', en: 'Union rest stations' },

@@ -15,7 +15,7 @@
 // we read back (clicks) is converted GCJ-02 → WGS-84 before querying.
 
 import { converterFor } from './coords.js';
-import { baseStyle, basemapSources, getJSON, langHeader, pickLang, problemError, saveLang } from './common.js';
+import { LAYER_COLOURS, baseStyle, basemapSources, getJSON, langHeader, pickLang, problemError, saveLang } from './common.js';
 import {
   STRINGS, AMENITIES, UNION_STATUS, UNION_STATUS_SHORT, POSITION_ACCURACY, VALUES, COMPASS, HOURS_WORDS, LAYER_ONE,
   LAYER_SINGULAR, LAYER_CHIP,
@@ -35,13 +35,7 @@ const params = new URLSearchParams(location.search);
 const EMBED = ['1', 'true', 'yes'].includes((params.get('embed') || '').toLowerCase());
 const LAYER_PARAM = (params.get('layers') || '').split(',').map((s) => s.trim()).filter(Boolean);
 
-const LAYER_COLOURS = {
-  driver_home: '#1c64c8',
-  courier_station: '#e8590c',
-  fitness_station: '#0c8599',
-  park: '#7048e8',
-};
-const FALLBACK_COLOURS = ['#0b7285', '#c2255c', '#5c940d', '#364fc7', '#862e9c'];
+const FALLBACK_COLOURS = ['#087f5b', '#c2255c', '#495057', '#364fc7', '#862e9c']; // white text ≥ 4.5:1, as LAYER_COLOURS
 // Clusters of different layers at one city sit side by side (2×2), not on top
 // of each other: a pixel offset per layer, for the circle and its HTML count.
 const CLUSTER_OFFSETS = [[-14, -14], [14, -14], [-14, 14], [14, 14]];
@@ -907,6 +901,13 @@ function fitPopup() {
   if (Math.abs(dx) > 1 || Math.abs(dy) > 1) map.panBy([dx, dy], { duration: 300 });
 }
 
+// `?feature=ID` (the station page's "show on the map"): that feature's card, open.
+function openNamedFeature(id) {
+  getJSON(`/api/v1/features/${encodeURIComponent(id)}`)
+    .then((full) => openPopup({ ...full, properties: { ...full.properties, _layer: full.properties.layer } }, { enrich: true, fit: true }))
+    .catch((err) => toast(err.detail || err.message));
+}
+
 // A layer feature has no open-now state or server-made navigation links (they
 // depend on the time and on coordinate conversions): fetch the single feature.
 async function enrichFeature(f, fit) {
@@ -1525,6 +1526,7 @@ async function main() {
     window.__waystation.ready = true;
     document.body.dataset.ready = 'true';
     if (!EMBED && (params.get('mode') || '') === 'coverage') setMode('coverage');
+    else if (params.get('feature')) openNamedFeature(params.get('feature'));
   };
   map.on('render', checkReady);
   map.triggerRepaint();

@@ -78,3 +78,12 @@ export function baseStyle(name, basemap) {
   }
   return style;
 }
+
+// The layers' colours, on every page: white text on each is at least 4.5:1 (WCAG AA
+// for small text: the cluster counts are drawn in white on them).
+export const LAYER_COLOURS = {
+  driver_home: '#1c64c8',
+  courier_station: '#c44d0a',
+  fitness_station: '#0b7285',
+  park: '#7048e8',
+};

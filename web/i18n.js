@@ -10,6 +10,7 @@ export const STRINGS = {
     title_short: '驿站地图',
     doc_title: '驿站地图 · 工会驿站、司机之家',
     near: '附近',
+    near_short: '附近',
     list: '列表',
     switch_lang: 'Switch to English',
     lang_button: 'EN',
@@ -273,6 +274,7 @@ export const STRINGS = {
     title_short: 'Waystation',
     doc_title: 'Waystation map · union rest stations and driver homes',
     near: 'Near me',
+    near_short: 'Near', // on a phone: leaves the title room to be read whole
     list: 'List',
     switch_lang: '切换到中文',
     lang_button: '中文',

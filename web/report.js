@@ -14,10 +14,9 @@
 // Only this page's own origin is asked for anything.
 
 import { STRINGS, UNION_STATUS, LAYER_ONE, LAYER_SHORT } from './i18n.js';
-import { getJSON, pickLang, saveLang } from './common.js';
+import { LAYER_COLOURS, getJSON, pickLang, saveLang } from './common.js';
 
 const FACILITY_LAYERS = ['driver_home', 'courier_station', 'fitness_station'];
-const LAYER_COLOURS = { driver_home: '#1c64c8', courier_station: '#e8590c', fitness_station: '#0c8599' };
 const UNION_COLOURS = { none: '#e03131', partial: '#f59f00', full: '#2f9e44' };
 // Un-unionised workers per hexagon, light to dark: a sequential purple that prints
 // clearly on the pale background and stays apart from the union-status colours of

@@ -19,7 +19,7 @@
 // (#search in index.html). The page's language is the document's (app.js sets
 // <html lang>); labels follow it when it changes.
 
-import { langHeader } from './common.js';
+import { LAYER_COLOURS as COLOURS, langHeader } from './common.js';
 import { LAYER_SINGULAR } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -29,8 +29,6 @@ const LIMIT = 8; // facilities asked for
 const MAX_PLACES = 3; // places shown
 const MAX_CHARS = 64; // the server's limit
 const LOCAL_ZOOM = 9; // from this zoom on, suggestions show their distance from the map's centre
-// As app.js's LAYER_COLOURS.
-const COLOURS = { driver_home: '#1c64c8', courier_station: '#e8590c', fitness_station: '#0c8599' };
 
 const STRINGS = {
   zh: {

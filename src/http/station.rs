@@ -320,12 +320,13 @@ fn page_url(base: &str, id: &str) -> String {
     format!("{base}/s/{}", segment(id))
 }
 
-/// The map centred on a place.
-fn map_link(p: LonLat, lang: Lang) -> String {
+/// The map centred on a station, with its card open.
+fn map_link(p: LonLat, id: &str, lang: Lang) -> String {
     format!(
-        "/?center={:.6},{:.6}&zoom=16{}",
+        "/?center={:.6},{:.6}&zoom=16&feature={}{}",
         p.lon(),
         p.lat(),
+        segment(id),
         lang.query(false)
     )
 }
@@ -667,7 +668,7 @@ fn top_bar(out: &mut String, id: &str, position: LonLat, lang: Lang) {
     let _ = writeln!(
         out,
         "<header class=\"bar\"><a class=\"back\" href=\"{}\">‹ {}</a>{other}</header>",
-        escape(&map_link(position, lang)),
+        escape(&map_link(position, id, lang)),
         lang.pick("驿站地图", "Waystation map")
     );
 }
@@ -894,11 +895,12 @@ fn facility_page(
 }
 
 fn footer(out: &mut String, id: &str, position: LonLat, lang: Lang, poster: bool) {
+    let map = escape(&map_link(position, id, lang));
     let id = escape(&segment(id));
     let _ = write!(
         out,
         "<footer class=\"more\">\n<a href=\"{}\">{}</a>\n",
-        escape(&map_link(position, lang)),
+        map,
         lang.pick("在地图上查看", "Show on the map")
     );
     if poster {

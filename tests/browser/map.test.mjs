@@ -305,7 +305,8 @@ test('4. phone: 360 px, nearest sheet, English switch', { timeout: TEST_TIMEOUT 
   await page.waitForFunction(() => document.documentElement.lang === 'en');
   assert.equal(await page.textContent('#title .long'), 'Waystation map');
   assert.equal(await page.innerText('#title'), 'Waystation', 'short title on a phone');
-  assert.equal(await page.textContent('#btn-near [data-i18n]'), 'Near me');
+  assert.equal(await page.textContent('#btn-near .long'), 'Near me');
+  assert.equal((await page.innerText('#btn-near')).trim(), 'Near', 'short label on a phone');
   assert.equal(await page.textContent('#panel-title'), 'Nearest facilities');
   assert.equal((await page.textContent('#btn-lang')).trim(), '中文');
   // A phone shows short chip names; the full name is the chip's accessible name and tooltip.
@@ -598,6 +599,10 @@ test('11. phone: English chips fit, singular layer names', { timeout: TEST_TIMEO
   assert.deepEqual(cut, [], 'no chip text overflows');
   const shown = await page.$$eval('.chip .name', (els) => els.map((e) => e.innerText.trim()));
   for (const name of shown) assert.ok(name.length > 0 && !name.includes('…'), `chip name "${name}" shown whole`);
+  // The title is read whole beside the buttons (it was "Way…").
+  const title = await page.$eval('#title', (h) => ({ text: h.innerText.trim(), scroll: h.scrollWidth, width: h.clientWidth }));
+  assert.ok(title.text === 'Waystation' && title.scroll <= title.width, `title shown whole: ${JSON.stringify(title)}`);
+  assert.equal((await page.innerText('#btn-near')).trim(), 'Near');
   await page.screenshot({ path: path.join(SHOTS, 'mobile-en-chips.png') });
   // Only driver homes: hide the other facility layers.
   await page.tap('.chip[data-layer="courier_station"]');
@@ -722,6 +727,8 @@ test('14. GCJ-02 basemap: shifted tiles, positions back in WGS-84', { timeout: T
   await popup.waitFor({ state: 'visible' });
   assert.ok((await popup.textContent()).includes(f.name), 'the popup shows the driver home');
   await page.evaluate(() => document.querySelector('.maplibregl-popup-close-button')?.click());
+  // The popup's fitting pan (300 ms) must be over, or the spot moves under the pointer.
+  await page.waitForFunction(() => !window.__waystation.map.isMoving());
 
   // An empty spot: the nearest query is at the WGS-84 position under the pointer.
   const spot = await page.evaluate(() => {

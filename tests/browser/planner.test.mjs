@@ -527,7 +527,7 @@ test('4. printable report', { timeout: TEST_TIMEOUT }, async () => {
     const r = window.__report;
     // The ramp as painted: 85 % over the background.
     const hex = (r.hexColours || []).map((h) => rgb(h).map((v, i) => Math.round(0.85 * v + 0.15 * bg[i])));
-    const layers = { driver_home: rgb('#1c64c8'), courier_station: rgb('#e8590c'), fitness_station: rgb('#0c8599') };
+    const layers = { driver_home: rgb('#1c64c8'), courier_station: rgb('#c44d0a'), fitness_station: rgb('#0b7285') };
     const near = (p, q, tol) => Math.abs(p[0] - q[0]) + Math.abs(p[1] - q[1]) + Math.abs(p[2] - q[2]) <= tol;
     const out = { hex: 0, classes: new Set(), layers: { driver_home: 0, courier_station: 0, fitness_station: 0 } };
     for (let i = 0; i < d.length; i += 4) {

@@ -123,6 +123,23 @@ test('1b. the map card links to the station page', { timeout: TEST_TIMEOUT }, as
   await context.close();
 });
 
+// 1c. Proves the way back works: the station page's "show on the map" opens the map on that station with its
+//     card open. Before, it only centred the map, and the driver had to find the station among its neighbours.
+test('1c. the station page shows its station on the map', { timeout: TEST_TIMEOUT }, async () => {
+  const context = await session.newContext('station-to-map', PHONE);
+  const page = await context.newPage();
+  await page.goto(`${BASE}/s/${station.id}`, { waitUntil: 'load' });
+  const back = page.locator('footer.more a').first();
+  assert.match(await back.innerText(), /在地图上查看/);
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), back.click()]);
+  const popup = page.locator('.maplibregl-popup');
+  await popup.waitFor({ state: 'visible', timeout: 30_000 });
+  const text = await popup.innerText();
+  assert.ok(text.includes(station.name), `the card names the station: ${text}`);
+  await page.screenshot({ path: path.join(SHOTS, 'station-to-map.png') });
+  await context.close();
+});
+
 // 2. Proves the report form works without JavaScript: a reader picks "wrong hours",
 // writes a note, sends it, and lands back on the page with a thank-you.
 test('2. report a problem through the form (no JavaScript)', { timeout: TEST_TIMEOUT }, async () => {
