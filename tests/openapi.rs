@@ -6,7 +6,7 @@
 mod common;
 
 use axum::body::Body;
-use axum::http::Request;
+use axum::http::{Request, header};
 use serde_json::Value;
 
 /// Routes that are pages or files, not API operations.
@@ -212,4 +212,82 @@ async fn required_parameters_are_the_ones_refused_when_missing() {
         checked += 1;
     }
     assert!(checked >= 10, "only {checked} GET operations");
+}
+
+/// One rule everywhere: a GET with a parameter it does not know is refused (400,
+/// naming it), on every documented operation — a mistyped `lng=` is never ignored.
+/// The registry's routes are asked of a server with a database, with a token.
+#[tokio::test]
+async fn unknown_query_parameters_are_refused_everywhere() {
+    let doc = common::documented::document();
+    let registered = common::registered();
+    let mut one_id = std::collections::HashMap::new();
+    for layer in ["driver_home", "courier_station", "fitness_station", "park"] {
+        let (_, v) = common::get_json(&format!("/api/v1/layers/{layer}?limit=1")).await;
+        let id = v["features"][0]["id"]
+            .as_str()
+            .expect("a feature")
+            .to_owned();
+        one_id.insert(layer, id);
+    }
+    // One dry-run import, for the import routes' id.
+    let csv = "名称,经度,纬度\n测试驿站,118.35,35.10\n";
+    let request = Request::post("/api/v1/imports?layer=courier_station&crs=wgs84&dry_run=true")
+        .header(
+            header::AUTHORIZATION,
+            format!("Bearer {}", registered.admin),
+        )
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(Body::from(csv))
+        .expect("request");
+    let (status, _, body) = common::send(registered.app.clone(), request).await;
+    let import: Value = serde_json::from_slice(&body).expect("json");
+    assert!(status.is_success(), "import: {status} {import}");
+    let import_id = import["import"]["id"].to_string();
+    let mut not_refused = Vec::new();
+    let mut checked = 0;
+    for (template, item) in doc["paths"].as_object().expect("paths") {
+        if item.get("get").is_none() {
+            continue;
+        }
+        let layer = ["courier_station", "fitness_station", "park"]
+            .into_iter()
+            .find(|l| template.contains(&format!("/{l}/")))
+            .unwrap_or("driver_home");
+        let path = template
+            .replace("/imports/{id}", &format!("/imports/{import_id}"))
+            .replace("{layer}", layer)
+            .replace("{layers}", layer)
+            .replace("{featureId}", &one_id[layer])
+            .replace("{id}", &one_id[layer])
+            .replace("{n}", "0")
+            .replace("{z}", "8")
+            .replace("{x}", "213")
+            .replace("{y}.mvt", "101.mvt");
+        let uri = format!("{path}?zzz_unknown=1");
+        let (status, _, body) = if template.contains("/history")
+            || template.contains("/whoami")
+            || template.contains("/imports/")
+        {
+            let request = Request::get(&uri)
+                .header(
+                    header::AUTHORIZATION,
+                    format!("Bearer {}", registered.admin),
+                )
+                .body(Body::empty())
+                .expect("request");
+            common::send(registered.app.clone(), request).await
+        } else {
+            common::get(&uri).await
+        };
+        let named = serde_json::from_slice::<Value>(&body)
+            .map(|v| v["invalid-params"].to_string().contains("zzz_unknown"))
+            .unwrap_or(false);
+        if status != 400 || !named {
+            not_refused.push(format!("{template}: {status}"));
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} GET operations");
+    assert!(not_refused.is_empty(), "not refused: {not_refused:#?}");
 }

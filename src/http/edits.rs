@@ -347,16 +347,19 @@ pub async fn delete(
     params(("id" = String, Path, description = "the feature's id")),
     responses(
         (status = 200, description = "`{\"history\": [entries]}`", body = schema::Object),
+        (status = 400, description = "an unknown parameter (this route takes none)", body = schema::Problem, content_type = "application/problem+json"),
         (status = 404, description = "no feature with this id was ever stored", body = schema::Problem, content_type = "application/problem+json"),
         schema::TokenErrors,
     ))]
 pub async fn history(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
     client: ClientAddr,
     headers: HeaderMap,
 ) -> ApiResult {
     let (registry, _) = authenticate(&state, &headers, &client).await?;
+    Params::none(query.as_deref())?;
     let entries = blocking(move || registry.history(&id)).await?;
     Ok(axum::Json(json!({ "history": entries })).into_response())
 }
@@ -388,14 +391,17 @@ pub async fn revert(
     summary = "The token's name, role and city (to check a sign-in)",
     responses(
         (status = 200, description = "`{name, role, city}`", body = schema::Object),
+        (status = 400, description = "an unknown parameter (this route takes none)", body = schema::Problem, content_type = "application/problem+json"),
         schema::TokenErrors,
     ))]
 pub async fn whoami(
     State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
     client: ClientAddr,
     headers: HeaderMap,
 ) -> ApiResult {
     let (_, editor) = authenticate(&state, &headers, &client).await?;
+    Params::none(query.as_deref())?;
     let t = editor.token;
     Ok(axum::Json(json!({"name": t.name, "role": t.role, "city": t.city})).into_response())
 }
@@ -641,17 +647,19 @@ fn format_of(content_type: &str, file_name: Option<&str>) -> Option<Format> {
     params(("id" = i64, Path, description = "the import's id")),
     responses(
         (status = 200, description = "`{import, rows}`; each row's `reason`, `warnings` and `status_text` in the language `Accept-Language` prefers (Chinese or English, `Content-Language`)", body = schema::Object),
-        (status = 400, description = "an id that is not a number", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "an id that is not a number, or any parameter (these routes take none)", body = schema::Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such import", body = schema::Problem, content_type = "application/problem+json"),
         schema::TokenErrors,
     ))]
 pub async fn import_status(
     State(state): State<Arc<AppState>>,
     Path(id): Path<i64>,
+    RawQuery(query): RawQuery,
     client: ClientAddr,
     headers: HeaderMap,
 ) -> ApiResult {
     let (registry, _) = authenticate(&state, &headers, &client).await?;
+    Params::none(query.as_deref())?;
     let (record, rows) = blocking(move || Ok(registry.store().import(id)?)).await?;
     let lang = Lang::of(&headers);
     let body = json!({
@@ -668,17 +676,19 @@ pub async fn import_status(
     params(("id" = i64, Path, description = "the import's id")),
     responses(
         (status = 200, description = "the sheet; its status words and reasons in the language `Accept-Language` prefers", body = schema::Binary, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 400, description = "an id that is not a number", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "an id that is not a number, or any parameter (these routes take none)", body = schema::Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such import", body = schema::Problem, content_type = "application/problem+json"),
         schema::TokenErrors,
     ))]
 pub async fn import_report(
     State(state): State<Arc<AppState>>,
     Path(id): Path<i64>,
+    RawQuery(query): RawQuery,
     client: ClientAddr,
     headers: HeaderMap,
 ) -> ApiResult {
     let (registry, _) = authenticate(&state, &headers, &client).await?;
+    Params::none(query.as_deref())?;
     let lang = Lang::of(&headers);
     let bytes = blocking(move || {
         let store = registry.store();

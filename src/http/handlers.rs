@@ -56,8 +56,11 @@ pub(super) fn cache_for(state: &AppState, read_only: &'static str) -> &'static s
 
 /// `GET /healthz`: the process is up.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "`ok`", body = String, content_type = "text/plain")))]
-pub async fn healthz() -> &'static str {
+    responses(
+        (status = 200, description = "`ok`", body = String, content_type = "text/plain"),
+        (status = 400, description = "an unknown parameter (this route takes none)", body = schema::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn healthz(Query(NoParams): Query<NoParams>) -> &'static str {
     "ok"
 }
 
@@ -66,8 +69,12 @@ pub async fn healthz() -> &'static str {
     responses(
         (status = 200, description = "`ready`", body = String, content_type = "text/plain"),
         (status = 503, description = "the data is still loading", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "an unknown parameter (this route takes none)", body = schema::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult {
+pub async fn readyz(
+    State(state): State<Arc<AppState>>,
+    Query(NoParams): Query<NoParams>,
+) -> ApiResult {
     state.atlas()?;
     Ok("ready".into_response())
 }

@@ -17,6 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use super::params::{NoParams, Query};
 
 /// Upper bounds of the latency buckets, seconds.
 const BUCKETS: [f64; 12] = [
@@ -92,8 +93,14 @@ pub async fn record(State(state): State<Arc<AppState>>, request: Request, next: 
 
 /// `GET /metrics`.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format: requests by route and status, latency histograms, in-flight requests, features per layer, the data's load time, how another process's writes were followed, build info", body = String, content_type = "text/plain; version=0.0.4")))]
-pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    responses(
+        (status = 200, description = "Prometheus text format: requests by route and status, latency histograms, in-flight requests, features per layer, the data's load time, how another process's writes were followed, build info", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 400, description = "an unknown parameter (this route takes none)", body = crate::http::schema::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn metrics(
+    State(state): State<Arc<AppState>>,
+    Query(NoParams): Query<NoParams>,
+) -> Response {
     let mut out = String::with_capacity(8 * 1024);
     let m = &state.metrics;
     let _ = writeln!(

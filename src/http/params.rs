@@ -40,6 +40,12 @@ pub struct Params {
 }
 
 impl Params {
+    /// Refuses every parameter of a raw query string (for routes that take none and
+    /// check it after something else, e.g. the token).
+    pub fn none(raw: Option<&str>) -> Result<(), ApiError> {
+        Params::parse(raw)?.finish()
+    }
+
     /// Splits a raw query string (`None` when there is none).
     pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
