@@ -5,6 +5,11 @@
 //!
 //! The data is `waystation gen --facilities 1000000 --seed 42`, in the same
 //! temporary directory as `benches/nearest.rs` (generated once, shared).
+//!
+//! Then the same queries on a generation with 1,000 edits in its delta (500
+//! facilities created, 500 replaced: moved and renamed), which shares the base's
+//! index and adds an overlay: what the first search after an edit costs, and what
+//! the delta costs every query.
 
 mod common;
 
@@ -15,9 +20,9 @@ use common::load;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use waystation::geodata::Dataset;
+use waystation::geodata::{Change, Dataset};
 use waystation::index::Atlas;
-use waystation::model::{LayerSet, LonLat};
+use waystation::model::{Layer, LayerSet, LonLat};
 use waystation::search::{SearchIndex, SearchQuery};
 
 /// Random query points around where the facilities are (China's bbox).
@@ -123,6 +128,81 @@ fn benches(c: &mut Criterion) {
         });
     }
     g.finish();
+
+    // A generation with 1,000 edits: the first search builds its overlay only.
+    let edited = atlas
+        .with_changes(&edits(&atlas), std::path::Path::new("bench"))
+        .expect("valid edits");
+    let started = Instant::now();
+    let delta_index = edited.search_index();
+    println!(
+        "a generation with {} changes in its delta: first search builds its overlay in {:.2} ms",
+        edited.delta_size(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    let mut g = c.benchmark_group("search_1M_delta1000");
+    g.warm_up_time(std::time::Duration::from_secs(1));
+    g.measurement_time(std::time::Duration::from_secs(3));
+    for (label, text) in QUERIES {
+        g.bench_function(format!("{label}/by_id"), |b| {
+            let q = SearchQuery {
+                text,
+                origin: None,
+                layers: LayerSet::facilities(),
+                limit: 20,
+            };
+            b.iter(|| black_box(delta_index.search(&edited, &q)))
+        });
+        let mut i = 0;
+        g.bench_function(format!("{label}/nearest"), |b| {
+            b.iter(|| {
+                i = (i + 1) % pts.len();
+                let q = SearchQuery {
+                    text,
+                    origin: Some(pts[i]),
+                    layers: LayerSet::facilities(),
+                    limit: 20,
+                };
+                black_box(delta_index.search(&edited, &q))
+            })
+        });
+    }
+    g.finish();
+}
+
+/// 500 courier stations created and 500 facilities replaced (moved and renamed),
+/// named from what the queries look for, at random points in China.
+fn edits(atlas: &Atlas) -> Vec<Change> {
+    const NAMES: [&str; 5] = [
+        "临沂工会驿站",
+        "兰山司机之家",
+        "上海健身驿站",
+        "物流园司机之家",
+        "驿站",
+    ];
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let n = atlas.facility_count() as u32;
+    (0..1_000)
+        .map(|i| {
+            let (id, layer) = if i % 2 == 0 {
+                (format!("cs-edit-{i}"), Layer::CourierStation)
+            } else {
+                let f = atlas.facility(rng.random_range(0..n));
+                (f.id().to_owned(), f.layer)
+            };
+            let (lon, lat) = (rng.random_range(100.0..122.0), rng.random_range(22.0..42.0));
+            let feature = serde_json::json!({"type": "Feature", "id": id,
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {"id": id, "layer": layer.id(), "name": NAMES[i % NAMES.len()],
+                    "city": "临沂市", "district": "兰山区", "source": "bench",
+                    "position_accuracy": "surveyed", "synthetic": false}});
+            Change::Put {
+                layer,
+                id,
+                feature: feature.to_string().into_bytes(),
+            }
+        })
+        .collect()
 }
 
 criterion_group!(all, benches);

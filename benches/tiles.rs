@@ -1,6 +1,8 @@
 //! Vector-tile benchmarks over 1,000,000 generated facilities: a z=10 tile in a
 //! dense city (clustered cells and single points) and a z=6 tile (mostly clusters),
-//! all four layers composited, as the web map asks for them.
+//! all four layers composited, as the web map asks for them; then the same tiles of
+//! a generation 1,000 edits past its base (its index: the base's runs plus the
+//! overlay of its delta), and what that overlay costs to build.
 //!
 //! The data is `waystation gen --facilities 1000000 --parks 1000 --seed 42`, in the
 //! same temporary directory as the other benchmarks (generated once, shared).
@@ -8,20 +10,65 @@
 mod common;
 
 use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
 
 use common::load;
 use criterion::{Criterion, criterion_group, criterion_main};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use waystation::geodata::Change;
 use waystation::index::Atlas;
 use waystation::model::{Layer, LayerSet, LonLat};
-use waystation::tiles::{self, TileIndex, tile_of};
+use waystation::tiles::{self, Frame, TileIndex, tile_of};
+
+/// 1,000 writes: half new courier stations, half moving a random facility, all
+/// over Shanghai's and Linyi's part of the country.
+fn edits(atlas: &Atlas) -> Vec<Change> {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let n = atlas.facility_count() as u32;
+    (0..1_000)
+        .map(|i| {
+            let (id, layer) = if i % 2 == 0 {
+                (format!("cs-edit-{i}"), Layer::CourierStation)
+            } else {
+                let f = atlas.facility(rng.random_range(0..n));
+                (f.id().to_owned(), f.layer)
+            };
+            let (lon, lat) = (rng.random_range(117.0..122.0), rng.random_range(30.0..36.0));
+            let feature = serde_json::json!({"type": "Feature", "id": id,
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {"id": id, "layer": layer.id(), "name": "驿站",
+                    "source": "bench", "position_accuracy": "surveyed", "synthetic": false}});
+            Change::Put {
+                layer,
+                id,
+                feature: feature.to_string().into_bytes(),
+            }
+        })
+        .collect()
+}
 
 fn benches(c: &mut Criterion) {
-    let atlas = Atlas::new(load());
+    let atlas = Arc::new(Atlas::new(load()));
     let started = std::time::Instant::now();
-    let index = TileIndex::new(&atlas);
+    let index = TileIndex::of(&atlas, Frame::Wgs84);
     println!(
         "tile index over {} facilities: built in {:.0} ms",
-        atlas.data().facilities.len(),
+        atlas.facility_count(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    let edited = Arc::new(
+        atlas
+            .with_changes(&edits(&atlas), Path::new("bench"))
+            .expect("valid edits"),
+    );
+    let started = std::time::Instant::now();
+    let overlaid = TileIndex::of(&edited, Frame::Wgs84);
+    println!(
+        "tile index of a generation {} changes past its base: overlay of {} built in {:.2} ms",
+        edited.delta_size(),
+        overlaid.overlay_len(),
         started.elapsed().as_secs_f64() * 1e3
     );
     let all: LayerSet = Layer::ALL.into_iter().collect();
@@ -29,20 +76,22 @@ fn benches(c: &mut Criterion) {
     let shanghai = LonLat::new(121.47, 31.23).expect("in range");
     for z in [10u8, 6, 14] {
         let tile = tile_of(shanghai, z);
-        let r = tiles::render(&atlas, &index, all, tile);
-        println!(
-            "tile {}/{}/{}: {} bytes, {} points, {} clusters, {} features represented",
-            tile.z,
-            tile.x,
-            tile.y,
-            r.bytes.len(),
-            r.points,
-            r.clusters,
-            r.represented
-        );
-        c.bench_function(&format!("tile_z{z}_all_layers_1m"), |b| {
-            b.iter(|| black_box(tiles::render(&atlas, &index, all, black_box(tile))))
-        });
+        for (name, atlas, index) in [("", &atlas, &index), ("_edited", &edited, &overlaid)] {
+            let r = tiles::render(atlas, index, all, tile);
+            println!(
+                "tile{name} {}/{}/{}: {} bytes, {} points, {} clusters, {} features represented",
+                tile.z,
+                tile.x,
+                tile.y,
+                r.bytes.len(),
+                r.points,
+                r.clusters,
+                r.represented
+            );
+            c.bench_function(&format!("tile_z{z}_all_layers_1m{name}"), |b| {
+                b.iter(|| black_box(tiles::render(atlas, index, all, black_box(tile))))
+            });
+        }
     }
 }
 

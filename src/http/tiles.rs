@@ -74,9 +74,11 @@ impl FromParams for TileQuery {
     }
 }
 
-/// The tile index of `atlas` in `frame`, built on the blocking pool when it is the
-/// first request of a generation (a fraction of a second for a million features),
-/// not on a request worker.
+/// The tile index of `atlas` in `frame`: a generation over a base whose runs are
+/// sorted gets its overlay (its edits) in place; the first request of a new base
+/// not sorted yet (a fraction of a second for a million features; the background
+/// rebuild of the base sorts it when tiles are in use) builds it on the blocking
+/// pool, not on a request worker.
 async fn index_of(atlas: &Arc<Atlas>, frame: Frame) -> Result<Arc<TileIndex>, ApiError> {
     match TileIndex::cached(atlas, frame) {
         Some(index) => Ok(index),

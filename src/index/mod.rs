@@ -151,6 +151,9 @@ struct Base {
     /// Lon/lat trees, one per layer, for bbox queries.
     plane: [RTree<PlanePoint>; 4],
     stats: [LayerStats; 4],
+    /// The search index over these facilities, built on the first search of any
+    /// generation over this base and shared by all of them (see `crate::search`).
+    search: OnceLock<Arc<crate::search::Core>>,
 }
 
 impl Base {
@@ -213,6 +216,7 @@ impl Base {
             stats,
             records,
             folded,
+            search: OnceLock::new(),
         }
     }
 
@@ -293,7 +297,7 @@ impl Base {
 ///
 /// The hot paths read through [`Atlas::get`], [`Atlas::facility`], [`Atlas::park`],
 /// [`Atlas::schedules`] and [`Atlas::fingerprint`]. Consumers that walk every record
-/// by index (the coverage analyses, OGC metadata, search, the snapshot) use
+/// by index (the coverage analyses, OGC metadata, the snapshot) use
 /// [`Atlas::data`]: while edits wait in a delta it is the folded copy, built once
 /// per generation when first asked (about 0.2 s and a dataset's memory at 1M),
 /// which keeps those consumers unchanged at the price of that copy.
@@ -304,7 +308,7 @@ pub struct Atlas {
     /// Count and extent of each layer, base and delta together.
     stats: [LayerStats; 4],
     /// The folded dataset, built the first time someone asks for all of it
-    /// ([`Atlas::data`]: the coverage analyses, OGC metadata, search, snapshots)
+    /// ([`Atlas::data`]: the coverage analyses, OGC metadata, snapshots)
     /// while the delta is not empty.
     full: OnceLock<Dataset>,
     /// The search index, built the first time someone searches this generation.
@@ -419,11 +423,19 @@ impl Atlas {
             return Self::of_base(self.base.clone());
         }
         let folded = self.combined();
-        Self::of_base(Arc::new(Base::new(
+        let atlas = Self::of_base(Arc::new(Base::new(
             self.base.records.clone(),
             folded,
             false,
-        )))
+        )));
+        // Tiles are in use: the new base's tile runs are sorted here too.
+        crate::tiles::TileIndex::prepare(self, &atlas);
+        // Search is in use: its index of the new base is built here, in the
+        // background, so that no request waits for it.
+        if self.base.search.get().is_some() {
+            crate::search::SearchIndex::prepare(&atlas);
+        }
+        atlas
     }
 
     /// How many changes the delta holds (written features and tombstones).
@@ -520,10 +532,32 @@ impl Atlas {
         self.base.park_count() - self.delta.dead_parks.len() as u32
     }
 
-    /// The search index of this generation, built on first use.
+    /// The search index of this generation, built on first use: its base's
+    /// (shared by the generations over the base, built once) and a small overlay
+    /// for the delta.
     pub fn search_index(&self) -> &crate::search::SearchIndex {
         self.search
-            .get_or_init(|| crate::search::SearchIndex::new(self.data()))
+            .get_or_init(|| crate::search::SearchIndex::of_generation(self))
+    }
+
+    /// The search index of the base, built by `build` the first time a generation
+    /// over the base asks for it.
+    pub(crate) fn base_search(
+        &self,
+        build: impl FnOnce() -> crate::search::Core,
+    ) -> Arc<crate::search::Core> {
+        self.base.search.get_or_init(|| Arc::new(build())).clone()
+    }
+
+    /// The base index of facility `i`; `None` when it is one of the delta's.
+    pub(crate) fn facility_base_index(&self, i: u32) -> Option<u32> {
+        (i < self.live_base_facilities()).then(|| delta::base_of(&self.delta.dead_facilities, i))
+    }
+
+    /// The index of base facility `b` in this generation; `None` when it is dead.
+    pub(crate) fn facility_of_base(&self, b: u32) -> Option<u32> {
+        let dead = &self.delta.dead_facilities;
+        (!delta::is_dead(dead, b)).then(|| delta::live_of(dead, b))
     }
 
     /// Count and extent of each layer.
@@ -795,6 +829,79 @@ impl Atlas {
             visit(i);
             Walk::Continue
         });
+    }
+}
+
+/// The identity of a generation's base, for the caches of per-base indexes
+/// (`crate::tiles`): it keeps the base alive no longer than the generations do.
+#[derive(Clone, Debug)]
+pub(crate) struct BaseRef(std::sync::Weak<Base>);
+
+impl BaseRef {
+    /// Whether `atlas` is a generation over this base.
+    pub(crate) fn is_base_of(&self, atlas: &Atlas) -> bool {
+        std::ptr::eq(self.0.as_ptr(), Arc::as_ptr(&atlas.base))
+    }
+
+    /// Whether a generation over this base is still around.
+    pub(crate) fn is_alive(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+}
+
+/// The base and the delta seen apart, for indexes built once per base with a small
+/// overlay per generation (`crate::tiles`). Base indexes are those of
+/// [`Atlas::rebuilt`] over the base alone; generation indexes those of [`Atlas::data`].
+impl Atlas {
+    /// The identity of this generation's base.
+    pub(crate) fn base_ref(&self) -> BaseRef {
+        BaseRef(Arc::downgrade(&self.base))
+    }
+
+    /// The base indexes of a layer's features in the base, ascending.
+    pub(crate) fn base_layer(&self, layer: Layer) -> Vec<u32> {
+        let mut all: Vec<u32> = self.base.plane[layer as usize]
+            .iter()
+            .map(|p| p.data)
+            .collect();
+        all.sort_unstable();
+        all
+    }
+
+    /// A facility by base index.
+    pub(crate) fn base_facility(&self, b: u32) -> &Facility {
+        self.base.facility(b)
+    }
+
+    /// A park by base index.
+    pub(crate) fn base_park(&self, b: u32) -> &Park {
+        self.base.park(b)
+    }
+
+    /// Base facility indexes written or deleted since the base, ascending.
+    pub(crate) fn dead_facilities(&self) -> &[u32] {
+        &self.delta.dead_facilities
+    }
+
+    /// Base park indexes written or deleted since the base, ascending.
+    pub(crate) fn dead_parks(&self) -> &[u32] {
+        &self.delta.dead_parks
+    }
+
+    /// The features written since the base: the delta's facility `j` has the
+    /// generation index [`Atlas::live_base_facility_count`] + `j` (parks likewise).
+    pub(crate) fn delta_data(&self) -> &Dataset {
+        &self.delta.data
+    }
+
+    /// Live base facilities: the first generation index of the delta's.
+    pub(crate) fn live_base_facility_count(&self) -> u32 {
+        self.live_base_facilities()
+    }
+
+    /// Live base parks: the first generation index of the delta's.
+    pub(crate) fn live_base_park_count(&self) -> u32 {
+        self.live_base_parks()
     }
 }
 

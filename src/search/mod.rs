@@ -2,7 +2,16 @@
 //!
 //! A [`SearchIndex`] belongs to one generation of the data ([`Atlas`]), which
 //! builds it the first time someone searches ([`Atlas::search_index`]): publishing
-//! a generation costs nothing until then.
+//! a generation costs nothing until then. It is two-level, as the generation is:
+//! the index of the base (a [`Core`], about a second and 200 MB at a million
+//! facilities) is built once per base and shared by every generation over it, and
+//! each generation adds a small overlay for its delta ([`overlay`]: the delta's
+//! facilities in a `Core` of their own, the base's dead ones turned away, the
+//! places it touches counted again), so an edit costs the next search a
+//! millisecond, not a rebuild. The answers are those of one index over the folded
+//! data: the two parts' matches of each kind are merged nearest first, then by id.
+//! When search is in use, the background rebuild of a base builds the new base's
+//! index before the new base is published ([`SearchIndex::prepare`]).
 //!
 //! # Matching
 //! A facility's searched text is its name, English name, address, city, district
@@ -55,6 +64,7 @@
 //! enough match, so a query whose matches are all in one far city measures them
 //! but checks few.
 
+mod overlay;
 mod pinyin;
 mod places;
 mod postings;
@@ -66,10 +76,12 @@ mod tests;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use hashbrown::{DefaultHashBuilder, HashMap};
 use rayon::prelude::*;
 
+use self::overlay::Overlay;
 pub use self::places::{Place, PlaceKind};
 use self::postings::{List, Postings, Source};
 use self::text::{Kind, Query, norm_char, stripped_into, words};
@@ -196,6 +208,208 @@ pub struct IndexStats {
     pub heap_bytes: usize,
 }
 
+/// The search index of one generation of the data: the base's index, shared by
+/// every generation over the same base, and an overlay for the delta (see
+/// [`overlay`]), built the first time the generation is searched.
+pub struct SearchIndex {
+    base: Arc<Core>,
+    overlay: Option<Overlay>,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whose facilities a [`Core`] indexes, and which of them are alive.
+enum Part<'a> {
+    /// A generation's base (base indexes; the delta's tombstones are dead).
+    Base(&'a Atlas),
+    /// A generation's delta (its own indexes; all alive).
+    Delta(&'a [Facility]),
+}
+
+impl Part<'_> {
+    fn facility(&self, i: u32) -> &Facility {
+        match self {
+            Part::Base(atlas) => atlas.base_facility(i),
+            Part::Delta(facilities) => &facilities[i as usize],
+        }
+    }
+
+    fn alive(&self, i: u32) -> bool {
+        match self {
+            Part::Base(atlas) => {
+                let dead = atlas.dead_facilities();
+                dead.is_empty() || dead.binary_search(&i).is_err()
+            }
+            Part::Delta(_) => true,
+        }
+    }
+}
+
+impl SearchIndex {
+    /// Builds the index of a dataset's facilities (in parallel), with no delta:
+    /// to search it, the dataset must be the base of the [`Atlas`] searched, with
+    /// no edits since (the benchmarks measure the build with this).
+    pub fn new(data: &Dataset) -> Self {
+        let facilities: Vec<&Facility> = data.facilities.iter().collect();
+        SearchIndex {
+            base: Arc::new(Core::new(&facilities, false)),
+            overlay: None,
+        }
+    }
+
+    /// The index of `atlas`: its base's (built now if no generation over the base
+    /// has built it yet) and an overlay for its delta.
+    pub(crate) fn of_generation(atlas: &Atlas) -> Self {
+        let base = atlas.base_search(|| {
+            let n = atlas.live_base_facility_count() + atlas.dead_facilities().len() as u32;
+            let facilities: Vec<&Facility> = (0..n).map(|b| atlas.base_facility(b)).collect();
+            Core::new(&facilities, false)
+        });
+        let changed =
+            !atlas.delta_data().facilities.is_empty() || !atlas.dead_facilities().is_empty();
+        let overlay = changed.then(|| Overlay::new(atlas, &base));
+        SearchIndex { base, overlay }
+    }
+
+    /// Builds the index of a base rebuilt in the background before it is published
+    /// (when search is in use), on the calling thread only: the other cores serve.
+    pub(crate) fn prepare(atlas: &Atlas) {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build();
+        match pool {
+            Ok(pool) => pool.install(|| atlas.search_index()),
+            Err(_) => atlas.search_index(),
+        };
+    }
+
+    /// Sizes, for reports: the base's index and the overlay's together.
+    pub fn stats(&self) -> IndexStats {
+        let base = self.base.stats();
+        let Some(o) = &self.overlay else {
+            return base;
+        };
+        let more = o.core.stats();
+        IndexStats {
+            postings: base.postings + more.postings,
+            bigrams: base.bigrams + more.bigrams,
+            words: base.words + more.words,
+            places: base.places - o.replaced.len() + o.places.len(),
+            heap_bytes: base.heap_bytes + more.heap_bytes,
+        }
+    }
+
+    /// The facilities matching `q`, best first, and the places. `atlas` must be
+    /// the generation whose index this is.
+    pub fn search<'s>(&'s self, atlas: &Atlas, q: &SearchQuery<'_>) -> SearchResults<'s> {
+        let Some(query) = Query::parse(q.text) else {
+            return SearchResults::default();
+        };
+        let places = match &self.overlay {
+            None => places::find(self.base.places.iter(), &query, q.origin, MAX_PLACES),
+            Some(o) => places::find(o.places(&self.base), &query, q.origin, MAX_PLACES),
+        };
+        let layers: LayerSet = q.layers.iter().filter(|l| l.is_facility()).collect();
+        let o = q.origin.map(sphere::unit_vector);
+        let delta = &atlas.delta_data().facilities;
+        let offset = atlas.live_base_facility_count();
+        let mut hits: Vec<SearchHit> = Vec::new();
+        for kind in MatchKind::ALL {
+            if hits.len() >= q.limit || layers.is_empty() {
+                break;
+            }
+            let want = q.limit - hits.len();
+            let part = Part::Base(atlas);
+            let mut base = (self.base)
+                .kind_hits(&part, &query, kind, layers, want, o)
+                .into_iter()
+                .peekable();
+            let (mut extra, delta_rank) = match &self.overlay {
+                Some(ov) => (
+                    ov.core
+                        .kind_hits(&Part::Delta(delta), &query, kind, layers, want, o),
+                    ov.core.by_rank.as_slice(),
+                ),
+                None => (Vec::new(), &[][..]),
+            };
+            extra.reverse();
+            // The two answers merged as one index over the folded data orders them:
+            // nearest first, then by id (the base's and the delta's ids differ).
+            while hits.len() < q.limit {
+                let from_base = match (base.peek(), extra.last()) {
+                    (None, None) => break,
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    (Some(&(da, ra)), Some(&(db, rb))) => {
+                        da.total_cmp(&db).then_with(|| {
+                            let a = atlas.base_facility(self.base.by_rank[ra as usize]);
+                            a.id().cmp(delta[delta_rank[rb as usize] as usize].id())
+                        }) == std::cmp::Ordering::Less
+                    }
+                };
+                let (facility, f) = if from_base {
+                    let Some((_, r)) = base.next() else { break };
+                    let b = self.base.by_rank[r as usize];
+                    let Some(i) = atlas.facility_of_base(b) else {
+                        continue;
+                    };
+                    (i, atlas.base_facility(b))
+                } else {
+                    let Some((_, r)) = extra.pop() else { break };
+                    let j = delta_rank[r as usize];
+                    (offset + j, &delta[j as usize])
+                };
+                hits.push(SearchHit {
+                    facility,
+                    kind,
+                    distance_m: q.origin.map(|o| sphere::haversine_m(o, f.position)),
+                });
+            }
+        }
+        SearchResults { hits, places }
+    }
+
+    /// What [`SearchIndex::search`] answers, found by checking every facility of
+    /// the generation and sorting: slow, and obviously right. The index is tested
+    /// against it.
+    pub fn search_by_scan(&self, atlas: &Atlas, q: &SearchQuery<'_>) -> Vec<SearchHit> {
+        let Some(query) = Query::parse(q.text) else {
+            return Vec::new();
+        };
+        let mut all: Vec<(SearchHit, &str)> = (0..atlas.facility_count() as u32)
+            .filter_map(|i| {
+                let f = atlas.facility(i);
+                if !q.layers.contains(f.layer) || !f.layer.is_facility() {
+                    return None;
+                }
+                let kind = text::best_kind(f, &query)?;
+                let hit = SearchHit {
+                    facility: i,
+                    kind,
+                    distance_m: q.origin.map(|o| sphere::haversine_m(o, f.position)),
+                };
+                Some((hit, f.id()))
+            })
+            .collect();
+        all.sort_by(|(a, ia), (b, ib)| {
+            a.kind
+                .cmp(&b.kind)
+                .then(
+                    a.distance_m
+                        .unwrap_or(0.0)
+                        .total_cmp(&b.distance_m.unwrap_or(0.0)),
+                )
+                .then(ia.cmp(ib))
+        });
+        all.truncate(q.limit);
+        all.into_iter().map(|(h, _)| h).collect()
+    }
+}
+
 /// Facilities by the hash of a whole string (a name as typed).
 #[derive(Default)]
 struct Exact {
@@ -247,8 +461,10 @@ impl Value {
     }
 }
 
-/// The search index of one generation of the data.
-pub struct SearchIndex {
+/// The index over one list of facilities: a base's (built once per base and shared
+/// by every generation over it) or a delta's (small, one per generation). Its
+/// facility indexes are those of the list (base indexes, or the delta's own).
+pub(crate) struct Core {
     /// Facility index by rank (id order), and back.
     by_rank: Vec<u32>,
     rank_of: Vec<u32>,
@@ -271,13 +487,16 @@ pub struct SearchIndex {
     exact_name: Exact,
     exact_en: Exact,
     values: Vec<Value>,
+    /// The places, in [`Place::key`] order.
     places: Vec<Place>,
+    /// Each distinct value's slot in `values`, by field, by text as written.
+    value_of: HashMap<Box<str>, [Option<u32>; 3]>,
     hasher: DefaultHashBuilder,
 }
 
-impl std::fmt::Debug for SearchIndex {
+impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SearchIndex")
+        f.debug_struct("Core")
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
@@ -347,10 +566,10 @@ struct EnglishSide {
     joined: String,
 }
 
-impl SearchIndex {
-    /// Builds the index of a dataset's facilities (in parallel).
-    pub fn new(data: &Dataset) -> Self {
-        let facilities = &data.facilities;
+impl Core {
+    /// Builds the index of a list of facilities (in parallel); `quiet` logs the
+    /// build at debug level (a delta's, one per generation).
+    pub(crate) fn new(facilities: &[&Facility], quiet: bool) -> Self {
         let n = facilities.len();
         let started = std::time::Instant::now();
         // Sorted by the ids' first 16 bytes (most ids are shorter), then the ids.
@@ -380,7 +599,7 @@ impl SearchIndex {
             .map(|i| sphere::unit_vector(facilities[*i as usize].position))
             .collect();
         let hasher = DefaultHashBuilder::default();
-        let fac = |rank: u32| &facilities[by_rank[rank as usize] as usize];
+        let fac = |rank: u32| facilities[by_rank[rank as usize] as usize];
 
         let text = || {
             Postings::build::<3, TextSide, _>(n, &layer_of, |rank, sink, side| {
@@ -458,10 +677,14 @@ impl SearchIndex {
                 }
                 gather.add(f.city.as_deref(), f.district.as_deref(), f.position);
             }
-            (values, gather.places())
+            let mut value_of: HashMap<Box<str>, [Option<u32>; 3]> = HashMap::new();
+            for ((field, v), slot) in index {
+                value_of.entry(v.into()).or_default()[field as usize] = Some(slot as u32);
+            }
+            (values, gather.places(), value_of)
         };
 
-        let ((text, english), (values, places)) =
+        let ((text, english), (values, places, value_of)) =
             rayon::join(|| rayon::join(text, english), values);
         let ([name2, first2, addr2], text_sides) = text;
         let name2_letters = name2
@@ -482,12 +705,13 @@ impl SearchIndex {
         }
         vocab.sort_unstable();
         vocab.dedup();
-        tracing::info!(
-            facilities = n,
-            ms = started.elapsed().as_millis() as u64,
-            "search index built"
-        );
-        SearchIndex {
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        if quiet {
+            tracing::debug!(facilities = n, ms, "search overlay built");
+        } else {
+            tracing::info!(facilities = n, ms, "search index built");
+        }
+        Core {
             by_rank,
             rank_of,
             layer_of,
@@ -503,6 +727,7 @@ impl SearchIndex {
             exact_en: Exact::new(exact_en),
             values,
             places,
+            value_of,
             hasher,
         }
     }
@@ -532,72 +757,58 @@ impl SearchIndex {
         }
     }
 
-    fn facility<'a>(&self, atlas: &'a Atlas, rank: u32) -> &'a Facility {
-        atlas.facility(self.by_rank[rank as usize])
-    }
-
-    /// The facilities matching `q`, best first, and the places.
-    pub fn search<'s>(&'s self, atlas: &Atlas, q: &SearchQuery<'_>) -> SearchResults<'s> {
-        let Some(query) = Query::parse(q.text) else {
-            return SearchResults::default();
+    /// This part's best matches of `kind` among `layers`, at most `want`, in the
+    /// order of an answer: as (squared chord from the unit vector `o`, or 0.0
+    /// without a point, rank), nearest first, then by rank (id order).
+    #[allow(clippy::too_many_arguments)]
+    fn kind_hits(
+        &self,
+        part: &Part<'_>,
+        query: &Query,
+        kind: MatchKind,
+        layers: LayerSet,
+        want: usize,
+        o: Option<[f64; 3]>,
+    ) -> Vec<(f64, u32)> {
+        let Some(source) = self.source(query, kind) else {
+            return Vec::new();
         };
-        let places = places::find(&self.places, &query, q.origin, MAX_PLACES);
-        let layers: LayerSet = q.layers.iter().filter(|l| l.is_facility()).collect();
-        let mut hits: Vec<SearchHit> = Vec::new();
-        for kind in MatchKind::ALL {
-            if hits.len() >= q.limit || layers.is_empty() {
-                break;
-            }
-            let Some(source) = self.source(&query, kind) else {
-                continue;
-            };
-            if source.estimate(layers) == 0 {
-                continue;
-            }
-            let want = q.limit - hits.len();
-            let accept = |rank: u32| {
-                layers.contains(self.layer_of[rank as usize])
-                    && text::is_best(self.facility(atlas, rank), &query, kind)
-            };
-            match q.origin {
-                None => hits.extend(source.ascending().filter(|r| accept(*r)).take(want).map(
-                    |rank| SearchHit {
-                        facility: self.by_rank[rank as usize],
-                        kind,
-                        distance_m: None,
-                    },
-                )),
-                Some(origin) => {
-                    // Layer by layer: a layer's candidates may be many while
-                    // another's are few or none.
-                    let o = sphere::unit_vector(origin);
-                    let mut found: Vec<(f64, u32)> = Vec::new();
-                    for layer in layers.iter() {
-                        let one: LayerSet = [layer].into_iter().collect();
-                        let estimate = source.estimate(one);
-                        if estimate == 0 {
-                            continue;
-                        }
-                        let walked = self.walk(atlas, &source, &accept, want, o, layer, estimate);
-                        found.extend(walked.unwrap_or_else(|| {
-                            count_way(2);
-                            self.scan(&source, &accept, want, o, one)
-                        }));
-                    }
-                    found.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                    found.truncate(want);
-                    hits.extend(found.into_iter().map(|(_, rank)| {
-                        let f = self.facility(atlas, rank);
-                        SearchHit {
-                            facility: self.by_rank[rank as usize],
-                            kind,
-                            distance_m: Some(sphere::haversine_m(origin, f.position)),
-                        }
-                    }));
-                }
-            }
+        if source.estimate(layers) == 0 {
+            return Vec::new();
         }
-        SearchResults { hits, places }
+        let accept = |rank: u32| {
+            let i = self.by_rank[rank as usize];
+            layers.contains(self.layer_of[rank as usize])
+                && part.alive(i)
+                && text::is_best(part.facility(i), query, kind)
+        };
+        let Some(o) = o else {
+            return (source.ascending().filter(|r| accept(*r)))
+                .take(want)
+                .map(|rank| (0.0, rank))
+                .collect();
+        };
+        // Layer by layer: a layer's candidates may be many while another's are
+        // few or none.
+        let mut found: Vec<(f64, u32)> = Vec::new();
+        for layer in layers.iter() {
+            let one: LayerSet = [layer].into_iter().collect();
+            let estimate = source.estimate(one);
+            if estimate == 0 {
+                continue;
+            }
+            let walked = match part {
+                Part::Base(atlas) => self.walk(atlas, &source, &accept, want, o, layer, estimate),
+                Part::Delta(_) => None,
+            };
+            found.extend(walked.unwrap_or_else(|| {
+                count_way(2);
+                self.scan(&source, &accept, want, o, one)
+            }));
+        }
+        found.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        found.truncate(want);
+        found
     }
 
     /// The `want` nearest matches among the source's candidates, as (squared chord,
@@ -638,8 +849,9 @@ impl SearchIndex {
     }
 
     /// The `want` nearest matches of `layer`, found walking outwards from the unit
-    /// vector `o` through the layer's tree; `None` when the layer's candidates are
-    /// few or sparse (measuring them all is cheaper) or the walk goes on too long.
+    /// vector `o` through the generation's tree (the base's facilities only: the
+    /// delta's are the overlay's); `None` when the layer's candidates are few or
+    /// sparse (measuring them all is cheaper) or the walk goes on too long.
     #[allow(clippy::too_many_arguments)]
     fn walk(
         &self,
@@ -668,7 +880,11 @@ impl SearchIndex {
                 gave_up = true;
                 return Walk::Stop;
             }
-            let r = self.rank_of[i as usize];
+            // The delta's facilities are the overlay's to find.
+            let Some(b) = atlas.facility_base_index(i) else {
+                return Walk::Continue;
+            };
+            let r = self.rank_of[b as usize];
             if source.may_hold(r) && accept(r) {
                 found.push((sphere::chord2(&self.xyz[r as usize], &o), r));
                 last = d2;
@@ -677,41 +893,6 @@ impl SearchIndex {
         });
         count_way(usize::from(gave_up));
         (!gave_up).then_some(found)
-    }
-
-    /// What [`SearchIndex::search`] answers, found by checking every facility and
-    /// sorting: slow, and obviously right. The index is tested against it.
-    pub fn search_by_scan(&self, atlas: &Atlas, q: &SearchQuery<'_>) -> Vec<SearchHit> {
-        let Some(query) = Query::parse(q.text) else {
-            return Vec::new();
-        };
-        let mut all: Vec<(SearchHit, u32)> = (0..self.by_rank.len() as u32)
-            .filter_map(|rank| {
-                let f = self.facility(atlas, rank);
-                if !q.layers.contains(f.layer) || !f.layer.is_facility() {
-                    return None;
-                }
-                let kind = text::best_kind(f, &query)?;
-                let hit = SearchHit {
-                    facility: self.by_rank[rank as usize],
-                    kind,
-                    distance_m: q.origin.map(|o| sphere::haversine_m(o, f.position)),
-                };
-                Some((hit, rank))
-            })
-            .collect();
-        all.sort_by(|(a, ra), (b, rb)| {
-            a.kind
-                .cmp(&b.kind)
-                .then(
-                    a.distance_m
-                        .unwrap_or(0.0)
-                        .total_cmp(&b.distance_m.unwrap_or(0.0)),
-                )
-                .then(ra.cmp(rb))
-        });
-        all.truncate(q.limit);
-        all.into_iter().map(|(h, _)| h).collect()
     }
 
     /// Lists holding every facility that can match `q` as `kind`; `None` when no

@@ -45,6 +45,8 @@ pub struct Place {
     pub bbox: BBox,
     /// How many facilities name it.
     pub count: usize,
+    /// What its facilities add up to (a generation's overlay corrects it).
+    pub(crate) extent: Extent,
     /// English name (cities in [`CITIES`]).
     pub name_en: Option<&'static str>,
     /// Normalised name, and the same without its last character when that is an
@@ -56,24 +58,32 @@ pub struct Place {
 }
 
 /// What the facilities of one place add up to.
-#[derive(Clone, Copy, Debug)]
+///
+/// The sums are in fixed point (2^-64 degree), so that they do not depend on the
+/// order of the facilities and a facility taken away leaves exactly the sum of the
+/// others: a generation's places (base places corrected by its delta) are those a
+/// fresh index gives.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Extent {
-    count: usize,
-    sum: [f64; 2],
-    min: [f64; 2],
-    max: [f64; 2],
+    pub count: usize,
+    sum: [i128; 2],
+    pub min: [f64; 2],
+    pub max: [f64; 2],
 }
 
 impl Default for Extent {
     fn default() -> Self {
         Extent {
             count: 0,
-            sum: [0.0; 2],
+            sum: [0; 2],
             min: [f64::INFINITY; 2],
             max: [f64::NEG_INFINITY; 2],
         }
     }
 }
+
+/// Degrees to the fixed point of [`Extent`]'s sums (exact scaling, then truncation).
+const FIXED: f64 = 18_446_744_073_709_551_616.0; // 2^64
 
 impl Extent {
     /// Adds a facility's position.
@@ -81,10 +91,43 @@ impl Extent {
         let xy = [p.lon(), p.lat()];
         self.count += 1;
         for (a, v) in xy.into_iter().enumerate() {
-            self.sum[a] += v;
+            self.sum[a] += (v * FIXED) as i128;
             self.min[a] = self.min[a].min(v);
             self.max[a] = self.max[a].max(v);
         }
+    }
+
+    /// Takes away a facility's position, added before; whether the extent must be
+    /// measured again (the position was on its edge).
+    pub fn remove(&mut self, p: LonLat) -> bool {
+        let xy = [p.lon(), p.lat()];
+        self.count = self.count.saturating_sub(1);
+        let mut edge = false;
+        for (a, v) in xy.into_iter().enumerate() {
+            self.sum[a] -= (v * FIXED) as i128;
+            edge |= v <= self.min[a] || v >= self.max[a];
+        }
+        edge
+    }
+
+    /// Forgets the edges, to be measured again with [`Extent::widen`].
+    pub fn clear_edges(&mut self) {
+        self.min = [f64::INFINITY; 2];
+        self.max = [f64::NEG_INFINITY; 2];
+    }
+
+    /// Widens the edges to hold `p` (already counted).
+    pub fn widen(&mut self, p: LonLat) {
+        for (a, v) in [p.lon(), p.lat()].into_iter().enumerate() {
+            self.min[a] = self.min[a].min(v);
+            self.max[a] = self.max[a].max(v);
+        }
+    }
+
+    /// The mean position, in degrees.
+    fn mean(&self) -> [f64; 2] {
+        let n = self.count as f64;
+        self.sum.map(|s| s as f64 / FIXED / n)
     }
 }
 
@@ -99,7 +142,6 @@ impl Place {
         if extent.count == 0 {
             return None;
         }
-        let n = extent.count as f64;
         let known = match kind {
             PlaceKind::City => CITIES
                 .iter()
@@ -108,7 +150,10 @@ impl Place {
         };
         let centre = known
             .and_then(|c| LonLat::new(c.lon, c.lat).ok())
-            .or_else(|| LonLat::new(extent.sum[0] / n, extent.sum[1] / n).ok())?;
+            .or_else(|| {
+                let [lon, lat] = extent.mean();
+                LonLat::new(lon, lat).ok()
+            })?;
         let norm = normalised(name).into_owned();
         let stem = match norm.strip_suffix(['市', '区', '县', '旗', '盟', '州']) {
             Some(s) if s.chars().count() >= 2 => s.to_owned(),
@@ -127,12 +172,18 @@ impl Place {
                 max_lat: extent.max[1],
             },
             count: extent.count,
+            extent: *extent,
             name_en: known.map(|c| c.name_en),
             stem_chars: stem.chars().map(norm_char).collect(),
             norm,
             stem,
             full,
         })
+    }
+
+    /// Which place it is: kind, city, name (no two places share it).
+    pub(crate) fn key(&self) -> (u8, Option<&str>, &str) {
+        (self.kind as u8, self.city.as_deref(), &self.name)
     }
 
     /// How well the place matches, best 0; `None` when it does not.
@@ -178,15 +229,16 @@ impl Place {
 }
 
 /// The places matching `q`, at most `limit`: best match first, then the nearest to
-/// `origin` (when given) or the one with the most facilities, then by name.
+/// `origin` (when given) or the one with the most facilities, then by name (cities
+/// first, then by city: the order [`Gather::places`] gives, whatever order the
+/// places come in).
 pub(crate) fn find<'a>(
-    places: &'a [Place],
+    places: impl Iterator<Item = &'a Place>,
     q: &Query,
     origin: Option<LonLat>,
     limit: usize,
 ) -> Vec<&'a Place> {
     let mut found: Vec<(u8, f64, &Place)> = places
-        .iter()
         .filter_map(|p| {
             let score = p.score(q)?;
             let near = origin.map_or(-(p.count as f64), |o| sphere::haversine_m(o, p.centre));
@@ -197,6 +249,7 @@ pub(crate) fn find<'a>(
         (a.0.cmp(&b.0))
             .then(a.1.partial_cmp(&b.1).unwrap_or(Ordering::Equal))
             .then_with(|| a.2.full.cmp(&b.2.full))
+            .then_with(|| a.2.key().cmp(&b.2.key()))
     });
     found.truncate(limit);
     found.into_iter().map(|(_, _, p)| p).collect()

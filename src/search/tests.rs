@@ -3,6 +3,8 @@
 
 use std::sync::OnceLock;
 
+use proptest::prelude::*;
+
 use super::*;
 use crate::geodata::generate::{GenOptions, generate};
 use crate::geodata::load_dir;
@@ -391,4 +393,240 @@ fn index_answers_what_a_scan_answers() {
         ways.iter().all(|n| *n > 0),
         "walked, gave up, measured: {ways:?}"
     );
+}
+
+/// Names, English names, cities, districts and addresses that the queries below
+/// hit in many ways (exact, prefix, substring, pinyin, field, scattered).
+const NAMES: [&str; 8] = [
+    "临沂工会驿站",
+    "兰山司机之家",
+    "上海健身驿站",
+    "物流园司机之家",
+    "临沂",
+    "驿站",
+    "浦东工会驿站（2号）",
+    "重庆 司机之家",
+];
+const NAMES_EN: [Option<&str>; 5] = [
+    None,
+    Some("Linyi Union Station"),
+    Some("Driver Home"),
+    Some("Shanghai Rest Station No 2"),
+    Some("Station"),
+];
+const PLACES: [(Option<&str>, Option<&str>); 6] = [
+    (Some("临沂市"), Some("兰山区")),
+    (Some("临沂市"), Some("北郊")),
+    (Some("上海市"), Some("浦东新区")),
+    (Some("重庆市"), None),
+    (None, Some("兰山区")),
+    (None, None),
+];
+const ADDRESSES: [Option<&str>; 3] = [None, Some("临沂市兰山区解放路1号"), Some("世纪大道")];
+/// A few fixed points (facilities at the same place tie on distance) and a box.
+const SPOTS: [(f64, f64); 3] = [(118.35, 35.10), (121.50, 31.20), (106.50, 29.50)];
+
+/// What a generated facility is made of: id number, name, English name, place,
+/// address, layer, position (a spot, or a point of the box).
+type Raw = (
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    Result<usize, (f64, f64)>,
+);
+
+fn raw_facility(n_ids: usize) -> impl Strategy<Value = Raw> {
+    (
+        0..n_ids,
+        0..NAMES.len(),
+        0..NAMES_EN.len(),
+        0..PLACES.len(),
+        0..ADDRESSES.len(),
+        // Mostly courier stations: enough of one layer to walk from a point.
+        prop_oneof![6 => Just(1usize), 1 => Just(0), 1 => Just(2)],
+        prop_oneof![
+            (0..SPOTS.len()).prop_map(Ok),
+            (105.0..122.0f64, 28.0..36.0f64).prop_map(Err),
+        ],
+    )
+}
+
+fn made(raw: &Raw) -> Facility {
+    let (n, name, en, place, address, layer, at) = *raw;
+    let at = at.map_or_else(|p| p, |s| SPOTS[s]);
+    let id = format!("f{n}");
+    let (city, district) = PLACES[place];
+    Facility {
+        text: FacilityText::new(TextFields {
+            id: &id,
+            name: NAMES[name],
+            name_en: NAMES_EN[en],
+            address: ADDRESSES[address],
+            phone: None,
+        }),
+        layer: Layer::FACILITIES[layer],
+        position: LonLat::new(at.0, at.1).expect("in range"),
+        city: city.map(Shared::new),
+        district: district.map(Shared::new),
+        amenities: AmenitySet::default(),
+        hours: None,
+        operator: city.map(|c| Shared::new(&format!("{c}总工会"))),
+        grade: None,
+        provenance: Provenance {
+            source: Shared::new("test"),
+            position_accuracy: PositionAccuracy::Approximate,
+            synthetic: true,
+            updated: None,
+            notes: None,
+        },
+    }
+}
+
+/// One edit: write a facility (created, or replacing the one with its id), or
+/// delete `f{n}` (an unknown id included).
+#[derive(Clone, Debug)]
+enum Op {
+    Put(Raw),
+    Delete(usize),
+}
+
+const IDS: usize = 1600;
+
+/// A generation over a random base (up to 1,500 facilities, `f0`, `f1`, …: enough
+/// for the walks from a point) with random batches of edits in its delta, some batches folded
+/// into a rebuilt base on the way (searched before, or not).
+fn edited() -> impl Strategy<Value = Atlas> {
+    let op = prop_oneof![
+        3 => raw_facility(IDS).prop_map(Op::Put),
+        2 => (0..IDS).prop_map(Op::Delete),
+    ];
+    (
+        prop::collection::vec(raw_facility(1), 0..1500),
+        prop::collection::vec(
+            (
+                prop::collection::vec(op, 0..40),
+                any::<bool>(),
+                any::<bool>(),
+            ),
+            1..4,
+        ),
+    )
+        .prop_map(|(base, batches)| {
+            let schedules = Schedules::new(Calendar::default());
+            let base: Vec<Facility> = (base.into_iter().enumerate())
+                .map(|(n, mut raw)| {
+                    raw.0 = n;
+                    made(&raw)
+                })
+                .collect();
+            let mut atlas = Atlas::new(Dataset::from_parts(base, Vec::new(), schedules.clone()));
+            let mut delta: Vec<Facility> = Vec::new();
+            for (batch, searched, rebuild) in batches {
+                let mut touched = Vec::new();
+                for op in batch {
+                    let id = match &op {
+                        Op::Put(raw) => format!("f{}", raw.0),
+                        Op::Delete(n) => format!("f{n}"),
+                    };
+                    delta.retain(|f| f.id() != id);
+                    if let Op::Put(raw) = &op {
+                        delta.push(made(raw));
+                    }
+                    touched.push(id);
+                }
+                let data = Dataset::from_parts(delta.clone(), Vec::new(), schedules.clone());
+                atlas = atlas.with_delta(data, touched.iter().map(String::as_str));
+                if searched {
+                    atlas.search_index();
+                }
+                if rebuild {
+                    atlas = atlas.rebuilt();
+                    delta.clear();
+                }
+            }
+            atlas
+        })
+}
+
+const TEXTS: [&str; 16] = [
+    "临沂",
+    "驿站",
+    "工会驿站",
+    "兰山驿站",
+    "司机之家",
+    "临沂司机之家",
+    "物流园",
+    "浦东",
+    "linyi",
+    "ly",
+    "yizhan",
+    "driver",
+    "station union",
+    "sh",
+    "Linyi Union Station",
+    "重庆司机之家",
+];
+
+/// (id, kind, distance) of each hit, in order.
+fn answer(atlas: &Atlas, hits: &[SearchHit]) -> Vec<(String, MatchKind, Option<f64>)> {
+    hits.iter()
+        .map(|h| {
+            (
+                atlas.facility(h.facility).id().to_owned(),
+                h.kind,
+                h.distance_m,
+            )
+        })
+        .collect()
+}
+
+/// Every field of each place, in order.
+fn places_of(results: &SearchResults<'_>) -> Vec<String> {
+    results.places.iter().map(|p| format!("{p:?}")).collect()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// A generation with a delta of random creates, replaces and deletes answers
+    /// every search as its data indexed afresh (`rebuilt`): the same hits at the
+    /// same indexes, kinds and distances, in the same order, with every limit, from
+    /// a point or not, and the same places (counts, centres, extents).
+    #[test]
+    fn delta_generation_answers_as_a_fresh_index(
+        atlas in edited(),
+        origins in prop::collection::vec(
+            prop::option::of(prop_oneof![
+                (0..SPOTS.len()).prop_map(|s| SPOTS[s]),
+                (105.0..122.0f64, 28.0..36.0f64),
+            ]),
+            2,
+        ),
+    ) {
+        let fresh = atlas.rebuilt();
+        let (index, fresh_index) = (atlas.search_index(), fresh.search_index());
+        for text in TEXTS {
+            for origin in &origins {
+                for (limit, layers) in [
+                    (1, LayerSet::facilities()),
+                    (4, LayerSet::facilities()),
+                    (40, LayerSet::facilities()),
+                    (40, [Layer::CourierStation].into_iter().collect()),
+                ] {
+                    let mut q = query(text, *origin);
+                    q.limit = limit;
+                    q.layers = layers;
+                    let got = index.search(&atlas, &q);
+                    let want = fresh_index.search(&fresh, &q);
+                    prop_assert_eq!(answer(&atlas, &got.hits), answer(&fresh, &want.hits), "{:?}", q);
+                    prop_assert_eq!(places_of(&got), places_of(&want), "{:?}", q);
+                    let scan = index.search_by_scan(&atlas, &q);
+                    prop_assert_eq!(answer(&atlas, &got.hits), answer(&atlas, &scan), "{:?}", q);
+                }
+            }
+        }
+    }
 }

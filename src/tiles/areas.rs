@@ -25,8 +25,7 @@ use super::frame::Frame;
 use super::mercator::{TileId, world_xy};
 use super::mvt::EXTENT;
 use super::{MAX_ZOOM, MIN_ZOOM};
-use crate::index::Atlas;
-use crate::model::{Layer, LonLat};
+use crate::model::{LonLat, Park};
 
 /// The MVT layer of the park outlines.
 pub const AREAS_LAYER: &str = "park_area";
@@ -127,13 +126,13 @@ pub fn first_zoom(size: f64) -> Option<u8> {
 }
 
 impl AreaIndex {
-    /// The outlines of the parks of `atlas` that have a polygon, in `frame`.
-    pub fn new(atlas: &Atlas, frame: Frame) -> Self {
-        let areas: Vec<Area> = atlas
-            .all_in_layer(Layer::Park)
-            .into_par_iter()
-            .filter_map(|i| {
-                let raw = atlas.park(i).geometry.as_deref()?;
+    /// The outlines of `parks` (each with the index it is known by) that have a
+    /// polygon, in `frame`.
+    pub fn new(parks: &[(u32, &Park)], frame: Frame) -> Self {
+        let areas: Vec<Area> = parks
+            .par_iter()
+            .filter_map(|&(i, park)| {
+                let raw = park.geometry.as_deref()?;
                 let polygons = polygons_of(raw.get(), frame)?;
                 Some(Area { park: i, polygons })
             })

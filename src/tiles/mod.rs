@@ -3,7 +3,8 @@
 //!
 //! - [`mercator`]: z/x/y ↔ Web-Mercator bounds, the tile and pixel of a point.
 //! - [`index`]: the per-generation [`TileIndex`] (features along a Z-order curve):
-//!   selection and clustering by runs of the curve.
+//!   selection and clustering by runs of the curve; the runs of a base are sorted
+//!   once and shared by its generations, each adding a small overlay of its edits.
 //! - [`mvt`]: the MVT encoder.
 //! - [`frame`]: the frame a tile set is drawn in (WGS-84, or GCJ-02 for Amap and
 //!   Tencent basemaps): the index of each frame is built on shifted positions.
@@ -39,6 +40,8 @@ pub mod frame;
 pub mod index;
 pub mod mercator;
 pub mod mvt;
+#[cfg(test)]
+mod tests;
 
 pub use areas::AREAS_LAYER;
 pub use frame::Frame;
@@ -121,8 +124,8 @@ impl Rendered {
 /// `index` (see the module docs).
 pub fn render(atlas: &Atlas, index: &TileIndex, layers: LayerSet, tile: TileId) -> Rendered {
     let (singles, clusters) = index.select(layers, tile, tile.z < MAX_ZOOM, CELL_MAX);
-    let outlines = if layers.contains(Layer::Park) && !index.areas().is_empty() {
-        index.areas().clipped(tile)
+    let outlines = if layers.contains(Layer::Park) && index.has_outlines() {
+        index.outlines(tile)
     } else {
         Vec::new()
     };
