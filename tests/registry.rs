@@ -126,6 +126,14 @@ async fn edit_cycle_is_audited_and_live() {
         "{headers:?}"
     );
     assert_eq!(body["id"], id.as_str());
+    // The web files still go out gzipped (they carry strong tags of their own).
+    let gzip = Request::get("/app.js")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, _) = call(&f.app, gzip).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
 
     let patch = |tag: &str, body: Value| {
         Request::patch(format!("/api/v1/features/{id}"))

@@ -229,6 +229,7 @@ fn stored_response(status: StatusCode, stored: &Stored) -> ApiResult {
     )
         .into_response();
     response.headers_mut().insert(header::ETAG, tag);
+    response.extensions_mut().insert(super::ExactBytes);
     if status == StatusCode::CREATED {
         let location = HeaderValue::from_str(&format!("/api/v1/features/{}", stored.id))
             .map_err(ApiError::internal)?;

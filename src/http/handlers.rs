@@ -244,6 +244,7 @@ pub async fn feature(
     // Editors send this back in If-Match; it names the stored version.
     if let Some(tag) = super::edits::stored_etag(&state, &id).await {
         response.headers_mut().insert(header::ETAG, tag);
+        response.extensions_mut().insert(super::ExactBytes);
     }
     Ok(response)
 }

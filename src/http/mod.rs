@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Extensions, HeaderMap, Method, StatusCode, Version, header};
+use axum::http::{Extensions, HeaderMap, Method, StatusCode, Version};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::{CompressionLayer, DefaultPredicate, Predicate};
@@ -175,6 +175,12 @@ impl AppState {
     }
 }
 
+/// Marks an answer whose strong ETag names its exact bytes (a feature, whose tag
+/// an editor sends back in `If-Match`): the compression layer leaves it as it is,
+/// so the tag stays true of what was sent.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ExactBytes;
+
 /// Builds the application: API routes, web files from `web_dir`, and the middleware.
 pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
     let (api, api_doc) = api_routes(state.options()).split_for_parts();
@@ -246,14 +252,12 @@ pub fn router(state: Arc<AppState>, web_dir: PathBuf) -> Router {
         ))
         // Outside it, so converted errors are translated too (Accept-Language: zh).
         .layer(axum::middleware::from_fn(localize::problems_in_chinese))
-        // A strong ETag names one sequence of bytes (a feature's, for If-Match): such
-        // answers go out as they are; weak-tagged and untagged ones are compressed.
+        // A feature's strong ETag (sent back in If-Match) names its exact bytes:
+        // those answers go out as they are ([`ExactBytes`]); the rest is compressed.
         .layer(
             CompressionLayer::new().compress_when(DefaultPredicate::new().and(
-                |_: StatusCode, _: Version, headers: &HeaderMap, _: &Extensions| {
-                    headers
-                        .get(header::ETAG)
-                        .is_none_or(|tag| tag.as_bytes().starts_with(b"W/"))
+                |_: StatusCode, _: Version, _: &HeaderMap, extensions: &Extensions| {
+                    extensions.get::<ExactBytes>().is_none()
                 },
             )),
         )

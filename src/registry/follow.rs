@@ -97,7 +97,7 @@ mod tests {
     use super::*;
     use crate::geodata::snapshot;
     use crate::registry::testing::{self, seed_dir, served, truth};
-    use crate::registry::{DELTA_MAX, Published, Registry, load};
+    use crate::registry::{DELTA_MAX, Message, Published, Registry, load};
     use crate::store::{Op, Write};
 
     /// `served` is `expected`; else the ids that differ (not two whole maps).
@@ -207,6 +207,49 @@ mod tests {
         assert_same(&served(&atlas), &truth(&db, &seed));
         assert!(registry.follows().replays.load(Ordering::SeqCst) >= 1);
         assert_eq!(registry.follows().reloads.load(Ordering::SeqCst), 0);
+    }
+
+    /// This process's change whose message reaches the publisher after another
+    /// process's newer write of the same feature was followed is not applied over
+    /// it (the replay held it already): the newer write stays served.
+    #[test]
+    fn a_late_own_change_never_undoes_a_followed_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let seed = seed_dir(dir.path());
+        let db = dir.path().join("f.db");
+        let registry = serve(&db, &seed);
+        let old = station("cs-late", "旧名", 119.0);
+        registry
+            .commit("own", None, std::slice::from_ref(&old))
+            .unwrap();
+        let own_generation = Store::open(&db).unwrap().generation().unwrap();
+        let mut other = Store::open(&db).unwrap();
+        other
+            .apply("other", None, &[station("cs-late", "新名", 119.0)])
+            .unwrap();
+        caught_up(&registry, &db);
+        // The own commit's message again, late, as when it was sent after the
+        // watcher's follow had read past it.
+        let Write::Put { layer, body, .. } = &old else {
+            unreachable!()
+        };
+        registry.send(Message::Changes {
+            changes: vec![Change::Put {
+                layer: *layer,
+                id: "cs-late".into(),
+                feature: body.clone().into_bytes(),
+            }],
+            generation: own_generation,
+            stamp: None,
+        });
+        // A later own commit is served only after the message before it.
+        registry
+            .commit("own", None, &[station("cs-after", "后来", 119.1)])
+            .unwrap();
+        caught_up(&registry, &db);
+        let atlas = registry.atlas().unwrap();
+        assert!(atlas.get("cs-after").is_some());
+        assert_same(&served(&atlas), &truth(&db, &seed));
     }
 
     /// A server whose last commit seen was pruned from the change log reads the

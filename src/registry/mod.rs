@@ -576,6 +576,11 @@ impl Publisher {
     fn run(&self, rx: &mpsc::Receiver<Message>, mut seen: follow::Seen) {
         let mut epoch = 0u64;
         let mut rebuild: Option<Rebuild> = None;
+        // The commit through which another process's writes were last read (by a
+        // replay or a whole read): this process's own changes of that commit or
+        // before, if their message comes later, are in the data already — applied
+        // again they would undo a newer write of the other process.
+        let mut followed_through = i64::MIN;
         // Started with changes replayed onto a snapshot (after a crash): fold them
         // now, so the snapshot written after the rebuild makes the next replay short.
         if let Some(current) = self.target.load_full()
@@ -647,6 +652,7 @@ impl Publisher {
                         );
                         changes = c;
                         base_generation = generation;
+                        followed_through = followed_through.max(generation);
                         replayed = Some(stamp);
                     }
                     Ok(follow::Followed::Untrusted(why)) => {
@@ -670,6 +676,7 @@ impl Publisher {
                         rebuild = None;
                         seen = now;
                         base_generation = generation;
+                        followed_through = followed_through.max(generation);
                     }
                     Err(e) => {
                         tracing::error!("cannot read the database again: {e}");
@@ -691,7 +698,7 @@ impl Publisher {
                     generation,
                     stamp,
                 } = m
-                    && generation > base_generation
+                    && generation > base_generation.max(followed_through)
                 {
                     changes.extend(c);
                     newest = newest.max(generation);
@@ -721,6 +728,7 @@ impl Publisher {
                                 epoch += 1;
                                 rebuild = None;
                                 seen = now;
+                                followed_through = followed_through.max(generation);
                                 self.generation.fetch_max(generation, Ordering::SeqCst);
                             }
                             Err(e) => tracing::error!("cannot read the database again: {e}"),

@@ -164,7 +164,9 @@ pub fn load(db: &Path, seed: &Path) -> Result<Loaded, OpenError> {
 }
 
 /// Removes the temporary files of snapshots a killed process left unfinished
-/// (`FILE.snapshot.PID.tmp`).
+/// (`FILE.snapshot.PID.tmp`): those whose process is gone, or untouched for ten
+/// minutes. Another process's write in flight (a CLI command beside a server, or
+/// the other way round) is left alone.
 fn remove_unfinished_snapshots(db: &Path) {
     let file = snapshot::database_snapshot(db);
     let (Some(dir), Some(name)) = (file.parent(), file.file_name().and_then(|n| n.to_str())) else {
@@ -182,10 +184,20 @@ fn remove_unfinished_snapshots(db: &Path) {
     for e in entries.flatten() {
         let n = e.file_name();
         if let Some(n) = n.to_str()
-            && n.starts_with(&prefix)
-            && n.ends_with(".tmp")
+            && let Some(pid) = n
+                .strip_prefix(&prefix)
+                .and_then(|rest| rest.strip_suffix(".tmp"))
         {
-            let _ = std::fs::remove_file(e.path());
+            let writing = Path::new("/proc").join(pid).exists();
+            let quiet = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(600));
+            if !writing || quiet {
+                let _ = std::fs::remove_file(e.path());
+            }
         }
     }
 }

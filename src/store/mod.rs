@@ -518,7 +518,12 @@ impl Store {
     /// missing. The horizon never moves back. Features and the audit log are not
     /// touched, and no generation is counted: nothing served changes.
     pub fn prune(&self, snapshot: i64, retain_commits: i64) -> Result<Pruned, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+        // Immediate: it reads the generation, then deletes; a deferred one would fail
+        // at once (SQLITE_BUSY_SNAPSHOT) when another process commits in between.
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
         let generation: i64 = tx.query_row(
             "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'",
             [],

@@ -60,8 +60,18 @@ fn captures<'t>(template: &str, text: &'t str) -> Option<Vec<&'t str>> {
     rest.is_empty().then_some(out)
 }
 
+/// How deep reasons nest inside reasons (a field's, its parser's, the parser's
+/// detail), and the longest hole read as a nested reason: a hole can hold a
+/// client's text, which must not make the work grow with its square.
+const MAX_NESTING: usize = 3;
+const MAX_NESTED_BYTES: usize = 300;
+
 /// `text` in Chinese, when the catalogue knows it.
 pub fn zh(text: &str) -> Option<String> {
+    zh_nested(text, 0)
+}
+
+fn zh_nested(text: &str, depth: usize) -> Option<String> {
     catalogue::CATALOGUE.iter().find_map(|(en, zh)| {
         let holes = captures(en, text)?;
         let mut out = String::with_capacity(zh.len() + text.len());
@@ -69,15 +79,14 @@ pub fn zh(text: &str) -> Option<String> {
         out.push_str(pieces.next().unwrap_or(""));
         for (hole, piece) in holes.iter().zip(pieces) {
             // A nested reason (an opening-hours parser's, a geometry's) in Chinese too.
-            out.push_str(&zh_or_same(hole));
+            let nested = (depth < MAX_NESTING && hole.len() <= MAX_NESTED_BYTES)
+                .then(|| zh_nested(hole, depth + 1))
+                .flatten();
+            out.push_str(nested.as_deref().unwrap_or(hole));
             out.push_str(piece);
         }
         Some(out)
     })
-}
-
-fn zh_or_same(text: &str) -> String {
-    zh(text).unwrap_or_else(|| text.to_owned())
 }
 
 /// Whether `Accept-Language` prefers Chinese to English (by quality, then order).
@@ -130,7 +139,10 @@ fn translated(bytes: &[u8]) -> Option<Vec<u8>> {
                 .filter_map(|p| {
                     let p = p.as_object_mut()?;
                     let name = p.get("name")?.as_str()?.to_owned();
-                    let reason = zh_or_same(p.get("reason")?.as_str()?);
+                    let reason = {
+                        let reason = p.get("reason")?.as_str()?;
+                        zh(reason).unwrap_or_else(|| reason.to_owned())
+                    };
                     p.insert("reason".into(), reason.clone().into());
                     Some((name, reason))
                 })
