@@ -156,7 +156,9 @@ async function staleWhileRevalidate(event, req, path) {
     if (r.ok && r.type === 'basic' && !r.redirected) {
       // The page was answered from `cached`: a different file from the network is
       // a new release it is not running yet. Say so (the page offers a reload).
-      const changed = cached ? await differs(cached, r.clone()) : false;
+      // `cached` went to the page (its body is read): compare a fresh copy of it.
+      const stored = cached ? await cache.match(key) : undefined;
+      const changed = stored ? await differs(stored, r.clone()) : false;
       await cache.put(key, r.clone());
       if (changed) await announceUpdate(event, key);
     }
@@ -169,14 +171,15 @@ async function staleWhileRevalidate(event, req, path) {
   return network;
 }
 
-// Whether two answers for one shell file differ: their validators when both carry
-// one (ETag, else Last-Modified and length), else their bytes.
+// Whether two answers for one shell file differ: equal validators (ETag, else
+// Last-Modified and length) say no at once; otherwise the bytes decide (a file
+// only touched, or served by another instance, is not a new release).
 async function differs(a, b) {
   const etag = (r) => r.headers.get('etag');
-  if (etag(a) && etag(b)) return etag(a) !== etag(b);
+  if (etag(a) && etag(a) === etag(b)) return false;
   const stamp = (r) => `${r.headers.get('last-modified')} ${r.headers.get('content-length')}`;
-  if (a.headers.get('last-modified') && b.headers.get('last-modified')) return stamp(a) !== stamp(b);
-  const [x, y] = await Promise.all([a.clone().arrayBuffer(), b.arrayBuffer()]);
+  if (!etag(a) && a.headers.get('last-modified') && stamp(a) === stamp(b)) return false;
+  const [x, y] = await Promise.all([a.arrayBuffer(), b.arrayBuffer()]);
   if (x.byteLength !== y.byteLength) return true;
   const u = new Uint8Array(x);
   const v = new Uint8Array(y);
