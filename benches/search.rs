@@ -17,12 +17,13 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use common::load;
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use waystation::geodata::{Change, Dataset};
+use waystation::geodata::Dataset;
 use waystation::index::Atlas;
-use waystation::model::{Layer, LayerSet, LonLat};
+use waystation::model::{LayerSet, LonLat};
 use waystation::search::{SearchIndex, SearchQuery};
 
 /// Random query points around where the facilities are (China's bbox).
@@ -103,35 +104,30 @@ fn benches(c: &mut Criterion) {
 
     let pts = points(4096);
     let mut g = c.benchmark_group("search_1M");
-    for (label, text) in QUERIES {
-        g.bench_function(format!("{label}/by_id"), |b| {
-            let q = SearchQuery {
-                text,
-                origin: None,
-                layers: LayerSet::facilities(),
-                limit: 20,
-            };
-            b.iter(|| black_box(index.search(&atlas, &q)))
-        });
-        let mut i = 0;
-        g.bench_function(format!("{label}/nearest"), |b| {
-            b.iter(|| {
-                i = (i + 1) % pts.len();
-                let q = SearchQuery {
-                    text,
-                    origin: Some(pts[i]),
-                    layers: LayerSet::facilities(),
-                    limit: 20,
-                };
-                black_box(index.search(&atlas, &q))
-            })
-        });
-    }
+    queries(&mut g, index, &atlas, &pts);
     g.finish();
 
     // A generation with 1,000 edits: the first search builds its overlay only.
     let edited = atlas
-        .with_changes(&edits(&atlas), std::path::Path::new("bench"))
+        .with_changes(
+            &common::edits(
+                &atlas,
+                &common::Edits {
+                    seed: 3,
+                    lon: 100.0..122.0,
+                    lat: 22.0..42.0,
+                    names: &[
+                        "临沂工会驿站",
+                        "兰山司机之家",
+                        "上海健身驿站",
+                        "物流园司机之家",
+                        "驿站",
+                    ],
+                    place: Some(("临沂市", "兰山区")),
+                },
+            ),
+            std::path::Path::new("bench"),
+        )
         .expect("valid edits");
     let started = Instant::now();
     let delta_index = edited.search_index();
@@ -143,6 +139,13 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("search_1M_delta1000");
     g.warm_up_time(std::time::Duration::from_secs(1));
     g.measurement_time(std::time::Duration::from_secs(3));
+    queries(&mut g, delta_index, &edited, &pts);
+    g.finish();
+}
+
+/// Every query of [`QUERIES`] on `index` of `atlas`: without a point (id order), and
+/// from the points `pts` in turn (distance order).
+fn queries(g: &mut BenchmarkGroup<WallTime>, index: &SearchIndex, atlas: &Atlas, pts: &[LonLat]) {
     for (label, text) in QUERIES {
         g.bench_function(format!("{label}/by_id"), |b| {
             let q = SearchQuery {
@@ -151,7 +154,7 @@ fn benches(c: &mut Criterion) {
                 layers: LayerSet::facilities(),
                 limit: 20,
             };
-            b.iter(|| black_box(delta_index.search(&edited, &q)))
+            b.iter(|| black_box(index.search(atlas, &q)))
         });
         let mut i = 0;
         g.bench_function(format!("{label}/nearest"), |b| {
@@ -163,46 +166,10 @@ fn benches(c: &mut Criterion) {
                     layers: LayerSet::facilities(),
                     limit: 20,
                 };
-                black_box(delta_index.search(&edited, &q))
+                black_box(index.search(atlas, &q))
             })
         });
     }
-    g.finish();
-}
-
-/// 500 courier stations created and 500 facilities replaced (moved and renamed),
-/// named from what the queries look for, at random points in China.
-fn edits(atlas: &Atlas) -> Vec<Change> {
-    const NAMES: [&str; 5] = [
-        "临沂工会驿站",
-        "兰山司机之家",
-        "上海健身驿站",
-        "物流园司机之家",
-        "驿站",
-    ];
-    let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let n = atlas.facility_count() as u32;
-    (0..1_000)
-        .map(|i| {
-            let (id, layer) = if i % 2 == 0 {
-                (format!("cs-edit-{i}"), Layer::CourierStation)
-            } else {
-                let f = atlas.facility(rng.random_range(0..n));
-                (f.id().to_owned(), f.layer)
-            };
-            let (lon, lat) = (rng.random_range(100.0..122.0), rng.random_range(22.0..42.0));
-            let feature = serde_json::json!({"type": "Feature", "id": id,
-                "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                "properties": {"id": id, "layer": layer.id(), "name": NAMES[i % NAMES.len()],
-                    "city": "临沂市", "district": "兰山区", "source": "bench",
-                    "position_accuracy": "surveyed", "synthetic": false}});
-            Change::Put {
-                layer,
-                id,
-                feature: feature.to_string().into_bytes(),
-            }
-        })
-        .collect()
 }
 
 criterion_group!(all, benches);

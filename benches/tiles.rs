@@ -15,39 +15,9 @@ use std::sync::Arc;
 
 use common::load;
 use criterion::{Criterion, criterion_group, criterion_main};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use waystation::geodata::Change;
 use waystation::index::Atlas;
 use waystation::model::{Layer, LayerSet, LonLat};
 use waystation::tiles::{self, Frame, TileIndex, tile_of};
-
-/// 1,000 writes: half new courier stations, half moving a random facility, all
-/// over Shanghai's and Linyi's part of the country.
-fn edits(atlas: &Atlas) -> Vec<Change> {
-    let mut rng = ChaCha8Rng::seed_from_u64(9);
-    let n = atlas.facility_count() as u32;
-    (0..1_000)
-        .map(|i| {
-            let (id, layer) = if i % 2 == 0 {
-                (format!("cs-edit-{i}"), Layer::CourierStation)
-            } else {
-                let f = atlas.facility(rng.random_range(0..n));
-                (f.id().to_owned(), f.layer)
-            };
-            let (lon, lat) = (rng.random_range(117.0..122.0), rng.random_range(30.0..36.0));
-            let feature = serde_json::json!({"type": "Feature", "id": id,
-                "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                "properties": {"id": id, "layer": layer.id(), "name": "驿站",
-                    "source": "bench", "position_accuracy": "surveyed", "synthetic": false}});
-            Change::Put {
-                layer,
-                id,
-                feature: feature.to_string().into_bytes(),
-            }
-        })
-        .collect()
-}
 
 fn benches(c: &mut Criterion) {
     let atlas = Arc::new(Atlas::new(load()));
@@ -60,7 +30,20 @@ fn benches(c: &mut Criterion) {
     );
     let edited = Arc::new(
         atlas
-            .with_changes(&edits(&atlas), Path::new("bench"))
+            .with_changes(
+                // Over Shanghai's and Linyi's part of the country.
+                &common::edits(
+                    &atlas,
+                    &common::Edits {
+                        seed: 9,
+                        lon: 117.0..122.0,
+                        lat: 30.0..36.0,
+                        names: &["驿站"],
+                        place: None,
+                    },
+                ),
+                Path::new("bench"),
+            )
             .expect("valid edits"),
     );
     let started = std::time::Instant::now();
