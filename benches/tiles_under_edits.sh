@@ -25,22 +25,7 @@ L=driver_home,courier_station,fitness_station,park
 tl() { wrk -t1 -c16 -d"$1" -s benches/peers/tiles.lua "$url" -- "/tiles/$L/" ".mvt" "$work/tiles.txt" 1 ; }
 tl 5s >/dev/null 2>&1
 edits() {
-python3 - "$url" "$token" "$rate" "$1" <<'PY'
-import json, random, sys, time, urllib.request
-url, token, rate, secs = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
-end, sent, failed = time.time() + secs, 0, 0
-while time.time() < end:
-    t = time.time()
-    body = json.dumps({"type": "Feature", "geometry": {"type": "Point", "coordinates": [random.uniform(100, 120), random.uniform(25, 40)]},
-                       "properties": {"layer": "courier_station", "name": f"负载测试 {t}", "source": "bench", "position_accuracy": "surveyed", "synthetic": False}}).encode()
-    req = urllib.request.Request(url + "/api/v1/features", data=body, method="POST", headers={"Authorization": "Bearer " + token})
-    try:
-        urllib.request.urlopen(req).read(); sent += 1
-    except Exception:
-        failed += 1
-    time.sleep(max(0.0, 1.0 / rate - (time.time() - t)))
-print(f"edits: {sent} committed, {failed} failed ({sent / secs:.1f}/s)", file=sys.stderr)
-PY
+benches/stream_edits.py "$url" "$token" "$rate" "$1"
 }
 rps() { awk '/Requests\/sec/ {print $2}'; }
 res=""
