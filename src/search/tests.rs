@@ -11,14 +11,14 @@ use crate::geodata::load_dir;
 use crate::model::hours::{Calendar, Schedules};
 use crate::model::{AmenitySet, FacilityText, PositionAccuracy, Provenance, Shared, TextFields};
 
-struct Spec {
-    id: &'static str,
-    name: &'static str,
-    en: Option<&'static str>,
+struct Spec<'a> {
+    id: &'a str,
+    name: &'a str,
+    en: Option<&'a str>,
     layer: Layer,
-    city: Option<&'static str>,
-    district: Option<&'static str>,
-    address: Option<&'static str>,
+    city: Option<&'a str>,
+    district: Option<&'a str>,
+    address: Option<&'a str>,
     at: (f64, f64),
 }
 
@@ -456,33 +456,18 @@ fn raw_facility(n_ids: usize) -> impl Strategy<Value = Raw> {
 
 fn made(raw: &Raw) -> Facility {
     let (n, name, en, place, address, layer, at) = *raw;
-    let at = at.map_or_else(|p| p, |s| SPOTS[s]);
     let id = format!("f{n}");
     let (city, district) = PLACES[place];
-    Facility {
-        text: FacilityText::new(TextFields {
-            id: &id,
-            name: NAMES[name],
-            name_en: NAMES_EN[en],
-            address: ADDRESSES[address],
-            phone: None,
-        }),
+    facility(&Spec {
+        id: &id,
+        name: NAMES[name],
+        en: NAMES_EN[en],
         layer: Layer::FACILITIES[layer],
-        position: LonLat::new(at.0, at.1).expect("in range"),
-        city: city.map(Shared::new),
-        district: district.map(Shared::new),
-        amenities: AmenitySet::default(),
-        hours: None,
-        operator: city.map(|c| Shared::new(&format!("{c}总工会"))),
-        grade: None,
-        provenance: Provenance {
-            source: Shared::new("test"),
-            position_accuracy: PositionAccuracy::Approximate,
-            synthetic: true,
-            updated: None,
-            notes: None,
-        },
-    }
+        city,
+        district,
+        address: ADDRESSES[address],
+        at: at.map_or_else(|p| p, |s| SPOTS[s]),
+    })
 }
 
 /// One edit: write a facility (created, or replacing the one with its id), or
